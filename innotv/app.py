@@ -1,0 +1,106 @@
+"""The app factory: builds the store, bus, auth and every domain, and wires them into one aiohttp app.
+
+`create_app(config)` is the only place that knows all the parts; each domain gets what it needs
+through `Deps` and registers itself with its own `setup(app, deps)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+import chat
+import live
+import schedule
+
+from .auth import Auth
+from .auth_routes import setup_routes as setup_auth_routes
+from .auth_store import make_auth_store
+from .backend import Backend
+from .bus import Bus, LocalBus, RedisBus
+from .clock import Clock, SystemClock
+from .config import Config
+from .deps import Deps
+from .errors import json_errors
+from .metrics import Metrics
+from .pages import setup_pages
+from .security import make_csrf_middleware, security_headers
+
+DEPS = web.AppKey("deps", Deps)
+
+# Request bodies beyond this are refused before a handler runs; uploads stream past it.
+CLIENT_MAX_SIZE = 256 * 1024
+
+
+def build_deps(config: Config, clock: Clock | None = None) -> Deps:
+    """Everything a domain may be handed, built once per application (or CLI command)."""
+    backend = Backend.from_config(config)
+    bus: Bus
+    if backend.redis is not None:
+        bus = RedisBus(backend.redis, backend.key("bus"))
+    else:
+        bus = LocalBus()
+    auth = Auth(make_auth_store(backend), config)
+    return Deps(
+        config=config,
+        clock=clock or SystemClock(),
+        backend=backend,
+        bus=bus,
+        auth=auth,
+        metrics=Metrics(),
+    )
+
+
+def create_app(config: Config, clock: Clock | None = None) -> web.Application:
+    deps = build_deps(config, clock)
+    app = web.Application(
+        middlewares=[
+            security_headers,
+            json_errors,
+            make_csrf_middleware(deps.auth, exempt_prefixes=("/whip/",)),
+        ],
+        client_max_size=CLIENT_MAX_SIZE,
+    )
+    app[DEPS] = deps
+
+    async def core_lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await deps.backend.open()
+        await deps.auth.start()
+        await deps.bus.start()
+        yield
+        await deps.bus.close()
+        await deps.backend.close()
+
+    app.cleanup_ctx.append(core_lifecycle)
+    _setup_core_routes(app, deps)
+    setup_auth_routes(app, deps.auth)
+    schedule.setup(app, deps)
+    live.setup(app, deps)
+    chat.setup(app, deps)
+    setup_pages(app, deps)
+    return app
+
+
+def _setup_core_routes(app: web.Application, deps: Deps) -> None:
+    deps.metrics.counter("innotv_http_errors_total", "HTTP responses with status >= 500")
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def readyz(_request: web.Request) -> web.Response:
+        if await deps.backend.ping():
+            return web.json_response({"ok": True, "store": deps.backend.kind})
+        return web.json_response(
+            {"error": {"code": "store_unreachable", "message": "The store does not answer."}},
+            status=503,
+        )
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(
+            text=deps.metrics.render(), content_type="text/plain", charset="utf-8"
+        )
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)

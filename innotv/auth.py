@@ -1,0 +1,275 @@
+"""Who is asking: host/producer accounts, login sessions, anonymous viewer ids, roles, throttling.
+
+- Accounts hold an argon2id hash; hashing runs in a thread (it is slow on purpose).
+- A login session is a random id kept server side (hashed) and sent as a signed HttpOnly cookie;
+  logout deletes it. Each session carries a CSRF token for clients that send no Origin.
+- Viewers are anonymous: a random viewer id in a signed HttpOnly cookie.
+- `require(request, role)` is the one gate every host and producer action goes through.
+- With no producer yet, `first_run_link()` mints a one-time link to create one (no default
+  password exists anywhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.cookies import CookieError, SimpleCookie
+
+from aiohttp import web
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .auth_store import Account, AuthStore, SessionRecord
+from .config import Config
+from .errors import ApiError
+from .signing import sha256_hex, sign, unsign
+
+ROLES = ("host", "producer")
+SESSION_COOKIE = "innotv_session"
+VIEWER_COOKIE = "innotv_viewer"
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+SETUP_TOKEN_TTL_S = 24 * 3600
+
+# A real hash to verify against for unknown usernames, so both paths cost the same.
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+
+    def can(self, role: str) -> bool:
+        """A producer can do all a host can."""
+        return self.role == role or (self.role == "producer" and role == "host")
+
+    def public(self) -> dict[str, str]:
+        return {"username": self.username, "role": self.role}
+
+
+_SESSION_KEY: web.RequestKey[tuple[User, SessionRecord] | None] = web.RequestKey(
+    "innotv.session", object  # type: ignore[arg-type]
+)
+
+
+def validate_username(username: object) -> str:
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
+        raise ApiError(
+            400,
+            "invalid_username",
+            "A username is 2-32 characters: lowercase letters, digits, '.', '_' or '-'.",
+        )
+    return username
+
+
+def validate_password(password: object) -> str:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise ApiError(
+            400,
+            "invalid_password",
+            f"A password is {MIN_PASSWORD} to {MAX_PASSWORD} characters long.",
+        )
+    return password
+
+
+def validate_role(role: object) -> str:
+    if role not in ROLES:
+        raise ApiError(400, "invalid_role", "A role is 'host' or 'producer'.")
+    return str(role)
+
+
+class Auth:
+    def __init__(self, store: AuthStore, config: Config) -> None:
+        self.store = store
+        self.config = config
+        self._secret = config.secret
+        self._dummy_hash = ""
+
+    async def start(self) -> None:
+        await self.store.setup()
+        if not self._secret:
+            self._secret = await self.store.set_setting_if_absent(
+                "cookie_secret", secrets.token_urlsafe(48)
+            )
+        self._dummy_hash = await asyncio.to_thread(_hasher.hash, secrets.token_urlsafe(16))
+
+    # ---- accounts -------------------------------------------------------------------------
+    async def add_user(self, username: str, role: str, password: str) -> Account:
+        validate_username(username)
+        validate_role(role)
+        validate_password(password)
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        account = Account(username, role, password_hash, datetime.now(UTC).isoformat())
+        if not await self.store.create_account(account):
+            raise ApiError(409, "username_taken", f"The username {username!r} is taken.")
+        return account
+
+    async def has_producer(self) -> bool:
+        return any(a.role == "producer" for a in await self.store.list_accounts())
+
+    async def check_password(self, username: str, password: str) -> User | None:
+        account = await self.store.get_account(username)
+        stored = account.password_hash if account else self._dummy_hash
+        try:
+            await asyncio.to_thread(_hasher.verify, stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if account is None:
+            return None
+        if _hasher.check_needs_rehash(account.password_hash):
+            new_hash = await asyncio.to_thread(_hasher.hash, password)
+            await self.store.set_password_hash(username, new_hash)
+        return User(account.username, account.role)
+
+    # ---- throttling -----------------------------------------------------------------------
+    async def throttle_check(self, keys: list[str]) -> None:
+        for key in keys:
+            if await self.store.get_counter(key) >= self.config.login_max_failures:
+                raise ApiError(
+                    429,
+                    "too_many_attempts",
+                    "Too many failed logins; wait a few minutes and try again.",
+                    headers={"Retry-After": str(self.config.login_window_s)},
+                )
+
+    async def throttle_fail(self, keys: list[str]) -> None:
+        for key in keys:
+            await self.store.hit_counter(key, self.config.login_window_s)
+
+    async def throttle_reset(self, keys: list[str]) -> None:
+        for key in keys:
+            await self.store.reset_counter(key)
+
+    # ---- sessions -------------------------------------------------------------------------
+    async def start_session(self, request: web.Request, user: User) -> tuple[str, str]:
+        """Open a session for `user`: (the signed cookie value, the session's CSRF token)."""
+        sid = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(24)
+        expires = time.time() + self.config.session_hours * 3600
+        await self.store.create_session(sha256_hex(sid), SessionRecord(user.username, csrf, expires))
+        return sign(sid, self._secret, "session"), csrf
+
+    def set_session_cookie(
+        self, request: web.Request, response: web.StreamResponse, cookie_value: str
+    ) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            cookie_value,
+            max_age=self.config.session_hours * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=request.secure,
+            path="/",
+        )
+
+    async def end_session(self, response: web.StreamResponse, request: web.Request) -> None:
+        sid = unsign(request.cookies.get(SESSION_COOKIE), self._secret, "session")
+        if sid:
+            await self.store.delete_session(sha256_hex(sid))
+        response.del_cookie(SESSION_COOKIE, path="/")
+
+    async def session_of(self, request: web.Request) -> tuple[User, SessionRecord] | None:
+        """The logged-in user and session behind the request's cookie, cached per request."""
+        if _SESSION_KEY in request:
+            return request[_SESSION_KEY]
+        found = await self._session_from_cookie_value(request.cookies.get(SESSION_COOKIE))
+        request[_SESSION_KEY] = found
+        return found
+
+    async def _session_from_cookie_value(
+        self, value: str | None
+    ) -> tuple[User, SessionRecord] | None:
+        sid = unsign(value, self._secret, "session")
+        if not sid:
+            return None
+        record = await self.store.get_session(sha256_hex(sid))
+        if record is None:
+            return None
+        account = await self.store.get_account(record.username)
+        if account is None:
+            return None
+        return User(account.username, account.role), record
+
+    async def current_user(self, request: web.Request) -> User | None:
+        found = await self.session_of(request)
+        return found[0] if found else None
+
+    async def user_from_cookie_header(self, cookie_header: str | None) -> User | None:
+        """For Socket.IO handshakes, which carry the cookies as one raw header."""
+        found = await self._session_from_cookie_value(_cookie(cookie_header, SESSION_COOKIE))
+        return found[0] if found else None
+
+    async def require(self, request: web.Request, role: str) -> User:
+        """The user if they hold `role` (a producer holds host too); 401 or 403 otherwise."""
+        user = await self.current_user(request)
+        if user is None:
+            raise ApiError(401, "not_authenticated", "Log in first.")
+        if not user.can(role):
+            raise ApiError(403, "forbidden", f"This needs the {role} role.")
+        return user
+
+    # ---- viewers --------------------------------------------------------------------------
+    def viewer_id(self, request: web.Request) -> str | None:
+        return unsign(request.cookies.get(VIEWER_COOKIE), self._secret, "viewer")
+
+    def viewer_id_from_cookie_header(self, cookie_header: str | None) -> str | None:
+        return unsign(_cookie(cookie_header, VIEWER_COOKIE), self._secret, "viewer")
+
+    def ensure_viewer_cookie(self, request: web.Request, response: web.StreamResponse) -> str:
+        """The request's viewer id, minting one (and setting the cookie) on first visit."""
+        existing = self.viewer_id(request)
+        if existing:
+            return existing
+        viewer = "v_" + secrets.token_urlsafe(12)
+        response.set_cookie(
+            VIEWER_COOKIE,
+            sign(viewer, self._secret, "viewer"),
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=request.secure,
+            path="/",
+        )
+        return viewer
+
+    # ---- first run ------------------------------------------------------------------------
+    async def first_run_token(self) -> str | None:
+        """A fresh one-time token to create the first producer, or None when one exists."""
+        if await self.has_producer():
+            return None
+        token = secrets.token_urlsafe(32)
+        await self.store.set_setting_if_absent(
+            "setup_token:" + sha256_hex(token), "1", ttl_s=SETUP_TOKEN_TTL_S
+        )
+        return token
+
+    async def redeem_first_run(self, token: str, username: str, password: str) -> Account:
+        validate_username(username)
+        validate_password(password)
+        if await self.has_producer():
+            raise ApiError(409, "already_set_up", "A producer account exists already; log in.")
+        if not token or len(token) > 128:
+            raise ApiError(403, "invalid_setup_token", "This setup link is not valid.")
+        if await self.store.take_setting("setup_token:" + sha256_hex(token)) is None:
+            raise ApiError(
+                403, "invalid_setup_token", "This setup link is not valid or was used already."
+            )
+        return await self.add_user(username, "producer", password)
+
+
+def _cookie(header: str | None, name: str) -> str | None:
+    if not header or len(header) > 8192:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return None
+    morsel = jar.get(name)
+    return morsel.value if morsel else None

@@ -1,0 +1,129 @@
+"""The `innotv` command line: serve, user add, lineup import/export/expo.
+
+Each subcommand takes `--data-dir` and `--redis-url` (or `INNOTV_DATA_DIR`, `INNOTV_REDIS_URL`) so
+it works on the same store as the server. Errors print one clear line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import schedule
+
+from .app import build_deps
+from .config import Config, ConfigError, load_config
+from .deps import Deps
+from .errors import ApiError
+from .logs import setup_logging
+
+
+def _store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="where the embedded store and media live (./data)")
+    parser.add_argument("--redis-url", help="run on a shared Redis, e.g. redis://host:6379/0")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="innotv", description="Innovation TV live server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to bind (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (8080)")
+    serve.add_argument("--demo", action="store_true", default=None,
+                       help="load the expo lineup and play a generated test broadcast")
+    serve.add_argument("--public-url", help="the address people open, for printed links")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    _store_flags(serve)
+
+    user = sub.add_parser("user", help="manage accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create a host or producer account")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["host", "producer"])
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input instead of a prompt")
+    _store_flags(add)
+
+    lineup = sub.add_parser("lineup", help="the program lineup")
+    lineup_sub = lineup.add_subparsers(dest="lineup_command", required=True)
+    imp = lineup_sub.add_parser("import", help="import a lineup JSON file (all or nothing)")
+    imp.add_argument("file")
+    _store_flags(imp)
+    exp = lineup_sub.add_parser("export", help="print the lineup as JSON")
+    _store_flags(exp)
+    expo = lineup_sub.add_parser("expo", help="load the expo's ten days")
+    expo.add_argument("--year", type=int, default=2026,
+                      help="the edition's year (2026; 2020 for the original dates)")
+    _store_flags(expo)
+    return parser
+
+
+@asynccontextmanager
+async def opened_deps(config: Config) -> AsyncIterator[Deps]:
+    """The server's parts, opened on the configured store, for a one-shot command."""
+    deps = build_deps(config)
+    await deps.backend.open()
+    await deps.auth.start()
+    try:
+        yield deps
+    finally:
+        await deps.backend.close()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ApiError(400, "password_mismatch", "The two passwords differ.")
+    return first
+
+
+async def _user_add(config: Config, args: argparse.Namespace) -> int:
+    password = _read_password(args.password_stdin)
+    async with opened_deps(config) as deps:
+        account = await deps.auth.add_user(args.name, args.role, password)
+    print(f"created {account.role} {account.username}")
+    return 0
+
+
+async def _lineup(config: Config, args: argparse.Namespace) -> int:
+    async with opened_deps(config) as deps:
+        return await schedule.run_lineup_command(deps, args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {
+        key: getattr(args, key, None)
+        for key in ("host", "port", "demo", "public_url", "log_level", "data_dir", "redis_url")
+    }
+    try:
+        config = load_config(overrides)
+    except ConfigError as exc:
+        print(f"innotv: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(config.log_level, config.log_format)
+    try:
+        if args.command == "serve":
+            from .server import run
+
+            return run(config)
+        if args.command == "user":
+            return asyncio.run(_user_add(config, args))
+        return asyncio.run(_lineup(config, args))
+    except ApiError as err:
+        print(f"innotv: {err.message}", file=sys.stderr)
+        return 1
+    except (OSError, ConnectionError) as exc:
+        print(f"innotv: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

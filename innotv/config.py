@@ -1,0 +1,131 @@
+"""Server configuration: one frozen object built from command-line flags and `INNOTV_*` variables.
+
+Precedence: a flag given on the command line wins over the environment, which wins over the
+default. Every setting has an environment variable named `INNOTV_<UPPER_NAME>`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting has a value the server cannot run with; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    redis_url: str | None = None
+    redis_prefix: str = "innotv:"
+    demo: bool = False
+    # The address people open, used in printed links; derived from host/port when empty.
+    public_url: str = ""
+    # Extra origins allowed to send state-changing requests and open Socket.IO connections.
+    allowed_origins: tuple[str, ...] = ()
+    # Trust X-Forwarded-Proto / X-Forwarded-For from a reverse proxy in front of us.
+    trust_proxy: bool = False
+    # Signing key for cookies; generated and kept in the store when not given.
+    secret: str = field(default="", repr=False)
+    log_level: str = "INFO"
+    log_format: str = "json"
+    # Scheduler
+    lobby_minutes: int = 15
+    scheduler_lease_ms: int = 10_000
+    # Chat fan-out tick
+    tick_ms: int = 100
+    # Login throttling: this many failures within the window answer 429.
+    login_max_failures: int = 5
+    login_window_s: int = 900
+    session_hours: int = 12
+    shutdown_timeout_s: float = 10.0
+
+    @property
+    def uses_redis(self) -> bool:
+        return bool(self.redis_url)
+
+    def link_base(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("0.0.0.0", "::", "127.0.0.1") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def _coerce(name: str, raw: Any, template: Any) -> Any:
+    if raw is None:
+        return None
+    try:
+        if isinstance(template, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if isinstance(template, int):
+            return int(raw)
+        if isinstance(template, float):
+            return float(raw)
+        if isinstance(template, Path):
+            return Path(raw)
+        if isinstance(template, tuple):
+            if isinstance(raw, (list, tuple)):
+                return tuple(str(x) for x in raw)
+            return tuple(part.strip() for part in str(raw).split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a valid value") from None
+    return str(raw)
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Build the config: defaults, then `INNOTV_*` from `environ`, then non-None `overrides`."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, fld in _FIELDS.items():
+        default = fld.default
+        env_value = env.get(f"INNOTV_{name.upper()}")
+        if env_value is not None:
+            values[name] = _coerce(f"INNOTV_{name.upper()}", env_value, default)
+    for name, value in (overrides or {}).items():
+        if name not in _FIELDS:
+            raise ConfigError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = _coerce(f"--{name.replace('_', '-')}", value, _FIELDS[name].default)
+    config = Config(**values)
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    if not 0 < config.port < 65536:
+        raise ConfigError(f"port: {config.port} is outside 1-65535")
+    if config.redis_url is not None and config.redis_url == "":
+        object.__setattr__(config, "redis_url", None)
+    if config.redis_url and not config.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("redis_url: must start with redis://, rediss:// or unix://")
+    if not 0 <= config.lobby_minutes <= 240:
+        raise ConfigError("lobby_minutes: must be between 0 and 240")
+    if not 1000 <= config.scheduler_lease_ms <= 600_000:
+        raise ConfigError("scheduler_lease_ms: must be between 1000 and 600000")
+    if not 10 <= config.tick_ms <= 5000:
+        raise ConfigError("tick_ms: must be between 10 and 5000")
+    if config.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("log_level: one of DEBUG, INFO, WARNING, ERROR")
+    if config.log_format not in ("json", "text"):
+        raise ConfigError("log_format: json or text")
+    if config.secret and len(config.secret) < 32:
+        raise ConfigError("secret: must be at least 32 characters")

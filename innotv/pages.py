@@ -1,0 +1,45 @@
+"""Serves the pages in `static/`: HTML routes for people, and the static files they load.
+
+Pages are plain files (ES modules, CSS, vendored hls.js); user text is inserted by the scripts as
+text, never as HTML. Every HTML page sets the viewer cookie on first visit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from .deps import Deps
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+# route -> file under static/
+PAGES = {
+    "/": "index.html",
+    "/watch/{id}": "index.html",
+    "/halls": "halls.html",
+    "/halls/{id}": "halls.html",
+    "/host": "host.html",
+    "/produce": "produce.html",
+    "/setup": "setup.html",
+}
+
+
+def setup_pages(app: web.Application, deps: Deps) -> None:
+    def page(filename: str) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            path = STATIC_DIR / filename
+            if not path.is_file():
+                raise web.HTTPNotFound()
+            response = web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+            deps.auth.ensure_viewer_cookie(request, response)
+            return response
+
+        return handler
+
+    for route, filename in PAGES.items():
+        app.router.add_get(route, page(filename))
+    if STATIC_DIR.is_dir():
+        app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, append_version=False)

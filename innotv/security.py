@@ -1,0 +1,99 @@
+"""Response hardening and CSRF protection, as aiohttp middlewares.
+
+- Every response carries a strict Content-Security-Policy (no inline script) and the usual
+  companions (nosniff, no framing, no referrer to other sites).
+- A state-changing request that could ride on a browser's ambient cookies must prove it comes from
+  one of our pages: its Origin (or Referer) must be ours, or, when a client sends neither, it must
+  carry the session's CSRF token in `X-CSRF-Token`. Bearer-token routes (WHIP) are exempt: no
+  cookie authorises them.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from .auth import SESSION_COOKIE, Auth
+from .errors import ApiError, Handler, error_response
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "worker-src 'self' blob:",
+        "connect-src 'self' ws: wss:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+def request_origin(request: web.Request) -> str:
+    """The origin the request was addressed to, as a browser on our page would send it."""
+    return f"{request.scheme}://{request.host}"
+
+
+def origin_allowed(origin: str, request: web.Request, extra: Iterable[str]) -> bool:
+    origin = origin.rstrip("/").lower()
+    if origin == request_origin(request).lower():
+        return True
+    return origin in {o.rstrip("/").lower() for o in extra}
+
+
+def make_csrf_middleware(auth: Auth, exempt_prefixes: tuple[str, ...]) -> web.middleware:  # type: ignore[valid-type]
+    @web.middleware
+    async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method in _SAFE_METHODS or request.path.startswith(exempt_prefixes):
+            return await handler(request)
+        allowed = auth.config.allowed_origins
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != "null":
+            if not origin_allowed(origin, request, allowed):
+                return error_response(_refused("The request came from another site."))
+            return await handler(request)
+        referer = request.headers.get("Referer")
+        if referer:
+            parts = urlsplit(referer)
+            if not origin_allowed(f"{parts.scheme}://{parts.netloc}", request, allowed):
+                return error_response(_refused("The request came from another site."))
+            return await handler(request)
+        if origin == "null" or SESSION_COOKIE in request.cookies:
+            found = await auth.session_of(request)
+            token = request.headers.get("X-CSRF-Token", "")
+            if found is None or not hmac.compare_digest(token, found[1].csrf_token):
+                return error_response(
+                    _refused("Send the X-CSRF-Token header from GET /api/session.")
+                )
+        return await handler(request)
+
+    return csrf
+
+
+def _refused(message: str) -> ApiError:
+    return ApiError(403, "csrf_failed", message)

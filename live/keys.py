@@ -1,0 +1,107 @@
+"""Stream keys: one secret per program that a publisher presents to go live.
+
+A producer issues or rotates a key; it is shown once and stored only as a SHA-256 hash (the key
+is 256 random bits, so a plain hash is as strong as a slow one). Verification compares hashes in
+constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import sqlite3
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+from innotv.backend import Backend
+from innotv.signing import sha256_hex
+from innotv.sqlite import Database
+
+KEY_PREFIX = "sk_"
+
+
+class StreamKeyStore(Protocol):
+    async def setup(self) -> None: ...
+
+    async def set_hash(self, program_id: str, key_hash: str) -> None: ...
+
+    async def get_hash(self, program_id: str) -> str | None: ...
+
+    async def delete(self, program_id: str) -> None: ...
+
+
+class StreamKeys:
+    def __init__(self, store: StreamKeyStore) -> None:
+        self.store = store
+
+    async def issue(self, program_id: str) -> str:
+        """A new key for the program (any older one stops working); returned only here."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        await self.store.set_hash(program_id, sha256_hex(key))
+        return key
+
+    async def verify(self, program_id: str, key: str | None) -> bool:
+        if not key or len(key) > 200:
+            return False
+        stored = await self.store.get_hash(program_id)
+        return stored is not None and hmac.compare_digest(stored, sha256_hex(key))
+
+
+def make_stream_key_store(backend: Backend) -> StreamKeyStore:
+    if backend.kind == "redis":
+        return RedisStreamKeyStore(backend.require_redis(), backend)
+    return SqliteStreamKeyStore(backend.require_db())
+
+
+class SqliteStreamKeyStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def setup(self) -> None:
+        await self._db.migrate(
+            "stream_keys",
+            ["CREATE TABLE stream_keys (program_id TEXT PRIMARY KEY, key_hash TEXT NOT NULL)"],
+        )
+
+    async def set_hash(self, program_id: str, key_hash: str) -> None:
+        def _upsert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO stream_keys(program_id, key_hash) VALUES (?, ?) "
+                "ON CONFLICT(program_id) DO UPDATE SET key_hash = excluded.key_hash",
+                (program_id, key_hash),
+            )
+
+        await self._db.run(_upsert)
+
+    async def get_hash(self, program_id: str) -> str | None:
+        row = await self._db.run(
+            lambda c: c.execute(
+                "SELECT key_hash FROM stream_keys WHERE program_id = ?", (program_id,)
+            ).fetchone()
+        )
+        return str(row[0]) if row else None
+
+    async def delete(self, program_id: str) -> None:
+        await self._db.run(
+            lambda c: c.execute("DELETE FROM stream_keys WHERE program_id = ?", (program_id,))
+        )
+
+
+class RedisStreamKeyStore:
+    def __init__(self, redis: aioredis.Redis, backend: Backend) -> None:
+        self._r = redis
+        self._key = backend.key("stream_keys")
+
+    async def setup(self) -> None:
+        return None
+
+    async def set_hash(self, program_id: str, key_hash: str) -> None:
+        await self._r.hset(self._key, program_id, key_hash)
+
+    async def get_hash(self, program_id: str) -> str | None:
+        value = await self._r.hget(self._key, program_id)
+        return None if value is None else str(value)
+
+    async def delete(self, program_id: str) -> None:
+        await self._r.hdel(self._key, program_id)

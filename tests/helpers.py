@@ -1,0 +1,219 @@
+"""Test harness: real servers on free ports, a real redis-server per session, real HTTP clients.
+
+Nothing here mocks our own components: `running_server` builds the real app with `create_app`
+and serves it on a loopback port; `spawn_server` runs `python -m innotv serve` as a child process
+(for crash and restart tests, killed with SIGKILL by PID).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from innotv.app import DEPS, create_app
+from innotv.clock import Clock
+from innotv.config import Config, load_config
+from innotv.deps import Deps
+
+PRODUCER = ("prod", "producer-password-1")
+HOST = ("hostess", "host-password-1")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A redis-server we start on a free port and stop by PID; never someone else's."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="innotv-redis-")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--protected-mode", "yes"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def make_config(kind: str, data_dir: Path, redis_url: str | None, **overrides: Any) -> Config:
+    """A config for one test: its own data dir, and on Redis its own key prefix."""
+    values: dict[str, Any] = {"data_dir": str(data_dir), "port": 8080}
+    if kind == "redis":
+        assert redis_url, "redis backend needs the redis_server fixture"
+        values["redis_url"] = redis_url
+        values["redis_prefix"] = f"t{uuid.uuid4().hex[:10]}:"
+    values.update(overrides)
+    return load_config(values, environ={})
+
+
+@dataclass
+class Server:
+    """A running app: its base URL, its parts, and helpers to talk to it like a client."""
+
+    url: str
+    app: web.Application
+    config: Config
+    _sessions: list[aiohttp.ClientSession] = field(default_factory=list)
+
+    @property
+    def deps(self) -> Deps:
+        return self.app[DEPS]
+
+    def client(self, *, origin: bool = True) -> aiohttp.ClientSession:
+        """A client with its own cookie jar; it sends our Origin like a browser on our page."""
+        headers = {"Origin": self.url} if origin else {}
+        session = aiohttp.ClientSession(
+            base_url=self.url, cookie_jar=aiohttp.CookieJar(unsafe=True), headers=headers
+        )
+        self._sessions.append(session)
+        return session
+
+    async def login(self, username: str, password: str) -> aiohttp.ClientSession:
+        client = self.client()
+        async with client.post("/api/session", json={"username": username, "password": password}) as r:
+            assert r.status == 200, await r.text()
+        return client
+
+    async def add_user(self, username: str, role: str, password: str) -> None:
+        await self.deps.auth.add_user(username, role, password)
+
+    async def producer(self) -> aiohttp.ClientSession:
+        if await self.deps.auth.store.get_account(PRODUCER[0]) is None:
+            await self.add_user(PRODUCER[0], "producer", PRODUCER[1])
+        return await self.login(*PRODUCER)
+
+    async def host(self) -> aiohttp.ClientSession:
+        if await self.deps.auth.store.get_account(HOST[0]) is None:
+            await self.add_user(HOST[0], "host", HOST[1])
+        return await self.login(*HOST)
+
+    async def close_clients(self) -> None:
+        for session in self._sessions:
+            await session.close()
+
+
+@asynccontextmanager
+async def running_server(config: Config, clock: Clock | None = None) -> AsyncIterator[Server]:
+    """The real app from `create_app`, served on a free loopback port for the block's duration."""
+    port = free_port()
+    config = load_config({**_as_overrides(config), "port": port, "host": "127.0.0.1"}, environ={})
+    app = create_app(config, clock=clock)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    server = Server(f"http://127.0.0.1:{port}", app, config)
+    try:
+        yield server
+    finally:
+        await server.close_clients()
+        await runner.cleanup()
+
+
+def _as_overrides(config: Config) -> dict[str, Any]:
+    from dataclasses import fields
+
+    return {f.name: getattr(config, f.name) for f in fields(config)}
+
+
+class SpawnedServer:
+    """`python -m innotv serve` in a child process, for crash (SIGKILL) and restart tests."""
+
+    def __init__(self, args: list[str], env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="innotv-server-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "innotv", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def wait_ready(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited early:\n{self.output()}")
+                try:
+                    async with session.get(self.url + "/readyz") as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"server not ready in {timeout}s:\n{self.output()}")
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def kill9(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def terminate(self, timeout: float = 15) -> int:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=timeout)
+        return int(self.proc.returncode)
+
+
+def spawn_server(data_dir: Path, redis_url: str | None = None, prefix: str | None = None,
+                 extra_args: list[str] | None = None, extra_env: dict[str, str] | None = None
+                 ) -> SpawnedServer:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INNOTV_")}
+    env["INNOTV_DATA_DIR"] = str(data_dir)
+    env["INNOTV_LOG_LEVEL"] = "WARNING"
+    if redis_url:
+        env["INNOTV_REDIS_URL"] = redis_url
+    if prefix:
+        env["INNOTV_REDIS_PREFIX"] = prefix
+    env.update(extra_env or {})
+    return SpawnedServer(list(extra_args or []), env, free_port())

@@ -46,6 +46,9 @@ class Config:
     login_window_s: int = 900
     session_hours: int = 12
     shutdown_timeout_s: float = 10.0
+    # --- schedule settings (owned by schedule/) ---
+    # --- chat settings (owned by chat/) ---
+    # --- live settings (owned by live/) ---
 
     @property
     def uses_redis(self) -> bool:

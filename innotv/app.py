@@ -25,7 +25,7 @@ from .deps import Deps
 from .errors import json_errors
 from .metrics import Metrics
 from .pages import setup_pages
-from .security import make_csrf_middleware, security_headers
+from .security import forwarded_proto, make_csrf_middleware, security_headers
 
 DEPS = web.AppKey("deps", Deps)
 
@@ -54,14 +54,14 @@ def build_deps(config: Config, clock: Clock | None = None) -> Deps:
 
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     deps = build_deps(config, clock)
-    app = web.Application(
-        middlewares=[
-            security_headers,
-            json_errors,
-            make_csrf_middleware(deps.auth, exempt_prefixes=("/whip/",)),
-        ],
-        client_max_size=CLIENT_MAX_SIZE,
-    )
+    middlewares = [
+        security_headers,
+        json_errors,
+        make_csrf_middleware(deps.auth, exempt_prefixes=("/whip/",)),
+    ]
+    if config.trust_proxy:
+        middlewares.insert(0, forwarded_proto)
+    app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
     app[DEPS] = deps
 
     async def core_lifecycle(_app: web.Application) -> AsyncIterator[None]:

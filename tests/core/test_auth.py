@@ -172,3 +172,31 @@ async def test_cookie_secret_is_shared_by_processes_on_redis(redis_server, tmp_p
         client = await one.producer()
         async with client.get(two.url + "/api/session") as r:
             assert (await r.json())["user"]["username"] == PRODUCER[0]
+
+
+async def test_secure_cookie_behind_a_trusted_tls_proxy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = make_config("sqlite", tmp_path / "data", None, trust_proxy=True)
+    async with running_server(config) as srv:
+        await srv.add_user("alice", "host", "alice-password-1")
+        client = srv.client(origin=False)
+        async with client.post(
+            "/api/session",
+            json={"username": "alice", "password": "alice-password-1"},
+            headers={"X-Forwarded-Proto": "https", "Origin": srv.url.replace("http:", "https:")},
+        ) as r:
+            assert r.status == 200, await r.text()
+            cookie = next(c for c in r.headers.getall("Set-Cookie") if c.startswith("innotv_session="))
+            assert "Secure" in cookie
+
+
+async def test_forwarded_headers_ignored_without_trust_proxy(server: Server) -> None:
+    await server.add_user("alice", "host", "alice-password-1")
+    client = server.client()
+    async with client.post(
+        "/api/session",
+        json={"username": "alice", "password": "alice-password-1"},
+        headers={"X-Forwarded-Proto": "https"},
+    ) as r:
+        assert r.status == 200
+        cookie = next(c for c in r.headers.getall("Set-Cookie") if c.startswith("innotv_session="))
+        assert "Secure" not in cookie

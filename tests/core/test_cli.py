@@ -13,7 +13,9 @@ import aiohttp
 from tests.helpers import spawn_server
 
 
-def innotv(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def innotv(
+    *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("INNOTV_")}
     clean.update(env or {})
     return subprocess.run(

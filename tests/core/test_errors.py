@@ -36,3 +36,24 @@ async def test_metrics_is_prometheus_text(server: Server) -> None:
         assert r.status == 200
         assert r.content_type == "text/plain"
         assert "# TYPE" in await r.text()
+
+
+async def test_a_crash_answers_json_500_with_an_incident_id() -> None:
+    """The error middleware itself, around a handler that fails: JSON, no traceback in the body."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from innotv.errors import json_errors
+
+    async def broken(_request: web.Request) -> web.Response:
+        raise RuntimeError("secret internals")
+
+    app = web.Application(middlewares=[json_errors])
+    app.router.add_get("/broken", broken)
+    async with TestClient(TestServer(app)) as client:
+        r = await client.get("/broken")
+        assert r.status == 500
+        body = await r.json()
+        assert body["error"]["code"] == "internal_error"
+        assert "incident" in body["error"]["message"]
+        assert "secret internals" not in await r.text()

@@ -14,16 +14,11 @@ import chat
 import live
 import schedule
 
-from .auth import Auth
 from .auth_routes import setup_routes as setup_auth_routes
-from .auth_store import make_auth_store
-from .backend import Backend
-from .bus import Bus, LocalBus, RedisBus
-from .clock import Clock, SystemClock
+from .clock import Clock
 from .config import Config
-from .deps import Deps
+from .deps import Deps, build_deps
 from .errors import json_errors
-from .metrics import Metrics
 from .pages import setup_pages
 from .security import forwarded_proto, make_csrf_middleware, security_headers
 
@@ -31,25 +26,6 @@ DEPS = web.AppKey("deps", Deps)
 
 # Request bodies beyond this are refused before a handler runs; uploads stream past it.
 CLIENT_MAX_SIZE = 256 * 1024
-
-
-def build_deps(config: Config, clock: Clock | None = None) -> Deps:
-    """Everything a domain may be handed, built once per application (or CLI command)."""
-    backend = Backend.from_config(config)
-    bus: Bus
-    if backend.redis is not None:
-        bus = RedisBus(backend.redis, backend.key("bus"))
-    else:
-        bus = LocalBus()
-    auth = Auth(make_auth_store(backend), config)
-    return Deps(
-        config=config,
-        clock=clock or SystemClock(),
-        backend=backend,
-        bus=bus,
-        auth=auth,
-        metrics=Metrics(),
-    )
 
 
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:

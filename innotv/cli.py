@@ -14,11 +14,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import schedule
-
-from .app import build_deps
 from .config import Config, ConfigError, load_config
-from .deps import Deps
+from .deps import Deps, build_deps
 from .errors import ApiError
 from .logs import setup_logging
 
@@ -94,6 +91,8 @@ async def _user_add(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _lineup(config: Config, args: argparse.Namespace) -> int:
+    import schedule  # imported here so that `innotv user add` does not load the media stack
+
     async with opened_deps(config) as deps:
         return await schedule.run_lineup_command(deps, args)
 

@@ -48,7 +48,33 @@ class Config:
     shutdown_timeout_s: float = 10.0
     # --- schedule settings (owned by schedule/) ---
     # --- chat settings (owned by chat/) ---
+    # Open Socket.IO connections allowed from one client address.
+    chat_max_conns_per_ip: int = 200
+    # Unsent bytes a chat connection may hold before it is dropped from its rooms (KiB).
+    chat_buffer_kib: int = 256
+    # Redis: stream entries (ticks) kept per room, approximately; 0 keeps everything.
+    chat_history_max: int = 0
+    # Multiplies every per-connection rate limit (burst and refill); for load tests, not production.
+    chat_rate_scale: float = 1.0
     # --- live settings (owned by live/) ---
+    # The HLS ladder: height p fps : video kbit/s, tallest first; never upscaled.
+    live_ladder: str = "720p30:2800,360p30:800"
+    # Segment length in seconds (1-2); a keyframe is forced at every segment start.
+    live_segment_s: float = 1.0
+    # Segments listed in a live playlist (the sliding window).
+    live_window_segments: int = 6
+    # x264 preset for live encoding (ultrafast .. medium).
+    live_x264_preset: str = "veryfast"
+    # Seconds without frames from the publisher before the slate takes over.
+    live_slate_after_s: float = 2.0
+    # Decoded frames waiting for the media worker before new ones are dropped.
+    live_queue_frames: int = 120
+    # Largest WHIP/WHEP SDP offer accepted, in bytes.
+    live_max_sdp_bytes: int = 32_768
+    # Largest premiere upload, in megabytes.
+    live_max_upload_mb: int = 4096
+    # ICE servers for WHIP/WHEP (comma separated stun:/turn: URLs); none by default.
+    live_ice_servers: tuple[str, ...] = ()
 
     @property
     def uses_redis(self) -> bool:

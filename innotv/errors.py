@@ -7,6 +7,7 @@ a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -67,7 +68,14 @@ class ApiError(Exception):
 
 
 def error_response(err: ApiError) -> web.Response:
-    return web.json_response(err.payload(), status=err.status, headers=err.headers)
+    return web.json_response(
+        err.payload(), status=err.status, headers=err.headers, dumps=_dumps_readable
+    )
+
+
+def _dumps_readable(value: Any) -> str:
+    """JSON with Korean left as text rather than \\uXXXX escapes."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _from_http_exception(exc: web.HTTPException) -> ApiError:

@@ -1,0 +1,95 @@
+"""REST routes of the lineup: read it (anyone), edit it (producers), and the ICS feed.
+
+Writes check the producer role before reading the body. `/api/programs/current` is registered
+before `/api/programs/{id}` so that it is never taken for an id.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from aiohttp import web
+
+from innotv.deps import Deps
+from innotv.errors import ApiError
+from innotv.jsonbody import read_json_object
+
+from .ics import build_calendar
+from .model import new_program_id
+from .service import ProgramService, not_found
+from .validation import parse_create, parse_datetime, parse_patch
+
+# A query string decodes "+" to a space: "…T00:00:00 09:00" meant "+09:00".
+_SPACE_OFFSET = re.compile(r"^(\S+T\S+) (\d{2}:?\d{2})$")
+
+
+def _query_time(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    raw = _SPACE_OFFSET.sub(r"\1+\2", raw)
+    try:
+        return parse_datetime(raw, name)
+    except ApiError as err:
+        raise ApiError(400, "invalid_query", f"{name}: {err.message}", details={"field": name}) from None
+
+
+def setup_routes(app: web.Application, deps: Deps, service: ProgramService) -> None:
+    async def list_programs(request: web.Request) -> web.Response:
+        start, end = _query_time(request, "from"), _query_time(request, "to")
+        if start is not None and end is not None and end <= start:
+            raise ApiError(400, "invalid_query", "to must be after from.", details={"field": "to"})
+        programs = await service.list_programs(start, end)
+        return web.json_response({"programs": [p.public() for p in programs]})
+
+    async def current(_request: web.Request) -> web.Response:
+        program = await service.current()
+        if program is None:
+            raise ApiError(404, "no_program", "Nothing is live and nothing is scheduled.")
+        return web.json_response(program.public())
+
+    async def get_program(request: web.Request) -> web.Response:
+        program_id = request.match_info["id"]
+        program = await service.get(program_id)
+        if program is None:
+            raise not_found(program_id)
+        return web.json_response(program.public())
+
+    async def create(request: web.Request) -> web.Response:
+        await deps.auth.require(request, "producer")
+        body = await read_json_object(request)
+        program = await service.create(parse_create(body, new_program_id()))
+        return web.json_response(
+            program.public(), status=201, headers={"Location": f"/api/programs/{program.id}"}
+        )
+
+    async def patch(request: web.Request) -> web.Response:
+        await deps.auth.require(request, "producer")
+        body = await read_json_object(request)
+        version, changes = parse_patch(body)
+        program = await service.update(request.match_info["id"], version, changes)
+        return web.json_response(program.public())
+
+    async def delete(request: web.Request) -> web.Response:
+        await deps.auth.require(request, "producer")
+        await service.delete(request.match_info["id"])
+        return web.Response(status=204)
+
+    async def ics(_request: web.Request) -> web.Response:
+        programs = await service.list_programs()
+        body = build_calendar(programs, deps.clock.now(), deps.config.link_base())
+        return web.Response(
+            body=body,
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={"Content-Disposition": 'inline; filename="innotv-schedule.ics"'},
+        )
+
+    app.router.add_get("/api/programs", list_programs)
+    app.router.add_post("/api/programs", create)
+    app.router.add_get("/api/programs/current", current)
+    app.router.add_get("/api/programs/{id}", get_program)
+    app.router.add_patch("/api/programs/{id}", patch)
+    app.router.add_delete("/api/programs/{id}", delete)
+    app.router.add_get("/schedule.ics", ics)

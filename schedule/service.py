@@ -1,0 +1,188 @@
+"""ProgramService: the lineup's one entry point for routes, the scheduler, the CLI and other domains.
+
+It checks what needs the store (hosts exist, overlaps, versions), turns store refusals into API
+errors that name the program in the way, and announces every change on the bus:
+`"program"` with `program.public()` on every state change, `"lineup"` with
+`{"id", "action": "created"|"updated"|"deleted", "program"}` on every edit.
+Other domains use `get`, `list_programs` and `set_state` (registered as `deps.services["programs"]`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from innotv.bus import Bus
+from innotv.clock import Clock
+from innotv.errors import ApiError
+
+from .model import STATES, Program, first_overlap, iso_seoul
+from .store import Change, ImportMode, Overlap, ProgramExists, ProgramMissing, ProgramStore, VersionMismatch
+from .validation import apply_patch
+
+log = logging.getLogger("innotv.schedule")
+
+AccountExists = Callable[[str], Awaitable[bool]]
+
+
+def not_found(program_id: str) -> ApiError:
+    return ApiError(404, "program_not_found", f"No program with id {program_id!r}.")
+
+
+class ProgramService:
+    def __init__(self, store: ProgramStore, bus: Bus, clock: Clock, account_exists: AccountExists) -> None:
+        self.store = store
+        self._bus = bus
+        self._clock = clock
+        self._account_exists = account_exists
+
+    async def setup(self) -> None:
+        await self.store.setup()
+
+    # ---- reading --------------------------------------------------------------------------
+    async def get(self, program_id: str) -> Program | None:
+        return await self.store.get(program_id)
+
+    async def list_programs(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Program]:
+        return await self.store.in_range(start, end)
+
+    async def current(self) -> Program | None:
+        """The program live now, else the next one to start (lobby or scheduled)."""
+        now = self._clock.now()
+        upcoming = await self.store.in_range(now, None)
+        for program in upcoming:
+            if program.state == "live":
+                return program
+        waiting = [p for p in upcoming if p.state in ("scheduled", "lobby") and p.starts_at >= now]
+        return waiting[0] if waiting else None
+
+    # ---- editing --------------------------------------------------------------------------
+    async def create(self, program: Program) -> Program:
+        await self._check_hosts(program)
+        try:
+            stored = await self.store.create(program)
+        except ProgramExists:
+            raise ApiError(409, "program_exists", f"A program with id {program.id!r} exists.") from None
+        except Overlap as exc:
+            raise await self._conflict(exc) from None
+        await self._announce(stored.id, "created", stored)
+        return stored
+
+    async def update(self, program_id: str, version: int, changes: dict[str, Any]) -> Program:
+        current = await self.store.get(program_id)
+        if current is None:
+            raise not_found(program_id)
+        if current.version != version:
+            raise self._stale(program_id, current.version)
+        edited = apply_patch(current, changes)
+        if "hosts" in changes:
+            await self._check_hosts(edited)
+        try:
+            stored = await self.store.update(edited, version)
+        except ProgramMissing:
+            raise not_found(program_id) from None
+        except VersionMismatch as exc:
+            raise self._stale(program_id, exc.current) from None
+        except Overlap as exc:
+            raise await self._conflict(exc) from None
+        await self._announce(program_id, "updated", stored)
+        return stored
+
+    async def delete(self, program_id: str) -> None:
+        if not await self.store.delete(program_id):
+            raise not_found(program_id)
+        await self._announce(program_id, "deleted", None)
+
+    async def save_many(self, programs: list[Program], mode: ImportMode) -> list[Change]:
+        """An import or the expo lineup: all of it or nothing (see ProgramStore.save_many)."""
+        seen: set[str] = set()
+        for program in programs:
+            if program.id in seen:
+                raise ApiError(400, "duplicate_id", f"The id {program.id!r} appears twice.")
+            seen.add(program.id)
+            await self._check_hosts(program)
+        pair = first_overlap(programs)
+        if pair is not None:
+            first, second = pair
+            raise ApiError(
+                409, "program_conflict",
+                f"{_name(second)} overlaps {_name(first)} in the same lineup.",
+                details={"program": second.id, "conflict": _summary(first)},
+            )
+        try:
+            changes = await self.store.save_many(programs, mode)
+        except Overlap as exc:
+            raise await self._conflict(exc) from None
+        by_id = {p.id: p for p in programs}
+        for change in changes:
+            stored = await self.store.get(change.id)
+            await self._announce(change.id, change.action, stored or by_id[change.id])
+        return changes
+
+    # ---- states ---------------------------------------------------------------------------
+    async def set_state(
+        self, program_id: str, new_state: str, expected_state: str | None = None
+    ) -> Program | None:
+        """Compare-and-set the state; publishes `"program"` and returns the program when it
+        changed, None when the program is missing, not in `expected_state`, or already there."""
+        if new_state not in STATES:
+            raise ValueError(f"unknown state {new_state!r}")
+        changed = await self.store.set_state(program_id, new_state, expected_state)
+        if changed is not None:
+            log.info("program state", extra={"program": program_id, "state": new_state})
+            await self._bus.publish("program", changed.public())
+        return changed
+
+    # ---- helpers --------------------------------------------------------------------------
+    async def _announce(self, program_id: str, action: str, program: Program | None) -> None:
+        await self._bus.publish(
+            "lineup",
+            {"id": program_id, "action": action, "program": program.public() if program else None},
+        )
+
+    async def _check_hosts(self, program: Program) -> None:
+        for host in program.hosts:
+            if not await self._account_exists(host):
+                raise ApiError(
+                    400, "unknown_host", f"No account named {host!r} (hosts are usernames).",
+                    details={"field": "hosts", "host": host},
+                )
+
+    @staticmethod
+    def _stale(program_id: str, current: int) -> ApiError:
+        return ApiError(
+            409, "version_conflict",
+            f"The program {program_id!r} was changed meanwhile (now version {current}); "
+            "reload it and edit again.",
+            details={"current_version": current},
+        )
+
+    async def _conflict(self, exc: Overlap) -> ApiError:
+        other = await self.store.get(exc.other_id)
+        name = _name(other) if other else f"the program {exc.other_id!r}"
+        summary = _summary(other) if other else {"id": exc.other_id}
+        return ApiError(
+            409, "program_conflict",
+            f"The times overlap {name}.",
+            details={"program": exc.program_id, "conflict": summary},
+        )
+
+
+def _name(program: Program) -> str:
+    return (
+        f"「{program.title}」 (id {program.id}, {iso_seoul(program.starts_at)} – "
+        f"{iso_seoul(program.ends_at)})"
+    )
+
+
+def _summary(program: Program) -> dict[str, Any]:
+    return {
+        "id": program.id,
+        "title": program.title,
+        "starts_at": iso_seoul(program.starts_at),
+        "ends_at": iso_seoul(program.ends_at),
+    }

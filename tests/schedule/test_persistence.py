@@ -1,4 +1,4 @@
-"""Programs survive `kill -9` of a real server process and its restart, on both backends."""
+"""Programs, accounts and stream keys survive `kill -9` of a real server and its restart, on both backends."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from innotv.config import load_config
+from innotv.deps import build_deps
+from live.keys import StreamKeys, make_stream_key_store
 from tests.helpers import spawn_server
 
 from .util import body, seoul
@@ -30,7 +33,7 @@ async def _add_producer(data_dir: Path, redis_url: str | None, prefix: str | Non
     assert proc.returncode == 0, err.decode()
 
 
-async def test_programs_survive_kill9(
+async def test_programs_accounts_and_keys_survive_kill9(
     backend_kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     redis_url = request.getfixturevalue("redis_server").url if backend_kind == "redis" else None
@@ -53,11 +56,29 @@ async def test_programs_survive_kill9(
             async with client.patch(f"/api/programs/{created['id']}", json=edit) as r:
                 assert r.status == 200
                 edited = await r.json()
+            async with client.post(f"/api/programs/{created['id']}/stream-key") as r:
+                assert r.status == 200
+                stream_key = (await r.json())["stream_key"]
         server.kill9()
         server = spawn_server(data_dir, redis_url, prefix)
         await server.wait_ready()
-        async with aiohttp.ClientSession(base_url=server.url) as client:
+        jar = aiohttp.CookieJar(unsafe=True)
+        origin = {"Origin": server.url}
+        async with aiohttp.ClientSession(base_url=server.url, headers=origin, cookie_jar=jar) as client:
             async with client.get("/api/programs") as r:
                 assert (await r.json())["programs"] == [edited]
+            async with client.post("/api/session", json=login) as r:
+                assert r.status == 200  # the account survived
+        config = load_config(
+            {"data_dir": str(data_dir), "redis_url": redis_url, "redis_prefix": prefix}, environ={}
+        )
+        deps = build_deps(config)
+        await deps.backend.open()
+        try:
+            keys = StreamKeys(make_stream_key_store(deps.backend))
+            assert await keys.verify(created["id"], stream_key)
+            assert not await keys.verify(created["id"], stream_key + "x")
+        finally:
+            await deps.backend.close()
     finally:
         server.kill9()

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -49,10 +49,29 @@ class _Handlers:
 
 
 class LocalBus(_Handlers):
-    """In-process bus for the single-process embedded default."""
+    """In-process bus for the single-process embedded default.
+
+    Events are delivered in the order they were published, as on Redis: an event published by a
+    handler (live answering `ended` with `replay`) waits until every handler has seen the event
+    being delivered, instead of overtaking it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self._draining = False
 
     async def publish(self, topic: str, payload: dict[str, Any]) -> None:
-        await self.dispatch(topic, payload)
+        self._queue.append((topic, payload))
+        if self._draining:
+            return  # the publisher already delivering will reach it, in order
+        self._draining = True
+        try:
+            while self._queue:
+                next_topic, next_payload = self._queue.popleft()
+                await self.dispatch(next_topic, next_payload)
+        finally:
+            self._draining = False
 
     async def start(self) -> None:
         return None

@@ -95,14 +95,14 @@ export function isoToLocal(iso) {
   return d.toISOString().slice(0, 16);
 }
 
-export function fmtCountdown(ms) {
+export function fmtCountdown(ms, dayLabel = (n) => `${n}d`) {
   if (ms < 0) ms = 0;
   const s = Math.floor(ms / 1000);
   const days = Math.floor(s / 86400);
   const hh = String(Math.floor((s % 86400) / 3600)).padStart(2, '0');
   const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
   const ss = String(s % 60).padStart(2, '0');
-  return days > 0 ? `${days}d ${hh}:${mm}:${ss}` : `${hh}:${mm}:${ss}`;
+  return days > 0 ? `${dayLabel(days)} ${hh}:${mm}:${ss}` : `${hh}:${mm}:${ss}`;
 }
 
 export function prefersReducedMotion() {

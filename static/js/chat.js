@@ -1,0 +1,109 @@
+// The message list shared by the viewer page, the halls and the host console: messages in, ids
+// deleted, a pinned line, system notices. Text goes in as text only; hosts get per-message
+// moderation buttons.
+import { clear, h } from './dom.js';
+import * as i18n from './i18n.js';
+
+const MAX_MESSAGES = 300;
+
+/**
+ * Applies a `join` ack's history: after a reconnect with `since`, the missed messages and
+ * deletions are added; when the server could not recover (`recovered: false`) or on a first
+ * join, the list starts again from the recent messages.
+ */
+export function applyHistory(view, ack, rejoin) {
+  const items = ack.messages || [];
+  if (rejoin && ack.recovered !== false) view.add(items);
+  else view.reset(items);
+  view.remove(ack.deleted || []);
+}
+
+export class ChatView {
+  /**
+   * @param {HTMLElement} list  a <ul> for the messages
+   * @param {object} [opts]
+   * @param {HTMLElement} [opts.pinned]  where the pinned message shows
+   * @param {(action: string, item: object) => void} [opts.moderate]  host actions per message
+   */
+  constructor(list, opts = {}) {
+    this.list = list;
+    this.pinnedEl = opts.pinned || null;
+    this.moderate = opts.moderate || null;
+    this.seen = new Set();
+    this.lastId = null;
+  }
+
+  reset(items = []) {
+    clear(this.list);
+    this.seen.clear();
+    this.add(items);
+  }
+
+  /** A grey line shown while the list is empty (e.g. "be the first to comment"). */
+  placeholder(text) {
+    if (!this.list.querySelector('li[data-id]')) this.list.append(h('li', { class: 'system empty' }, text));
+  }
+
+  add(items = []) {
+    if (items.length) for (const el of this.list.querySelectorAll('li.empty')) el.remove();
+    const nearBottom = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 60;
+    for (const item of items) {
+      if (!item || item.id === undefined || this.seen.has(String(item.id))) continue;
+      this.seen.add(String(item.id));
+      this.lastId = item.id;
+      this.list.append(this._render(item));
+    }
+    while (this.list.children.length > MAX_MESSAGES) {
+      const first = this.list.firstElementChild;
+      if (first.dataset.id) this.seen.delete(first.dataset.id);
+      first.remove();
+    }
+    if (nearBottom) this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  _render(item) {
+    const nickname = item.nickname || i18n.t('chat.anon');
+    const li = h('li', { dataset: { id: String(item.id), viewer: String(item.viewer || '') } },
+      h('span', { class: 'nick' }, nickname),
+      h('span', { class: 'text' }, String(item.text ?? '')));
+    if (this.moderate) {
+      const act = (action) => () => this.moderate(action, item);
+      li.append(h('span', { class: 'mod' },
+        h('button', { type: 'button', class: 'btn small secondary', 'data-action': 'delete', onclick: act('delete') }, i18n.t('host.delete')),
+        h('button', { type: 'button', class: 'btn small secondary', 'data-action': 'timeout', onclick: act('timeout') }, i18n.t('host.timeout')),
+        h('button', { type: 'button', class: 'btn small danger', 'data-action': 'ban', onclick: act('ban') }, i18n.t('host.ban')),
+        h('button', { type: 'button', class: 'btn small secondary', 'data-action': 'pin', onclick: act('pin') }, i18n.t('host.pin'))));
+    }
+    return li;
+  }
+
+  remove(ids = []) {
+    for (const id of ids) {
+      const li = this.list.querySelector(`li[data-id="${CSS.escape(String(id))}"]`);
+      if (li) li.remove();
+    }
+  }
+
+  system(text) {
+    const li = h('li', { class: 'system', role: 'status' }, text);
+    this.list.append(li);
+    this.list.scrollTop = this.list.scrollHeight;
+  }
+
+  /** pinned: null, a string, or a message-like {text, nickname}. */
+  setPinned(pinned) {
+    if (!this.pinnedEl) return;
+    let value = pinned;
+    if (value && typeof value === 'object' && 'message' in value && !('text' in value)) value = value.message;
+    if (value && typeof value === 'object' && 'pinned' in value && !('text' in value)) value = value.pinned;
+    clear(this.pinnedEl);
+    if (!value || (typeof value === 'object' && !value.text)) {
+      this.pinnedEl.hidden = true;
+      return;
+    }
+    const text = typeof value === 'string' ? value : value.text;
+    this.pinnedEl.append(h('strong', {}, i18n.t('chat.pinned')),
+      value.nickname ? h('span', { class: 'nick' }, value.nickname) : null, text);
+    this.pinnedEl.hidden = false;
+  }
+}

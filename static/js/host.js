@@ -1,0 +1,294 @@
+// Host console: pick a program, go live from the camera over WHIP (or read the OBS settings),
+// preview over WHEP, moderate the chat, take questions, run the polls.
+import { ApiError, csrf, get, post } from './api.js';
+import { ChatView, applyHistory } from './chat.js';
+import { $, clear, fmtDateTime, h, say } from './dom.js';
+import * as i18n from './i18n.js';
+import { requireRole } from './login.js';
+import { pollState, renderPoll } from './poll.js';
+import { AckError, ask, connect, keepJoined } from './socket.js';
+import { publish, watch } from './whip.js';
+
+const SEGMENT_SECONDS = 1;
+const TIMEOUT_SECONDS = 300;
+
+const state = {
+  user: null,
+  programs: [],
+  program: null,
+  socket: null,
+  joined: null,
+  chat: null,
+  camera: null,
+  publisher: null,
+  preview: null,
+  poll: null,
+  questions: [],
+};
+
+const errText = (err) => i18n.errorText(err instanceof ApiError || err instanceof AckError || (err && err.code) ? err : { message: String(err) });
+const room = () => (state.program ? `program:${state.program.id}` : null);
+const keyStore = (id) => `innotv.key.${id}`;
+
+function title(p) {
+  return i18n.currentLang() === 'en' && p.title_en ? p.title_en : p.title;
+}
+
+async function loadPrograms() {
+  const data = await get('/api/programs');
+  const all = (data && data.programs) || [];
+  state.programs = state.user.role === 'producer' ? all : all.filter((p) => (p.hosts || []).includes(state.user.username));
+  const select = clear($('#program'));
+  if (!state.programs.length) {
+    select.append(h('option', { value: '' }, i18n.t('host.noPrograms')));
+    return;
+  }
+  // Preselect the program live now, else the next one to come.
+  const now = Date.now();
+  const pick = state.programs.find((p) => p.state === 'live')
+    || state.programs.find((p) => new Date(p.ends_at).getTime() > now)
+    || state.programs[state.programs.length - 1];
+  for (const p of state.programs) {
+    select.append(h('option', { value: p.id, selected: p.id === pick.id }, `${fmtDateTime(p.starts_at, i18n.currentLang())} · ${title(p)} (${i18n.t(`state.${p.state}`)})`));
+  }
+  const wanted = new URLSearchParams(location.search).get('program');
+  if (wanted && state.programs.some((p) => p.id === wanted)) select.value = wanted;
+  choose(select.value);
+}
+
+function choose(id) {
+  const p = state.programs.find((x) => x.id === id) || null;
+  state.program = p;
+  if (!p) return;
+  $('#obs-server').textContent = `${location.origin}/whip/${encodeURIComponent(p.id)}`;
+  $('#obs-keyframe').textContent = i18n.t('host.obsKeyframeValue', { n: SEGMENT_SECONDS });
+  $('#stream-key').value = sessionStorage.getItem(keyStore(p.id)) || '';
+  joinRoom();
+}
+
+// ---- camera and WHIP -------------------------------------------------------------------------
+
+async function startCamera() {
+  if (state.camera) return state.camera;
+  try {
+    state.camera = await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
+      audio: true,
+    });
+    $('#local').srcObject = state.camera;
+    return state.camera;
+  } catch (err) {
+    say($('#publish-status'), `${err.name}: ${err.message}`, 'error');
+    return null;
+  }
+}
+
+async function goLive() {
+  const p = state.program;
+  const key = $('#stream-key').value.trim();
+  if (!p) return;
+  if (!key) {
+    say($('#publish-status'), i18n.t('host.streamKeyHint'), 'error');
+    $('#stream-key').focus();
+    return;
+  }
+  const stream = await startCamera();
+  if (!stream) return;
+  $('#go-live').disabled = true;
+  try {
+    state.publisher = await publish(stream, `/whip/${encodeURIComponent(p.id)}`, key);
+    sessionStorage.setItem(keyStore(p.id), key);
+    say($('#publish-status'), `● ${i18n.t('host.publishing')}`, 'ok');
+    $('#stop').hidden = false;
+    state.publisher.pc.addEventListener('connectionstatechange', () => {
+      const s = state.publisher && state.publisher.pc.connectionState;
+      if (s === 'failed' || s === 'closed') stopLive();
+    });
+  } catch (err) {
+    say($('#publish-status'), errText(err), 'error');
+    $('#go-live').disabled = false;
+  }
+}
+
+async function stopLive() {
+  if (!state.publisher) return;
+  const publisher = state.publisher;
+  state.publisher = null;
+  await publisher.stop();
+  $('#stop').hidden = true;
+  $('#go-live').disabled = false;
+  say($('#publish-status'), i18n.t('host.stopped'), 'info');
+}
+
+async function issueKey() {
+  const p = state.program;
+  if (!p) return;
+  try {
+    const data = await post(`/api/programs/${encodeURIComponent(p.id)}/stream-key`);
+    $('#stream-key').value = data.stream_key;
+    $('#stream-key').type = 'text';
+    sessionStorage.setItem(keyStore(p.id), data.stream_key);
+  } catch (err) {
+    say($('#publish-status'), errText(err), 'error');
+  }
+}
+
+async function startPreview() {
+  const p = state.program;
+  if (!p) return;
+  if (state.preview) await state.preview.stop();
+  try {
+    state.preview = await watch(`/whep/${encodeURIComponent(p.id)}`, $('#preview'), csrf());
+    say($('#preview-status'), '');
+  } catch (err) {
+    state.preview = null;
+    say($('#preview-status'), errText(err), 'error');
+  }
+}
+
+// ---- moderation -----------------------------------------------------------------------------
+
+async function mod(event, payload, statusEl = $('#mod-status')) {
+  try {
+    const ack = await ask(state.socket, event, { room: room(), ...payload });
+    say(statusEl, '');
+    return ack;
+  } catch (err) {
+    say(statusEl, errText(err), 'error');
+    return null;
+  }
+}
+
+function moderate(action, item) {
+  if (action === 'delete') mod('mod:delete', { id: item.id });
+  else if (action === 'timeout') mod('mod:timeout', { viewer: item.viewer, seconds: TIMEOUT_SECONDS });
+  else if (action === 'ban') mod('mod:ban', { viewer: item.viewer });
+  else if (action === 'pin') mod('mod:pin', { id: item.id });
+}
+
+function joinRoom() {
+  if (state.joined) state.joined.stop();
+  state.chat.reset();
+  state.chat.setPinned(null);
+  setQuestions([]);
+  setPoll(null);
+  state.joined = keepJoined(state.socket, room(), (ack, rejoin) => {
+    const s = ack.state || ack;
+    applyHistory(state.chat, ack, rejoin);
+    state.joined.seen(state.chat.lastId);
+    if (s.pinned !== undefined) state.chat.setPinned(s.pinned);
+    const slow = s.slow ?? s.slow_mode;
+    if (slow !== undefined) $('#slow').value = String(typeof slow === 'object' && slow ? slow.seconds ?? 0 : slow || 0);
+    if (Array.isArray(s.blocked_words)) $('#blocked').value = s.blocked_words.join(', ');
+    if (s.poll !== undefined) setPoll(s.poll);
+    if (s.questions !== undefined) setQuestions(s.questions);
+    say($('#program-status'), '');
+  }, (err) => say($('#program-status'), errText(err), 'error'));
+}
+
+function wireSocket() {
+  const s = state.socket;
+  const mine = (handler) => (m) => { if (m && (!m.room || m.room === room())) handler(m); };
+  s.on('messages', mine((m) => { state.chat.add(m.items || []); if (state.joined) state.joined.seen(state.chat.lastId); }));
+  s.on('deleted', mine((m) => state.chat.remove(m.ids || [])));
+  s.on('pinned', mine((m) => state.chat.setPinned(m.message !== undefined ? m.message : m.pinned)));
+  s.on('slow', mine((m) => { $('#slow').value = String(m.seconds ?? 0); }));
+  s.on('poll', mine((m) => setPoll(m.poll !== undefined ? m.poll : m)));
+  s.on('questions', mine((m) => setQuestions(m.items || m.questions || [])));
+  s.on('notice', mine((m) => state.chat.system(i18n.has(`err.${m.code}`) ? i18n.t(`err.${m.code}`) : m.message || m.code)));
+  s.on('moderation', mine(showAction));
+  s.on('program', (m) => {
+    const p = state.programs.find((x) => x.id === m.id);
+    if (p) Object.assign(p, m);
+    if (state.program && state.program.id === m.id) say($('#program-status'), `${title(state.program)}: ${i18n.t(`state.${m.state}`)}`, 'info');
+  });
+}
+
+/** One line per moderation action in this room (from any host), with "unban" where it helps. */
+function showAction(m) {
+  const ul = $('#actions');
+  const key = `host.action.${m.action}`;
+  const what = i18n.has(key) ? i18n.t(key) : m.action;
+  const seen = m.viewer ? $(`#messages li[data-viewer="${CSS.escape(m.viewer)}"] .nick`) : null;
+  const who = m.viewer ? ` · ${seen ? seen.textContent : m.viewer}` : '';
+  const li = h('li', { dataset: { action: m.action } }, h('span', { class: 'text' }, `${m.by || ''}: ${what}${who}`));
+  if ((m.action === 'ban' || m.action === 'timeout') && m.viewer) {
+    li.append(h('button', {
+      type: 'button', class: 'btn small secondary', 'data-action': 'unban',
+      onclick: () => mod('mod:unban', { viewer: m.viewer }),
+    }, i18n.t('host.unban')));
+  }
+  ul.prepend(li);
+  while (ul.children.length > 20) ul.lastElementChild.remove();
+}
+
+// ---- questions and polls --------------------------------------------------------------------
+
+function setQuestions(items) {
+  state.questions = Array.isArray(items) ? items : [];
+  const ul = clear($('#questions'));
+  if (!state.questions.length) ul.append(h('li', { class: 'muted' }, i18n.t('qa.empty')));
+  const ordered = [...state.questions].sort((a, b) => Number(!!a.answered) - Number(!!b.answered) || (b.votes ?? b.upvotes ?? 0) - (a.votes ?? a.upvotes ?? 0));
+  for (const q of ordered) {
+    ul.append(h('li', { class: q.answered ? 'answered' : '', dataset: { id: String(q.id) } },
+      h('span', { class: 'small' }, `▲ ${q.votes ?? q.upvotes ?? 0}`),
+      h('span', { class: 'text' }, String(q.text ?? '')),
+      q.answered ? h('span', { class: 'badge' }, i18n.t('qa.answered'))
+        : h('button', { type: 'button', class: 'btn small', onclick: () => mod('question:answer', { question_id: q.id }) }, i18n.t('host.answer'))));
+  }
+}
+
+function setPoll(poll) {
+  state.poll = poll || null;
+  renderPoll($('#poll'), state.poll, { showCounts: true });
+  const st = state.poll ? pollState(state.poll) : null;
+  $('#poll-close').hidden = st !== 'open';
+  $('#poll-reveal').hidden = !(st === 'open' || st === 'closed');
+}
+
+async function openPoll(event) {
+  event.preventDefault();
+  const question = $('#poll-question').value.trim();
+  const choices = $('#poll-choices').value.split('\n').map((c) => c.trim()).filter(Boolean);
+  if (!question || choices.length < 2) {
+    say($('#poll-status'), `${i18n.t('host.pollQuestion')} + 2+ ${i18n.t('host.pollChoices')}`, 'error');
+    return;
+  }
+  const ack = await mod('poll:open', { question, choices }, $('#poll-status'));
+  if (ack) {
+    $('#poll-question').value = '';
+    $('#poll-choices').value = '';
+    if (ack.poll) setPoll(ack.poll);
+  }
+}
+
+async function main() {
+  i18n.init();
+  state.user = await requireRole($('#login-box'), $('#who'), 'host');
+  $('#console').hidden = false;
+  $('#issue-key').hidden = state.user.role !== 'producer';
+  state.chat = new ChatView($('#messages'), { pinned: $('#pinned'), moderate });
+  state.socket = connect();
+  wireSocket();
+  $('#program').addEventListener('change', (e) => choose(e.target.value));
+  $('#camera-start').addEventListener('click', startCamera);
+  $('#go-live').addEventListener('click', goLive);
+  $('#stop').addEventListener('click', stopLive);
+  $('#issue-key').addEventListener('click', issueKey);
+  $('#preview-start').addEventListener('click', startPreview);
+  $('#slow').addEventListener('change', (e) => mod('mod:slow', { seconds: Number(e.target.value) }));
+  $('#unpin').addEventListener('click', () => mod('mod:pin', { id: null }));
+  $('#blocked-save').addEventListener('click', () => mod('mod:words', {
+    words: $('#blocked').value.split(',').map((w) => w.trim()).filter(Boolean),
+  }));
+  $('#poll-form').addEventListener('submit', openPoll);
+  $('#poll-close').addEventListener('click', () => state.poll && mod('poll:close', { poll_id: state.poll.id }, $('#poll-status')));
+  $('#poll-reveal').addEventListener('click', () => state.poll && mod('poll:reveal', { poll_id: state.poll.id }, $('#poll-status')));
+  try {
+    await loadPrograms();
+  } catch (err) {
+    say($('#program-status'), errText(err), 'error');
+  }
+}
+
+main();

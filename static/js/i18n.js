@@ -1,0 +1,354 @@
+// Korean first, English second. Static text in the pages carries data-i18n keys (Korean is
+// already in the HTML, so the page reads right before any script runs); the English toggle is
+// remembered in localStorage. Dynamic text asks t(key).
+
+const STORAGE_KEY = 'innotv.lang';
+
+// key: [Korean, English]
+const DICT = {
+  'brand': ['혁신TV', 'Innovation TV'],
+  'nav.watch': ['방송', 'Watch'],
+  'nav.halls': ['전시관', 'Halls'],
+  'nav.host': ['진행자', 'Host'],
+  'nav.produce': ['제작', 'Produce'],
+  'lang.toggle': ['English', '한국어'],
+  'lang.toggle.label': ['Switch to English', '한국어로 보기'],
+  'skip': ['본문으로 건너뛰기', 'Skip to content'],
+
+  'state.scheduled': ['예정', 'Scheduled'],
+  'state.lobby': ['곧 시작', 'Starting soon'],
+  'state.live': ['생방송', 'LIVE'],
+  'state.ended': ['종료', 'Ended'],
+  'state.replay': ['다시보기', 'Replay'],
+  'kind.live': ['생방송', 'Live'],
+  'kind.premiere': ['최초 공개', 'Premiere'],
+
+  'login.title': ['로그인', 'Log in'],
+  'login.username': ['아이디', 'Username'],
+  'login.password': ['비밀번호', 'Password'],
+  'login.submit': ['로그인', 'Log in'],
+  'login.logout': ['로그아웃', 'Log out'],
+  'login.as': ['{name} ({role})로 로그인됨', 'Logged in as {name} ({role})'],
+  'login.needRole': ['이 화면은 {role} 계정이 필요합니다.', 'This page needs a {role} account.'],
+  'role.host': ['진행자', 'host'],
+  'role.producer': ['제작자', 'producer'],
+
+  'setup.title': ['첫 제작자 계정 만들기', 'Create the first producer account'],
+  'setup.intro': [
+    '서버가 처음 시작될 때 출력한 일회용 링크로 들어왔습니다. 제작자 계정을 만들면 이 링크는 더 이상 쓸 수 없습니다.',
+    'You opened the one-time link the server printed on its first start. Once the producer account exists, the link stops working.',
+  ],
+  'setup.username.hint': ['영문 소문자·숫자·. _ - 로 2~32자', '2-32 characters: lowercase letters, digits, . _ -'],
+  'setup.password.hint': ['10자 이상', 'At least 10 characters'],
+  'setup.password2': ['비밀번호 확인', 'Confirm password'],
+  'setup.submit': ['계정 만들기', 'Create account'],
+  'setup.noToken': [
+    '설정 링크에 토큰이 없습니다. 서버가 출력한 링크 전체를 주소창에 붙여 넣으세요.',
+    'The setup link has no token. Paste the whole link the server printed.',
+  ],
+  'setup.mismatch': ['두 비밀번호가 다릅니다.', 'The two passwords differ.'],
+  'setup.tooShort': ['비밀번호는 10자 이상이어야 합니다.', 'The password must be at least 10 characters.'],
+  'setup.badUsername': [
+    '아이디는 영문 소문자, 숫자, . _ - 로 2~32자입니다.',
+    'A username is 2-32 characters: lowercase letters, digits, . _ -',
+  ],
+  'setup.done': ['계정을 만들고 로그인했습니다. 제작 화면으로 이동합니다…', 'Account created and logged in. Opening the producer desk…'],
+  'setup.goProduce': ['제작 화면 열기', 'Open the producer desk'],
+
+  'watch.now': ['지금 방송', 'On air'],
+  'watch.next': ['다음 방송', 'Up next'],
+  'watch.startsIn': ['시작까지', 'Starts in'],
+  'watch.nothing': ['예정된 방송이 없습니다.', 'No broadcast is scheduled.'],
+  'watch.lobby': ['곧 시작합니다. 채팅으로 먼저 인사해 주세요!', 'Starting soon. Say hello in the chat!'],
+  'watch.ended': ['방송이 끝났습니다. 다시보기를 준비하고 있습니다.', 'The broadcast has ended. The replay is being prepared.'],
+  'watch.loading': ['영상을 불러오는 중…', 'Loading video…'],
+  'watch.noVideo': ['영상을 아직 받을 수 없습니다. 잠시 후 다시 시도합니다.', 'The video is not available yet. Retrying shortly.'],
+  'watch.unmute': ['소리 켜기', 'Unmute'],
+  'watch.quality': ['화질', 'Quality'],
+  'watch.auto': ['자동', 'Auto'],
+  'watch.viewers': ['시청자 {n}명', '{n} watching'],
+  'watch.lineup': ['10일간의 편성표', 'The ten-day lineup'],
+  'watch.replays': ['다시보기', 'Replays'],
+  'watch.noReplays': ['아직 다시보기가 없습니다.', 'No replays yet.'],
+  'watch.open': ['보기', 'Watch'],
+  'watch.notFound': ['방송을 찾을 수 없습니다.', 'Broadcast not found.'],
+  'watch.calendar': ['캘린더에 추가 (.ics)', 'Add to calendar (.ics)'],
+
+  'chat.tab': ['채팅', 'Chat'],
+  'qa.tab': ['질문', 'Q&A'],
+  'chat.nickname': ['닉네임', 'Nickname'],
+  'chat.setNick': ['변경', 'Set'],
+  'chat.message': ['메시지', 'Message'],
+  'chat.placeholder': ['메시지를 입력하세요', 'Write a message'],
+  'chat.send': ['보내기', 'Send'],
+  'chat.pinned': ['고정 메시지', 'Pinned'],
+  'chat.slow': ['슬로우 모드: {n}초에 한 번', 'Slow mode: one message every {n} s'],
+  'chat.readonly': ['채팅이 닫혔습니다 (읽기 전용).', 'The chat is closed (read-only).'],
+  'chat.opensLater': ['채팅은 방송 시작 전 대기 시간부터 열립니다.', 'The chat opens shortly before the broadcast starts.'],
+  'chat.connecting': ['채팅 연결 중…', 'Connecting to chat…'],
+  'chat.disconnected': ['연결이 끊겼습니다. 다시 연결하는 중…', 'Disconnected. Reconnecting…'],
+  'chat.nickSaved': ['닉네임을 {name}(으)로 바꿨습니다.', 'Nickname set to {name}.'],
+  'chat.anon': ['익명', 'Anonymous'],
+  'chat.until': ['{time}까지', 'until {time}'],
+  'hearts.send': ['하트 보내기', 'Send a heart'],
+  'hearts.total': ['하트 {n}개', '{n} hearts'],
+  'qa.ask': ['질문하기', 'Ask'],
+  'qa.placeholder': ['진행자에게 질문하세요', 'Ask the studio a question'],
+  'qa.upvote': ['공감', 'Upvote'],
+  'qa.answered': ['답변 완료', 'Answered'],
+  'qa.empty': ['아직 질문이 없습니다.', 'No questions yet.'],
+  'poll.title': ['투표', 'Vote'],
+  'poll.vote': ['투표하기', 'Vote'],
+  'poll.voted': ['투표했습니다. 결과 발표를 기다려 주세요.', 'Vote cast. Wait for the result.'],
+  'poll.closed': ['투표가 마감되었습니다.', 'Voting has closed.'],
+  'poll.result': ['투표 결과', 'Result'],
+  'poll.votes': ['{n}표', '{n} votes'],
+
+  'halls.title': ['전시관', 'Exhibition halls'],
+  'halls.intro': ['마음에 드는 전시관에 하트를 눌러 주세요. 하트 순으로 보여 줍니다.', 'Press the heart for the halls you like. Ranked by hearts.'],
+  'halls.back': ['전시관 목록', 'All halls'],
+  'halls.comments': ['댓글', 'Comments'],
+  'halls.comment': ['댓글', 'Comment'],
+  'halls.commentPlaceholder': ['댓글을 남겨 주세요', 'Leave a comment'],
+  'halls.post': ['등록', 'Post'],
+  'halls.cases': ['사례 {n}건', '{n} cases'],
+  'halls.none': ['전시관 정보를 불러올 수 없습니다.', 'The halls could not be loaded.'],
+  'halls.noComments': ['첫 댓글을 남겨 주세요.', 'Be the first to comment.'],
+
+  'host.title': ['진행자 콘솔', 'Host console'],
+  'host.pick': ['방송 선택', 'Pick a program'],
+  'host.camera': ['카메라로 방송', 'Go live from the camera'],
+  'host.streamKey': ['스트림 키', 'Stream key'],
+  'host.streamKeyHint': ['제작자가 발급한 스트림 키를 붙여 넣으세요.', 'Paste the stream key a producer issued.'],
+  'host.issueKey': ['새 키 발급 (제작자)', 'Issue a new key (producer)'],
+  'host.startCamera': ['카메라 켜기', 'Start camera'],
+  'host.goLive': ['방송 시작', 'Go live'],
+  'host.stop': ['방송 중지', 'Stop'],
+  'host.publishing': ['송출 중', 'Publishing'],
+  'host.stopped': ['송출이 멈췄습니다.', 'Publishing stopped.'],
+  'host.obs': ['OBS 설정', 'OBS settings'],
+  'host.obsService': ['서비스', 'Service'],
+  'host.obsServer': ['서버', 'Server'],
+  'host.obsToken': ['Bearer 토큰', 'Bearer token'],
+  'host.obsKeyframe': ['키프레임 간격', 'Keyframe interval'],
+  'host.obsKeyframeValue': ['{n}초 (세그먼트 길이와 같게)', '{n} s (the segment length)'],
+  'host.preview': ['미리보기 (WHEP)', 'Preview (WHEP)'],
+  'host.startPreview': ['미리보기 시작', 'Start preview'],
+  'host.moderation': ['채팅 관리', 'Moderation'],
+  'host.delete': ['삭제', 'Delete'],
+  'host.timeout': ['5분 제한', 'Time out 5 min'],
+  'host.ban': ['차단', 'Ban'],
+  'host.pin': ['고정', 'Pin'],
+  'host.unpin': ['고정 해제', 'Unpin'],
+  'host.unban': ['해제', 'Lift'],
+  'host.actions': ['최근 조치', 'Recent actions'],
+  'host.action.delete': ['메시지 삭제', 'deleted a message'],
+  'host.action.timeout': ['5분 제한', 'timed out'],
+  'host.action.ban': ['차단', 'banned'],
+  'host.action.unban': ['차단 해제', 'lifted a ban'],
+  'host.action.slow': ['슬로우 모드 변경', 'changed slow mode'],
+  'host.action.pin': ['메시지 고정', 'pinned a message'],
+  'host.action.unpin': ['고정 해제', 'unpinned'],
+  'host.action.words': ['금칙어 변경', 'changed blocked words'],
+  'host.slow': ['슬로우 모드', 'Slow mode'],
+  'host.slowOff': ['끄기', 'Off'],
+  'host.blocked': ['금칙어 (쉼표로 구분)', 'Blocked words (comma separated)'],
+  'host.save': ['저장', 'Save'],
+  'host.queue': ['질문 목록', 'Question queue'],
+  'host.answer': ['답변 완료', 'Mark answered'],
+  'host.polls': ['투표 진행', 'Polls'],
+  'host.pollQuestion': ['질문', 'Question'],
+  'host.pollChoices': ['보기 (한 줄에 하나)', 'Choices (one per line)'],
+  'host.pollOpen': ['투표 열기', 'Open poll'],
+  'host.pollClose': ['마감', 'Close'],
+  'host.pollReveal': ['결과 공개', 'Reveal'],
+  'host.noPrograms': ['진행할 방송이 없습니다.', 'No programs to host.'],
+
+  'produce.title': ['제작 데스크', 'Producer desk'],
+  'produce.lineup': ['편성표', 'Lineup'],
+  'produce.new': ['새 방송', 'New program'],
+  'produce.edit': ['방송 수정', 'Edit program'],
+  'produce.f.title': ['제목 (한국어)', 'Title (Korean)'],
+  'produce.f.titleEn': ['제목 (영어, 선택)', 'Title (English, optional)'],
+  'produce.f.description': ['설명', 'Description'],
+  'produce.f.kind': ['종류', 'Kind'],
+  'produce.f.start': ['시작 (서울 시각)', 'Start (Seoul time)'],
+  'produce.f.end': ['종료 (서울 시각)', 'End (Seoul time)'],
+  'produce.f.hosts': ['진행자 아이디 (쉼표로 구분)', 'Host usernames (comma separated)'],
+  'produce.save': ['저장', 'Save'],
+  'produce.cancel': ['취소', 'Cancel'],
+  'produce.delete': ['삭제', 'Delete'],
+  'produce.confirmDelete': ['정말 삭제', 'Really delete'],
+  'produce.editBtn': ['수정', 'Edit'],
+  'produce.key': ['스트림 키 발급', 'Issue stream key'],
+  'produce.keyShown': ['스트림 키 (지금 한 번만 보입니다):', 'Stream key (shown only now):'],
+  'produce.media': ['최초 공개 영상 업로드', 'Upload premiere media'],
+  'produce.upload': ['업로드', 'Upload'],
+  'produce.media.none': ['아직 올린 파일이 없습니다.', 'No file uploaded yet.'],
+  'produce.media.transcoding': ['변환 중…', 'Transcoding…'],
+  'produce.media.ready': ['준비 완료: 시작 시각에 공개됩니다.', 'Ready: it plays at the start time.'],
+  'produce.media.failed': ['변환 실패', 'Transcoding failed'],
+  'err.not_a_premiere': ['최초 공개 방송만 파일을 올릴 수 있습니다.', 'Only a premiere takes a media file.'],
+  'err.premiere_started': ['이미 시작된 최초 공개 방송의 파일은 바꿀 수 없습니다.', 'The premiere has started; its file can no longer change.'],
+  'err.transcoding': ['이전 파일을 아직 변환하고 있습니다.', 'A file is still being prepared.'],
+  'err.empty_upload': ['빈 파일입니다.', 'The file is empty.'],
+  'err.program_over': ['끝난 방송에는 송출할 수 없습니다.', 'This program has ended.'],
+  'produce.uploaded': ['업로드했습니다.', 'Uploaded.'],
+  'produce.simulcast': ['동시 송출 (RTMP)', 'Simulcast (RTMP)'],
+  'produce.simulcastUrl': ['RTMP 주소 (rtmp://…/키)', 'RTMP URL (rtmp://…/key)'],
+  'produce.add': ['추가', 'Add'],
+  'simulcast.idle': ['대기', 'idle'],
+  'simulcast.connecting': ['연결 중', 'connecting'],
+  'simulcast.connected': ['송출 중', 'pushing'],
+  'simulcast.retrying': ['재시도 중', 'retrying'],
+  'err.invalid_url': ['rtmp:// 또는 rtmps:// 주소를 입력하세요.', 'Enter an rtmp:// or rtmps:// URL.'],
+  'err.too_many_destinations': ['동시 송출 대상이 너무 많습니다.', 'Too many destinations.'],
+  'err.duplicate_destination': ['이미 추가된 주소입니다.', 'This destination is already there.'],
+  'produce.remove': ['제거', 'Remove'],
+  'produce.stats': ['실시간 지표', 'Live numbers'],
+  'produce.viewers': ['시청자', 'Viewers'],
+  'produce.chatRate': ['채팅/분', 'Chat/min'],
+  'produce.heartRate': ['하트/분', 'Hearts/min'],
+  'produce.export': ['편성표 내보내기 (JSON)', 'Export lineup (JSON)'],
+  'produce.import': ['편성표 가져오기 (JSON)', 'Import lineup (JSON)'],
+  'produce.imported': ['{n}개 방송을 가져왔습니다.', 'Imported {n} programs.'],
+  'produce.importFailed': ['가져오지 않았습니다 (아무것도 바뀌지 않음). 「{title}」:', 'Nothing imported (no change). 「{title}」:'],
+  'produce.saved': ['저장했습니다.', 'Saved.'],
+  'produce.deleted': ['삭제했습니다.', 'Deleted.'],
+  'produce.empty': ['편성된 방송이 없습니다.', 'Nothing scheduled.'],
+  'produce.noStats': ['지표를 불러올 수 없습니다.', 'No numbers available.'],
+  'produce.minutes': ['분', 'min'],
+  'produce.conflictWith': ['다른 방송과 시간이 겹칩니다: 「{title}」 ({when})', 'The times overlap 「{title}」 ({when}).'],
+  'produce.col.time': ['시간', 'Time'],
+  'produce.col.title': ['방송', 'Program'],
+  'countdown.days': ['{n}일', '{n}d'],
+
+  'err.network_error': ['서버에 연결할 수 없습니다.', 'The server could not be reached.'],
+  'err.invalid_credentials': ['아이디 또는 비밀번호가 틀렸습니다.', 'Wrong username or password.'],
+  'err.too_many_attempts': ['로그인 실패가 너무 많습니다. 몇 분 뒤 다시 시도하세요.', 'Too many failed logins; try again in a few minutes.'],
+  'err.not_authenticated': ['먼저 로그인하세요.', 'Log in first.'],
+  'err.forbidden': ['권한이 없습니다.', 'You are not allowed to do this.'],
+  'err.invalid_setup_token': ['설정 링크가 유효하지 않거나 이미 사용되었습니다.', 'This setup link is not valid or was used already.'],
+  'err.already_set_up': ['제작자 계정이 이미 있습니다. 로그인하세요.', 'A producer account exists already; log in.'],
+  'err.invalid_username': ['아이디는 영문 소문자, 숫자, . _ - 로 2~32자입니다.', 'A username is 2-32 characters: lowercase letters, digits, . _ -'],
+  'err.invalid_password': ['비밀번호는 10자 이상이어야 합니다.', 'A password is at least 10 characters long.'],
+  'err.username_taken': ['이미 있는 아이디입니다.', 'That username is taken.'],
+  'err.csrf_failed': ['보안 확인에 실패했습니다. 페이지를 새로 고치세요.', 'Security check failed; reload the page.'],
+  'err.conflict': ['다른 방송과 시간이 겹칩니다.', 'This overlaps another program.'],
+  'err.version_conflict': ['다른 사람이 먼저 수정했습니다. 새로 고친 뒤 다시 시도하세요.', 'Someone else changed it first; reload and try again.'],
+  'err.not_found': ['찾을 수 없습니다.', 'Not found.'],
+  'err.rate_limited': ['너무 빠릅니다. 잠시 후 다시 보내세요.', 'Too fast; wait a moment.'],
+  'err.slow_mode': ['슬로우 모드입니다. 잠시 후 다시 보내세요.', 'Slow mode is on; wait a moment.'],
+  'err.timed_out': ['일시적으로 채팅이 제한되었습니다.', 'You are timed out for a while.'],
+  'err.banned': ['채팅이 차단되었습니다.', 'You are banned from the chat.'],
+  'err.read_only': ['채팅이 닫혔습니다.', 'The chat is closed.'],
+  'err.generic': ['요청을 처리하지 못했습니다.', 'The request failed.'],
+  'err.program_conflict': ['다른 방송과 시간이 겹칩니다.', 'The times overlap another program.'],
+  'err.program_not_found': ['방송을 찾을 수 없습니다.', 'No such program.'],
+  'err.no_program': ['예정된 방송이 없습니다.', 'Nothing is scheduled.'],
+  'err.unknown_host': ['그런 진행자 계정이 없습니다.', 'No such host account.'],
+  'err.invalid_duration': ['방송 길이는 1분에서 12시간 사이여야 합니다 (종료가 시작보다 뒤).', 'A program lasts 1 minute to 12 hours (end after start).'],
+  'err.missing_field': ['필수 항목이 비어 있습니다.', 'A required field is missing.'],
+  'err.invalid_field': ['입력값이 올바르지 않습니다.', 'A field is not valid.'],
+  'err.invalid_datetime': ['날짜와 시각이 올바르지 않습니다.', 'The date or time is not valid.'],
+  'err.control_character': ['제어 문자는 쓸 수 없습니다.', 'Control characters are not allowed.'],
+  'err.payload_too_large': ['파일이나 내용이 너무 큽니다.', 'Too large.'],
+  'err.blocked_word': ['금칙어가 들어 있어 보낼 수 없습니다.', 'Your message contains a blocked word.'],
+  'err.message_deleted': ['진행자가 메시지를 삭제했습니다.', 'A moderator deleted your message.'],
+  'err.unbanned': ['다시 채팅할 수 있습니다.', 'You can chat again.'],
+  'err.empty_text': ['내용을 입력하세요.', 'Write something first.'],
+  'err.text_too_long': ['너무 깁니다 (최대 300자).', 'Too long (300 characters at most).'],
+  'err.not_joined': ['채팅방에 아직 들어가지 않았습니다.', 'Not in the chat room yet.'],
+  'err.question_too_soon': ['질문은 30초에 한 번 할 수 있습니다.', 'One question every 30 s.'],
+  'err.already_upvoted': ['이미 공감했습니다.', 'You upvoted this already.'],
+  'err.already_voted': ['이미 투표했습니다.', 'You voted already.'],
+  'err.poll_closed': ['투표가 마감되었습니다.', 'This poll is closed.'],
+  'err.poll_open': ['진행 중인 투표를 먼저 마감하세요.', 'Close the open poll first.'],
+  'err.invalid_choices': ['보기는 2~10개여야 합니다.', 'A poll has 2 to 10 choices.'],
+  'err.unknown_room': ['그런 채팅방이 없습니다.', 'No such room.'],
+  'err.invalid_stream_key': ['스트림 키가 맞지 않습니다.', 'The stream key is wrong.'],
+};
+
+// Codes whose server message adds facts (which program conflicts, which field is wrong):
+// the Korean line is followed by the server's own words.
+const DETAILED = new Set(['conflict', 'program_conflict', 'overlap', 'invalid_field', 'missing_field', 'invalid_datetime',
+  'unknown_host', 'slow_mode', 'version_conflict']);
+
+let lang = readLang();
+const listeners = new Set();
+
+function readLang() {
+  try {
+    return localStorage.getItem(STORAGE_KEY) === 'en' ? 'en' : 'ko';
+  } catch {
+    return 'ko';
+  }
+}
+
+export function currentLang() {
+  return lang;
+}
+
+export function t(key, vars = {}) {
+  const entry = DICT[key];
+  let text = entry ? (lang === 'en' ? entry[1] : entry[0]) : key;
+  for (const [name, value] of Object.entries(vars)) text = text.split(`{${name}}`).join(String(value));
+  return text;
+}
+
+export function has(key) {
+  return Object.prototype.hasOwnProperty.call(DICT, key);
+}
+
+/** A user-facing line for an error from api.js or a Socket.IO ack: Korean first. */
+export function errorText(err) {
+  const message = (err && err.message) || '';
+  // DOMExceptions carry a numeric code: their name and message say more.
+  if (err && err.code !== undefined && typeof err.code !== 'string') return `${err.name || 'Error'}: ${message}`;
+  if (!err || !err.code) return message || t('err.generic');
+  const code = err.code;
+  const key = `err.${code}`;
+  if (has(key)) {
+    const known = t(key);
+    if ((DETAILED.has(code) || (err && err.status === 409 && code !== 'already_set_up' && code !== 'username_taken'))
+        && message && message !== known) {
+      return `${known} — ${message}`;
+    }
+    return known;
+  }
+  if (err && err.status === 409 && message) return `${t('err.conflict')} — ${message}`;
+  return message || t('err.generic');
+}
+
+/** Fills every [data-i18n*] element under root from the dictionary. */
+export function apply(root = document) {
+  document.documentElement.lang = lang;
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+  for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+}
+
+export function setLang(next) {
+  lang = next === 'en' ? 'en' : 'ko';
+  try {
+    localStorage.setItem(STORAGE_KEY, lang);
+  } catch {
+    // private mode: the choice lasts for this page only
+  }
+  apply();
+  for (const fn of listeners) fn(lang);
+}
+
+export function onLangChange(fn) {
+  listeners.add(fn);
+}
+
+/** Wires the page's language button (#lang) and translates the page once. */
+export function init() {
+  apply();
+  const button = document.getElementById('lang');
+  if (button) {
+    button.addEventListener('click', () => setLang(lang === 'ko' ? 'en' : 'ko'));
+  }
+}

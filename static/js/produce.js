@@ -1,0 +1,439 @@
+// Producer desk: the ten-day lineup (create, edit, delete with inline errors), hosts, stream
+// keys, premiere media, RTMP simulcast targets, live numbers as charts, import/export as JSON.
+import { ApiError, api, del, get, patch, post } from './api.js';
+import { makeChart } from './chart.js';
+import { $, clear, fmtDay, fmtTime, h, isoToLocal, localToIso, say, seoulDay } from './dom.js';
+import * as i18n from './i18n.js';
+import { requireRole } from './login.js';
+import { connect, keepJoined } from './socket.js';
+
+const state = {
+  programs: [],
+  editing: null, // program being edited, or null for a new one
+  selected: null, // program whose details are open
+  statsTimer: null,
+  charts: null,
+  room: null,
+  socket: null,
+};
+
+function errText(err) {
+  const conflict = err && err.code === 'program_conflict' && err.body && err.body.error && err.body.error.conflict;
+  if (conflict && conflict.title) {
+    const lang = i18n.currentLang();
+    const when = `${fmtDay(conflict.starts_at, lang)} ${fmtTime(conflict.starts_at, lang)}–${fmtTime(conflict.ends_at, lang)}`;
+    return i18n.t('produce.conflictWith', { title: conflict.title, when });
+  }
+  return i18n.errorText(err instanceof ApiError ? err : { message: String(err) });
+}
+
+let lineupJson = '';
+
+async function loadLineup() {
+  try {
+    const data = await get('/api/programs');
+    const json = JSON.stringify(data);
+    if (json === lineupJson) return;
+    lineupJson = json;
+    state.programs = (data && data.programs) || [];
+    renderLineup();
+  } catch (err) {
+    say($('#lineup-status'), errText(err), 'error');
+  }
+}
+
+function programTitle(p) {
+  return i18n.currentLang() === 'en' && p.title_en ? p.title_en : p.title;
+}
+
+function renderLineup() {
+  const body = clear($('#lineup-body'));
+  const lang = i18n.currentLang();
+  if (!state.programs.length) {
+    body.append(h('tr', {}, h('td', { colspan: 3, class: 'muted' }, i18n.t('produce.empty'))));
+    return;
+  }
+  let day = null;
+  for (const p of state.programs) {
+    const d = seoulDay(p.starts_at);
+    if (d !== day) {
+      day = d;
+      body.append(h('tr', { class: 'day-row' }, h('th', { colspan: 3, scope: 'rowgroup' }, fmtDay(p.starts_at, lang))));
+    }
+    const confirmBtn = h('button', { type: 'button', class: 'btn small danger', hidden: true }, i18n.t('produce.confirmDelete'));
+    const deleteBtn = h('button', { type: 'button', class: 'btn small secondary' }, i18n.t('produce.delete'));
+    deleteBtn.addEventListener('click', () => { deleteBtn.hidden = true; confirmBtn.hidden = false; confirmBtn.focus(); });
+    confirmBtn.addEventListener('click', () => removeProgram(p));
+    body.append(h('tr', { dataset: { id: p.id } },
+      h('td', {}, `${fmtTime(p.starts_at, lang)}–${fmtTime(p.ends_at, lang)}`),
+      h('td', { class: 'ptitle' },
+        h('a', { href: `/watch/${encodeURIComponent(p.id)}` }, programTitle(p)), ' ',
+        h('span', { class: `badge ${p.state}` }, i18n.t(`state.${p.state}`)), ' ',
+        p.kind === 'premiere' ? h('span', { class: 'badge' }, i18n.t('kind.premiere')) : null,
+        p.hosts && p.hosts.length ? h('div', { class: 'small muted' }, p.hosts.join(', ')) : null),
+      h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'btn small', onclick: () => edit(p) }, i18n.t('produce.editBtn')),
+        deleteBtn, confirmBtn)));
+  }
+}
+
+function defaultTimes() {
+  const start = new Date(Date.now() + 3600 * 1000);
+  start.setUTCMinutes(0, 0, 0);
+  const end = new Date(start.getTime() + 3600 * 1000);
+  return [isoToLocal(start.toISOString()), isoToLocal(end.toISOString())];
+}
+
+function resetForm() {
+  state.editing = null;
+  $('#form-h').textContent = i18n.t('produce.new');
+  $('#form-h').dataset.i18n = 'produce.new';
+  $('#program-form').reset();
+  const [start, end] = defaultTimes();
+  $('#f-start').value = start;
+  $('#f-end').value = end;
+  say($('#form-status'), '');
+  clearMarks();
+}
+
+function edit(p) {
+  state.editing = p;
+  $('#form-h').textContent = i18n.t('produce.edit');
+  $('#form-h').dataset.i18n = 'produce.edit';
+  $('#f-title').value = p.title;
+  $('#f-title-en').value = p.title_en || '';
+  $('#f-description').value = p.description || '';
+  $('#f-kind').value = p.kind;
+  $('#f-start').value = isoToLocal(p.starts_at);
+  $('#f-end').value = isoToLocal(p.ends_at);
+  $('#f-hosts').value = (p.hosts || []).join(', ');
+  say($('#form-status'), '');
+  openDetails(p);
+  $('#f-title').focus();
+}
+
+function formValues() {
+  const hosts = $('#f-hosts').value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const body = {
+    title: $('#f-title').value.trim(),
+    kind: $('#f-kind').value,
+    starts_at: localToIso($('#f-start').value),
+    ends_at: localToIso($('#f-end').value),
+    description: $('#f-description').value,
+    hosts,
+  };
+  const titleEn = $('#f-title-en').value.trim();
+  body.title_en = titleEn || null;
+  return body;
+}
+
+async function save(event) {
+  event.preventDefault();
+  const status = $('#form-status');
+  clearMarks();
+  const body = formValues();
+  if (!body.title) return say(status, i18n.t('produce.f.title') + ' ?', 'error');
+  if (!body.starts_at || !body.ends_at) return say(status, i18n.t('produce.f.start') + ' ?', 'error');
+  $('#save').disabled = true;
+  try {
+    let saved;
+    if (state.editing) {
+      saved = await patch(`/api/programs/${encodeURIComponent(state.editing.id)}`, { ...body, version: state.editing.version });
+    } else {
+      saved = await post('/api/programs', body);
+    }
+    const program = (saved && saved.program) || saved;
+    await loadLineup();
+    say(status, i18n.t('produce.saved'), 'ok');
+    if (program && program.id) {
+      state.editing = state.programs.find((p) => p.id === program.id) || program;
+      openDetails(state.editing);
+    }
+  } catch (err) {
+    say(status, errText(err), 'error');
+    markField(err);
+  } finally {
+    $('#save').disabled = false;
+  }
+}
+
+const FIELD_INPUTS = {
+  title: '#f-title', title_en: '#f-title-en', description: '#f-description', kind: '#f-kind',
+  starts_at: '#f-start', ends_at: '#f-end', hosts: '#f-hosts',
+};
+
+function clearMarks() {
+  for (const sel of Object.values(FIELD_INPUTS)) $(sel).removeAttribute('aria-invalid');
+}
+
+/** Marks the input the server named in `error.field` (or both times on a conflict). */
+function markField(err) {
+  clearMarks();
+  const error = (err && err.body && err.body.error) || {};
+  const fields = err && err.code === 'program_conflict' ? ['starts_at', 'ends_at'] : [error.field];
+  for (const field of fields) {
+    const sel = FIELD_INPUTS[field];
+    if (sel) $(sel).setAttribute('aria-invalid', 'true');
+  }
+}
+
+async function removeProgram(p) {
+  try {
+    await del(`/api/programs/${encodeURIComponent(p.id)}`);
+    say($('#lineup-status'), i18n.t('produce.deleted'), 'ok');
+    if (state.editing && state.editing.id === p.id) resetForm();
+    if (state.selected && state.selected.id === p.id) closeDetails();
+    await loadLineup();
+  } catch (err) {
+    say($('#lineup-status'), errText(err), 'error');
+    await loadLineup();
+  }
+}
+
+// ---- details: numbers, key, media, simulcast ------------------------------------------------
+
+function closeDetails() {
+  state.selected = null;
+  $('#detail-panel').hidden = true;
+  if (state.statsTimer) clearInterval(state.statsTimer);
+  clearTimeout(mediaTimer);
+  if (state.room) state.room.stop();
+  state.room = null;
+}
+
+function openDetails(p) {
+  closeDetails();
+  state.selected = p;
+  $('#detail-panel').hidden = false;
+  $('#detail-h').textContent = programTitle(p);
+  $('#key-box').hidden = true;
+  $('#key-value').textContent = '';
+  say($('#key-status'), '');
+  say($('#media-status'), '');
+  $('#media-box').hidden = p.kind !== 'premiere';
+  loadMediaStatus();
+  const charts = clear($('#charts'));
+  state.charts = {
+    viewers: makeChart(charts, i18n.t('produce.viewers')),
+    chat: makeChart(charts, i18n.t('produce.chatRate')),
+    hearts: makeChart(charts, i18n.t('produce.heartRate')),
+  };
+  refreshStats();
+  state.statsTimer = setInterval(refreshStats, 5000);
+  watchRoom(p);
+  loadSimulcast();
+}
+
+const WINDOW_MINUTES = 30;
+
+/** The last 30 minutes as a dense series (minutes without a row count as 0). */
+function perMinute(rows, field) {
+  const byMinute = new Map(rows.map((r) => [Math.floor(r.minute / 60), Number(r[field]) || 0]));
+  const nowMinute = Math.floor(Date.now() / 60000);
+  const out = [];
+  for (let m = nowMinute - WINDOW_MINUTES + 1; m <= nowMinute; m += 1) out.push(byMinute.get(m) || 0);
+  return out;
+}
+
+async function refreshStats() {
+  const p = state.selected;
+  if (!p || !state.charts) return;
+  try {
+    const data = await get(`/api/programs/${encodeURIComponent(p.id)}/stats`);
+    say($('#stats-status'), '');
+    const rows = Array.isArray(data.per_minute) ? data.per_minute : [];
+    state.charts.viewers.push(Number(data.viewers) || 0);
+    state.charts.chat.set(perMinute(rows, 'messages'));
+    state.charts.hearts.set(perMinute(rows, 'hearts'));
+  } catch (err) {
+    say($('#stats-status'), `${i18n.t('produce.noStats')} (${errText(err)})`, 'info');
+  }
+}
+
+function watchRoom(p) {
+  if (!state.socket) {
+    state.socket = connect();
+    state.socket.on('viewers', (m) => { if (state.selected && m.room === `program:${state.selected.id}`) state.charts.viewers.push(m.count); });
+    state.socket.on('hearts', (m) => { if (state.selected && m.room === `program:${state.selected.id}` && typeof m.per_minute === 'number') state.charts.hearts.setLast(m.per_minute); });
+    state.socket.on('program', () => loadLineup());
+  }
+  state.room = keepJoined(state.socket, `program:${p.id}`, () => {});
+}
+
+async function issueKey() {
+  const p = state.selected;
+  if (!p) return;
+  try {
+    const data = await post(`/api/programs/${encodeURIComponent(p.id)}/stream-key`);
+    $('#key-value').textContent = data.stream_key;
+    $('#key-box').hidden = false;
+    say($('#key-status'), '');
+  } catch (err) {
+    say($('#key-status'), errText(err), 'error');
+  }
+}
+
+let mediaTimer = null;
+
+/** Shows the premiere file's state (none, transcoding, ready, failed); polls while it changes. */
+async function loadMediaStatus() {
+  clearTimeout(mediaTimer);
+  const p = state.selected;
+  if (!p || p.kind !== 'premiere') return;
+  try {
+    const status = await get(`/api/programs/${encodeURIComponent(p.id)}/media`);
+    const key = `produce.media.${status.state}`;
+    let text = i18n.has(key) ? i18n.t(key) : String(status.state);
+    if (typeof status.duration === 'number') text += ` · ${Math.round(status.duration)} s`;
+    if (status.state === 'failed' && status.error) text += ` — ${status.error}`;
+    say($('#media-status'), text, status.state === 'failed' ? 'error' : status.state === 'ready' ? 'ok' : 'info');
+    if (status.state === 'transcoding') mediaTimer = setTimeout(loadMediaStatus, 3000);
+  } catch (err) {
+    say($('#media-status'), errText(err), 'error');
+  }
+}
+
+async function uploadMedia() {
+  const p = state.selected;
+  const file = $('#media-file').files[0];
+  if (!p || !file) return;
+  const status = $('#media-status');
+  say(status, `${file.name} …`, 'info');
+  $('#media-upload').disabled = true;
+  try {
+    await api('POST', `/api/programs/${encodeURIComponent(p.id)}/media`, file, { 'Content-Type': file.type || 'application/octet-stream' });
+    say(status, i18n.t('produce.uploaded'), 'ok');
+    await loadMediaStatus();
+  } catch (err) {
+    say(status, errText(err), 'error');
+  } finally {
+    $('#media-upload').disabled = false;
+  }
+}
+
+function simulcastPath(p) {
+  return `/api/programs/${encodeURIComponent(p.id)}/simulcast`;
+}
+
+async function loadSimulcast() {
+  const p = state.selected;
+  const list = clear($('#simulcast-list'));
+  if (!p) return;
+  try {
+    const data = await get(simulcastPath(p));
+    $('#simulcast-box').hidden = false;
+    const targets = (data && (data.destinations || data.targets)) || [];
+    for (const target of targets) {
+      list.append(h('li', { dataset: { id: String(target.id) } }, h('span', { class: 'secret' }, target.url_masked || target.url || target.id), ' ',
+        target.state ? h('span', { class: 'badge' }, i18n.has(`simulcast.${target.state}`) ? i18n.t(`simulcast.${target.state}`) : target.state) : null, ' ',
+        h('button', { type: 'button', class: 'btn small secondary', onclick: () => removeTarget(target) }, i18n.t('produce.remove'))));
+    }
+  } catch (err) {
+    if (err.status === 404 && err.code === 'not_found') $('#simulcast-box').hidden = true;
+    else say($('#simulcast-status'), errText(err), 'error');
+  }
+}
+
+async function addTarget() {
+  const p = state.selected;
+  const url = $('#simulcast-url').value.trim();
+  if (!p || !url) return;
+  try {
+    await post(simulcastPath(p), { url });
+    $('#simulcast-url').value = '';
+    say($('#simulcast-status'), i18n.t('produce.saved'), 'ok');
+    await loadSimulcast();
+  } catch (err) {
+    say($('#simulcast-status'), errText(err), 'error');
+  }
+}
+
+async function removeTarget(target) {
+  const p = state.selected;
+  try {
+    await del(`${simulcastPath(p)}/${encodeURIComponent(target.id)}`);
+    await loadSimulcast();
+  } catch (err) {
+    say($('#simulcast-status'), errText(err), 'error');
+  }
+}
+
+// ---- import / export ------------------------------------------------------------------------
+
+async function exportLineup() {
+  try {
+    const data = await get('/api/programs');
+    const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+    const url = URL.createObjectURL(blob);
+    const a = h('a', { href: url, download: 'innotv-lineup.json' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  } catch (err) {
+    say($('#lineup-status'), errText(err), 'error');
+  }
+}
+
+const IMPORT_FIELDS = ['title', 'title_en', 'description', 'kind', 'starts_at', 'ends_at', 'hosts'];
+
+/**
+ * Imports a lineup file ({"programs": [...]} as exported, or a bare list) as new programs.
+ * There is no bulk REST route, so it posts one by one and, if any is refused, deletes the ones
+ * this import created: all of the file or none of it.
+ */
+async function importLineup() {
+  const file = $('#import-file').files[0];
+  $('#import-file').value = '';
+  if (!file) return;
+  const status = $('#lineup-status');
+  let items;
+  try {
+    const parsed = JSON.parse(await file.text());
+    items = Array.isArray(parsed) ? parsed : parsed.programs;
+    if (!Array.isArray(items)) throw new Error('{"programs": [...]}');
+  } catch (err) {
+    return say(status, `JSON: ${err.message}`, 'error');
+  }
+  const created = [];
+  for (const item of items) {
+    const body = {};
+    for (const key of IMPORT_FIELDS) if (item && item[key] !== undefined) body[key] = item[key];
+    try {
+      const program = await post('/api/programs', body);
+      created.push(program.id);
+    } catch (err) {
+      for (const id of created.reverse()) await del(`/api/programs/${encodeURIComponent(id)}`).catch(() => {});
+      say(status, `${i18n.t('produce.importFailed', { title: String((item && item.title) || '?') })} ${errText(err)}`, 'error');
+      await loadLineup();
+      return;
+    }
+  }
+  say(status, i18n.t('produce.imported', { n: created.length }), 'ok');
+  await loadLineup();
+}
+
+async function main() {
+  i18n.init();
+  await requireRole($('#login-box'), $('#who'), 'producer');
+  $('#desk').hidden = false;
+  resetForm();
+  $('#program-form').addEventListener('submit', save);
+  $('#cancel').addEventListener('click', () => { resetForm(); closeDetails(); });
+  $('#new-program').addEventListener('click', () => { resetForm(); closeDetails(); $('#f-title').focus(); });
+  $('#issue-key').addEventListener('click', issueKey);
+  $('#media-upload').addEventListener('click', uploadMedia);
+  $('#simulcast-add').addEventListener('click', addTarget);
+  $('#export').addEventListener('click', exportLineup);
+  $('#import').addEventListener('click', () => $('#import-file').click());
+  $('#import-file').addEventListener('change', importLineup);
+  i18n.onLangChange(() => {
+    renderLineup();
+    if (state.selected) $('#detail-h').textContent = programTitle(state.selected);
+  });
+  await loadLineup();
+  // Other producers' edits and the scheduler's state changes show up within 20 s.
+  setInterval(loadLineup, 20000);
+}
+
+main();

@@ -1,0 +1,54 @@
+// The page's one Socket.IO connection (websocket first), acks as promises, and rooms that are
+// joined again after a reconnect with the last message id seen, so missed messages come back.
+import { io } from '/static/vendor/socket.io.esm.min.js';
+
+export function connect() {
+  return io({ transports: ['websocket', 'polling'], withCredentials: true });
+}
+
+export class AckError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Emits and resolves with the ack when it says ok; rejects with AckError otherwise. */
+export async function ask(socket, event, payload, timeoutMs = 8000) {
+  let ack;
+  try {
+    ack = await socket.timeout(timeoutMs).emitWithAck(event, payload);
+  } catch {
+    throw new AckError('network_error', 'The server did not answer in time.');
+  }
+  if (!ack || ack.ok === false) {
+    const error = (ack && ack.error) || {};
+    throw new AckError(error.code || 'generic', error.message || 'The request failed.');
+  }
+  return ack;
+}
+
+/**
+ * Joins `room` now and after every reconnect; `onJoin(ack)` gets the room state each time.
+ * Call `seen(id)` with the newest message id so a rejoin asks only for what was missed.
+ */
+export function keepJoined(socket, room, onJoin, onError) {
+  let since = null;
+  async function join() {
+    try {
+      const ack = await ask(socket, 'join', since ? { room, since } : { room });
+      onJoin(ack, since !== null);
+    } catch (err) {
+      if (onError) onError(err);
+    }
+  }
+  socket.on('connect', join);
+  if (socket.connected) join();
+  return {
+    seen(id) { if (id !== undefined && id !== null) since = id; },
+    stop() {
+      socket.off('connect', join);
+      if (socket.connected) socket.emit('leave', { room });
+    },
+  };
+}

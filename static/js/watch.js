@@ -1,0 +1,516 @@
+// Viewer page (/ and /watch/{id}): the program live now or a countdown to the next, the player,
+// chat, hearts, Q&A, the vote card, the viewer count, the ten-day lineup and the replays.
+import { ApiError, get, whoami } from './api.js';
+import { ChatView, applyHistory } from './chat.js';
+import { $, clear, fmtCountdown, fmtDateTime, fmtDay, fmtTime, h, prefersReducedMotion, say, seoulDay } from './dom.js';
+import * as i18n from './i18n.js';
+import { Player } from './player.js';
+import { renderPoll } from './poll.js';
+import { AckError, ask, connect, keepJoined } from './socket.js';
+
+const NICK_KEY = 'innotv.nick';
+// Chat refusals the server also announces with a `notice` event.
+const NOTICED = new Set(['slow_mode', 'timed_out', 'banned', 'read_only', 'blocked_word']);
+const VOTES_KEY = 'innotv.votes';
+
+const state = {
+  program: null,
+  programs: [],
+  socket: null,
+  room: null,
+  joined: null,
+  chat: null,
+  player: null,
+  countdownTimer: null,
+  hearts: 0,
+  pendingHearts: 0,
+  heartTimer: null,
+  poll: null,
+  questions: [],
+  fixedId: null,
+  viewers: null,
+};
+
+const errText = (err) => i18n.errorText(err instanceof ApiError || err instanceof AckError ? err : { message: String(err) });
+
+function title(p) {
+  return i18n.currentLang() === 'en' && p.title_en ? p.title_en : p.title;
+}
+
+// ---- program and player ---------------------------------------------------------------------
+
+async function loadProgram() {
+  const match = location.pathname.match(/^\/watch\/([^/]+)$/);
+  state.fixedId = match ? decodeURIComponent(match[1]) : null;
+  try {
+    const data = state.fixedId
+      ? await get(`/api/programs/${encodeURIComponent(state.fixedId)}`)
+      : await get('/api/programs/current');
+    return (data && (data.program !== undefined ? data.program : data)) || null;
+  } catch (err) {
+    if (err.status === 404) return null;
+    throw err;
+  }
+}
+
+function showOverlay(label, text, countdownTo) {
+  $('#overlay').hidden = false;
+  $('#overlay-label').textContent = label || '';
+  $('#overlay-text').textContent = text || '';
+  clearInterval(state.countdownTimer);
+  const cd = $('#countdown');
+  if (!countdownTo) {
+    cd.textContent = '';
+    return;
+  }
+  const tick = () => {
+    const left = new Date(countdownTo).getTime() - Date.now();
+    cd.textContent = fmtCountdown(left, (n) => i18n.t('countdown.days', { n }));
+    if (left <= 0) {
+      clearInterval(state.countdownTimer);
+      // The scheduler announces the start on the socket; fetch again in case we missed it.
+      setTimeout(refreshProgram, 1500);
+    }
+  };
+  tick();
+  state.countdownTimer = setInterval(tick, 1000);
+}
+
+function renderProgram() {
+  const p = state.program;
+  const lang = i18n.currentLang();
+  const badge = $('#state-badge');
+  if (!p) {
+    $('#title').textContent = i18n.t('brand');
+    badge.hidden = true;
+    $('#when').textContent = '';
+    $('#description').textContent = '';
+    state.player.stop();
+    showOverlay('', state.fixedId ? i18n.t('watch.notFound') : i18n.t('watch.nothing'));
+    return;
+  }
+  document.title = `${title(p)} · ${i18n.t('brand')}`;
+  $('#title').textContent = title(p);
+  badge.hidden = false;
+  badge.className = `badge ${p.state}`;
+  badge.textContent = i18n.t(`state.${p.state}`);
+  $('#when').textContent = `${fmtDateTime(p.starts_at, lang)}–${fmtTime(p.ends_at, lang)}`;
+  $('#description').textContent = p.description || '';
+  if (p.state === 'live') {
+    $('#overlay').hidden = true;
+    clearInterval(state.countdownTimer);
+    state.player.play(`/hls/${encodeURIComponent(p.id)}/master.m3u8`);
+  } else if (p.state === 'ended' || p.state === 'replay') {
+    $('#overlay').hidden = true;
+    clearInterval(state.countdownTimer);
+    state.player.play(`/vod/${encodeURIComponent(p.id)}/master.m3u8`);
+  } else {
+    state.player.stop();
+    const label = p.state === 'lobby' ? i18n.t('state.lobby') : `${i18n.t('watch.next')} · ${i18n.t('watch.startsIn')}`;
+    showOverlay(label, p.state === 'lobby' ? i18n.t('watch.lobby') : title(p), p.starts_at);
+  }
+}
+
+function setReadOnly(readOnly) {
+  for (const el of [$('#chat-text'), $('#chat-send'), $('#qa-text')]) el.disabled = readOnly;
+  const before = state.program && (state.program.state === 'scheduled');
+  if (readOnly) say($('#chat-status'), i18n.t(before ? 'chat.opensLater' : 'chat.readonly'), 'info');
+  else if ($('#chat-status').dataset.kind === 'info' && $('#chat-status').dataset.ro) say($('#chat-status'), '');
+  $('#chat-status').dataset.ro = readOnly ? '1' : '';
+}
+
+function onPlayerStatus(kind) {
+  const p = state.program;
+  if (kind === 'playing') {
+    $('#overlay').hidden = true;
+    $('#unmute').hidden = !$('#video').muted;
+  } else if (kind === 'waiting' && p) {
+    const text = p.state === 'live' ? i18n.t('watch.noVideo') : i18n.t('watch.ended');
+    showOverlay(i18n.t(`state.${p.state}`), text);
+  }
+}
+
+async function refreshProgram() {
+  try {
+    const next = await loadProgram();
+    const changedRoom = (next && next.id) !== (state.program && state.program.id);
+    state.program = next;
+    renderProgram();
+    if (changedRoom) joinRoom();
+    renderLineup();
+  } catch (err) {
+    say($('#chat-status'), errText(err), 'error');
+  }
+}
+
+const STATE_ORDER = ['scheduled', 'lobby', 'live', 'ended', 'replay'];
+
+/** An event older than what we show: same version, earlier in the lifecycle (events about one
+ * program can arrive out of order, e.g. "replay" just before "ended"). */
+function isStale(current, incoming) {
+  if (!current || incoming.version === undefined || current.version === undefined) return false;
+  if (incoming.version !== current.version) return incoming.version < current.version;
+  return STATE_ORDER.indexOf(incoming.state) < STATE_ORDER.indexOf(current.state);
+}
+
+// ---- lineup and replays ---------------------------------------------------------------------
+
+let lineupJson = '';
+
+async function loadLineup() {
+  let data;
+  try {
+    data = await get('/api/programs');
+  } catch {
+    return;
+  }
+  const json = JSON.stringify(data);
+  if (json === lineupJson) return;
+  lineupJson = json;
+  state.programs = (data && data.programs) || [];
+  renderLineup();
+}
+
+function renderLineup() {
+  const lang = i18n.currentLang();
+  const box = clear($('#lineup'));
+  const days = new Map();
+  for (const p of state.programs) {
+    const d = seoulDay(p.starts_at);
+    if (!days.has(d)) days.set(d, []);
+    days.get(d).push(p);
+  }
+  if (!days.size) box.append(h('p', { class: 'muted' }, i18n.t('watch.nothing')));
+  for (const list of days.values()) {
+    const ul = h('ul');
+    for (const p of list) {
+      const current = state.program && state.program.id === p.id;
+      ul.append(h('li', { class: current ? 'current' : '', dataset: { id: p.id } },
+        h('span', { class: 'time' }, fmtTime(p.starts_at, lang)),
+        h('a', { class: 'ptitle', href: `/watch/${encodeURIComponent(p.id)}`, 'aria-current': current ? 'true' : null }, title(p)),
+        h('span', { class: `badge ${p.state}` }, i18n.t(`state.${p.state}`))));
+    }
+    box.append(h('div', { class: 'day' }, h('h3', {}, fmtDay(list[0].starts_at, lang)), ul));
+  }
+  const replays = clear($('#replays'));
+  const done = state.programs.filter((p) => p.state === 'replay' || p.state === 'ended').reverse();
+  if (!done.length) replays.append(h('li', { class: 'muted' }, i18n.t('watch.noReplays')));
+  for (const p of done) {
+    replays.append(h('li', {},
+      h('span', { class: 'time' }, fmtDay(p.starts_at, lang)),
+      h('a', { class: 'ptitle', href: `/watch/${encodeURIComponent(p.id)}` }, title(p)),
+      h('span', { class: `badge ${p.state}` }, i18n.t(`state.${p.state}`))));
+  }
+}
+
+// ---- chat room ------------------------------------------------------------------------------
+
+function roomName() {
+  return state.program ? `program:${state.program.id}` : null;
+}
+
+function joinRoom() {
+  if (state.joined) state.joined.stop();
+  state.joined = null;
+  state.chat.reset();
+  state.chat.setPinned(null);
+  state.questions = [];
+  renderQuestions();
+  setPoll(null);
+  setHearts(0);
+  const room = roomName();
+  if (!room) return;
+  state.joined = keepJoined(state.socket, room, (ack, rejoin) => {
+    say($('#chat-status'), '');
+    applyRoomState(ack, rejoin);
+  }, (err) => say($('#chat-status'), errText(err), 'error'));
+}
+
+function applyRoomState(ack, rejoin) {
+  const roomState = ack.state || ack.room_state || ack;
+  applyHistory(state.chat, ack, rejoin);
+  if (state.chat.lastId !== null) state.joined.seen(state.chat.lastId);
+  const pick = (...names) => {
+    for (const n of names) {
+      if (ack[n] !== undefined) return ack[n];
+      if (roomState && roomState[n] !== undefined) return roomState[n];
+    }
+    return undefined;
+  };
+  const hearts = pick('hearts');
+  if (hearts !== undefined) setHearts(typeof hearts === 'object' && hearts ? hearts.total : hearts);
+  const viewers = pick('viewers');
+  if (viewers !== undefined) setViewers(typeof viewers === 'object' && viewers ? viewers.count : viewers);
+  const pinned = pick('pinned');
+  if (pinned !== undefined) state.chat.setPinned(pinned);
+  const slow = pick('slow', 'slow_mode');
+  if (slow !== undefined) setSlow(slow);
+  const poll = pick('poll');
+  if (poll !== undefined) setPoll(poll && poll.poll !== undefined ? poll.poll : poll);
+  const questions = pick('questions');
+  if (questions !== undefined) setQuestions(questions);
+  const you = pick('you');
+  const nickname = (you && you.nickname) || pick('nickname');
+  if (nickname && !$('#nickname').value) $('#nickname').value = nickname;
+  const saved = localStorage.getItem(NICK_KEY);
+  if (saved && saved !== nickname) ask(state.socket, 'nick', { nickname: saved }).catch(() => {});
+  setReadOnly(pick('read_only') === true);
+}
+
+const forRoom = (handler) => (msg) => {
+  if (!msg || (msg.room && msg.room !== roomName())) return;
+  handler(msg);
+};
+
+function setHearts(total) {
+  state.hearts = Number(total) || 0;
+  $('#hearts-total').textContent = String(state.hearts);
+  $('#heart').setAttribute('aria-label', `${i18n.t('hearts.send')} · ${i18n.t('hearts.total', { n: state.hearts })}`);
+}
+
+function setViewers(count) {
+  state.viewers = Number(count) || 0;
+  $('#viewers').textContent = i18n.t('watch.viewers', { n: state.viewers });
+}
+
+function setSlow(slow) {
+  const seconds = typeof slow === 'object' && slow ? (slow.seconds ?? slow.interval ?? 0) : Number(slow) || 0;
+  if (seconds > 0) say($('#chat-status'), i18n.t('chat.slow', { n: seconds }), 'info');
+  else if ($('#chat-status').dataset.kind === 'info') say($('#chat-status'), '');
+}
+
+function wireSocket() {
+  const s = state.socket;
+  s.on('messages', forRoom((m) => {
+    state.chat.add(m.items || []);
+    if (state.joined && state.chat.lastId !== null) state.joined.seen(state.chat.lastId);
+  }));
+  s.on('deleted', forRoom((m) => state.chat.remove(m.ids || [])));
+  s.on('hearts', forRoom((m) => {
+    const before = state.hearts;
+    setHearts(m.total);
+    if (m.total > before && document.visibilityState === 'visible') floatHearts(Math.min(5, m.total - before));
+  }));
+  s.on('viewers', forRoom((m) => setViewers(m.count)));
+  s.on('pinned', forRoom((m) => state.chat.setPinned(m.message !== undefined ? m.message : m.pinned)));
+  s.on('slow', forRoom((m) => setSlow(m.seconds !== undefined ? m.seconds : m)));
+  s.on('poll', forRoom((m) => setPoll(m.poll !== undefined ? m.poll : m)));
+  s.on('questions', forRoom((m) => setQuestions(m.items || m.questions || [])));
+  s.on('notice', (m) => {
+    if (m && m.room && m.room !== roomName()) return;
+    state.chat.system(noticeText(m));
+    if (m.code === 'slow_mode' || m.code === 'timed_out' || m.code === 'banned' || m.code === 'read_only') {
+      say($('#chat-status'), noticeText(m), m.code === 'slow_mode' ? 'info' : 'error');
+    }
+  });
+  s.on('program', (m) => {
+    if (!m) return;
+    const p = state.programs.find((x) => x.id === m.id);
+    if (p && !isStale(p, m)) Object.assign(p, m);
+    if (state.program && state.program.id === m.id && !isStale(state.program, m)) {
+      state.program = { ...state.program, ...m };
+      renderProgram();
+      setReadOnly(!(m.state === 'lobby' || m.state === 'live'));
+    }
+    renderLineup();
+  });
+  s.on('disconnect', () => say($('#chat-status'), i18n.t('chat.disconnected'), 'info'));
+}
+
+/** A notice in the reader's language: our own words for known codes, the server's otherwise. */
+function noticeText(m) {
+  if (!i18n.has(`err.${m.code}`)) return m.message || m.code;
+  let text = i18n.t(`err.${m.code}`);
+  if (m.code === 'timed_out' && m.until) text += ` (${i18n.t('chat.until', { time: fmtTime(new Date(m.until).toISOString(), i18n.currentLang()) })})`;
+  if (m.code === 'slow_mode' && m.retry_after) text += ` (${m.retry_after} s)`;
+  return text;
+}
+
+// ---- hearts ---------------------------------------------------------------------------------
+
+function floatHearts(n) {
+  if (prefersReducedMotion()) return;
+  const layer = $('#hearts-layer');
+  for (let i = 0; i < n; i += 1) {
+    const side = ['', 'l', 'r'][Math.floor(Math.random() * 3)];
+    const el = h('span', { class: `float-heart ${side}` }, '♥');
+    el.addEventListener('animationend', () => el.remove());
+    setTimeout(() => el.remove(), 2500);
+    layer.append(el);
+  }
+}
+
+function tapHeart() {
+  const room = roomName();
+  if (!room) return;
+  floatHearts(1);
+  state.pendingHearts += 1;
+  if (state.heartTimer) return;
+  // Taps within 300 ms travel as one event (count 1..10), as the protocol allows.
+  state.heartTimer = setTimeout(async () => {
+    const count = Math.min(10, state.pendingHearts);
+    state.pendingHearts = 0;
+    state.heartTimer = null;
+    try {
+      await ask(state.socket, 'heart', { room, count });
+    } catch (err) {
+      state.chat.system(errText(err));
+    }
+  }, 300);
+}
+
+// ---- polls and questions --------------------------------------------------------------------
+
+function votes() {
+  try {
+    return JSON.parse(sessionStorage.getItem(VOTES_KEY) || '{}');
+  } catch {
+    return {};
+  }
+}
+
+function setPoll(poll) {
+  state.poll = poll || null;
+  const card = $('#poll');
+  if (!poll) {
+    renderPoll(card, null);
+    return;
+  }
+  const mine = votes()[poll.id];
+  // The server says whether this viewer voted (`voted`); the choice itself is remembered here.
+  let voted = mine;
+  if (poll.voted === true && voted === undefined) voted = -1;
+  renderPoll(card, poll, {
+    voted,
+    onVote: async (choice) => {
+      try {
+        await ask(state.socket, 'vote', { room: roomName(), poll_id: poll.id, choice });
+        const all = votes();
+        all[poll.id] = choice;
+        sessionStorage.setItem(VOTES_KEY, JSON.stringify(all));
+        setPoll(state.poll);
+      } catch (err) {
+        state.chat.system(errText(err));
+      }
+    },
+  });
+}
+
+function setQuestions(items) {
+  state.questions = Array.isArray(items) ? items : [];
+  renderQuestions();
+}
+
+function renderQuestions() {
+  const ul = clear($('#questions'));
+  if (!state.questions.length) ul.append(h('li', { class: 'muted' }, i18n.t('qa.empty')));
+  for (const q of state.questions) {
+    ul.append(h('li', { class: q.answered ? 'answered' : '', dataset: { id: String(q.id) } },
+      h('span', { class: 'text' }, String(q.text ?? '')),
+      q.answered ? h('span', { class: 'badge' }, i18n.t('qa.answered')) : null,
+      h('button', {
+        type: 'button', class: 'btn small secondary', 'aria-label': `${i18n.t('qa.upvote')}: ${q.text}`,
+        onclick: () => ask(state.socket, 'upvote', { room: roomName(), question_id: q.id }).catch((err) => say($('#qa-status'), errText(err), 'error')),
+      }, `▲ ${q.votes ?? q.upvotes ?? 0}`)));
+  }
+}
+
+// ---- wiring ---------------------------------------------------------------------------------
+
+function wireTabs() {
+  const tabs = [[$('#tab-chat'), $('#panel-chat')], [$('#tab-qa'), $('#panel-qa')]];
+  const select = (index) => {
+    tabs.forEach(([tab, panel], i) => {
+      tab.setAttribute('aria-selected', String(i === index));
+      tab.tabIndex = i === index ? 0 : -1;
+      panel.hidden = i !== index;
+    });
+    tabs[index][0].focus();
+  };
+  tabs.forEach(([tab], i) => {
+    tab.addEventListener('click', () => select(i));
+    tab.addEventListener('keydown', (e) => {
+      if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') select((i + 1) % 2);
+    });
+  });
+}
+
+function wireForms() {
+  const nick = $('#nickname');
+  nick.value = localStorage.getItem(NICK_KEY) || '';
+  $('#nick-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const nickname = nick.value.trim();
+    if (!nickname) return;
+    try {
+      await ask(state.socket, 'nick', { nickname });
+      localStorage.setItem(NICK_KEY, nickname);
+      state.chat.system(i18n.t('chat.nickSaved', { name: nickname }));
+    } catch (err) {
+      state.chat.system(errText(err));
+    }
+  });
+  $('#chat-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const input = $('#chat-text');
+    const text = input.value.trim();
+    const room = roomName();
+    if (!text || !room) return;
+    $('#chat-send').disabled = true;
+    try {
+      await ask(state.socket, 'chat', { room, text });
+      input.value = '';
+    } catch (err) {
+      // Refusals that come with a `notice` are already on screen.
+      if (!NOTICED.has(err.code)) state.chat.system(errText(err));
+    } finally {
+      $('#chat-send').disabled = false;
+      input.focus();
+    }
+  });
+  $('#qa-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = $('#qa-text').value.trim();
+    if (!text || !roomName()) return;
+    try {
+      await ask(state.socket, 'question', { room: roomName(), text });
+      $('#qa-text').value = '';
+      say($('#qa-status'), '');
+    } catch (err) {
+      say($('#qa-status'), errText(err), 'error');
+    }
+  });
+  $('#heart').addEventListener('click', tapHeart);
+  $('#unmute').addEventListener('click', () => {
+    const video = $('#video');
+    video.muted = false;
+    video.play().catch(() => {});
+    $('#unmute').hidden = true;
+  });
+  $('#video').addEventListener('volumechange', () => { $('#unmute').hidden = !$('#video').muted; });
+}
+
+async function main() {
+  i18n.init();
+  await whoami().catch(() => null); // sets the viewer cookie before the socket connects
+  state.chat = new ChatView($('#messages'), { pinned: $('#pinned') });
+  state.player = new Player($('#video'), $('#quality'), onPlayerStatus, () => i18n.t('watch.auto'));
+  state.socket = connect();
+  wireSocket();
+  wireTabs();
+  wireForms();
+  i18n.onLangChange(() => {
+    renderProgram();
+    renderLineup();
+    renderQuestions();
+    setHearts(state.hearts);
+    if (state.viewers !== null) setViewers(state.viewers);
+    if (state.poll) setPoll(state.poll);
+  });
+  say($('#chat-status'), i18n.t('chat.connecting'), 'info');
+  await Promise.all([refreshProgram(), loadLineup()]);
+  // The lineup's other programs change state without an event in this room: refresh now and then.
+  setInterval(loadLineup, 60000);
+}
+
+main();

@@ -75,6 +75,8 @@ class Config:
     live_max_upload_mb: int = 4096
     # ICE servers for WHIP/WHEP (comma separated stun:/turn: URLs); none by default.
     live_ice_servers: tuple[str, ...] = ()
+    # An H.264 publisher at the top rung's size is repackaged for that rung instead of re-encoded.
+    live_passthrough: bool = True
 
     @property
     def uses_redis(self) -> bool:

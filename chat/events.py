@@ -1,0 +1,186 @@
+"""Socket.IO event handlers for everyone: connect, join, leave, nick, chat, heart.
+
+Each handler gets the connection and a validated dict and returns the ack; `Handlers.register`
+wraps them with the rate limit, payload checks and the error shape, and logs every refusal.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .errors import ChatError
+from .halls import HALLS
+from .rooms import RoomState
+from .service import ChatService, Conn, now_ms
+from .store import NewMessage
+from .validate import MAX_NICK, clean_text, client_id, fold, int_field, message_id, require_dict, room_name
+
+log = logging.getLogger("innotv.chat.events")
+
+Handler = Callable[[Conn, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+HISTORY = 50
+RECOVERY_LIMIT = 500
+
+
+class Handlers:
+    def __init__(self, service: ChatService) -> None:
+        self.service = service
+        self.handlers: dict[str, Handler] = {}
+
+    def add(self, event: str, fn: Handler) -> None:
+        self.handlers[event] = fn
+
+    def register(self, sio: Any) -> None:
+        for event, fn in self.handlers.items():
+            sio.on(event, self._wrap(event, fn))
+
+    def _wrap(self, event: str, fn: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+        service = self.service
+
+        async def handler(sid: str, *args: Any) -> dict[str, Any]:
+            conn = service.conns.get(sid)
+            try:
+                if conn is None:
+                    raise ChatError("not_connected", "This connection is closing.")
+                conn.limiter.check(event)
+                if len(args) != 1:
+                    raise ChatError("invalid_payload", "Send exactly one JSON object.")
+                return await fn(conn, require_dict(args[0]))
+            except ChatError as err:
+                log.info(
+                    "chat event refused",
+                    extra={"event": event, "sid": sid, "code": err.code, "viewer": conn and conn.viewer},
+                )
+                return err.ack()
+            except Exception:
+                log.exception("chat handler failed", extra={"event": event, "sid": sid})
+                return ChatError("internal_error", "Something went wrong on our side.").ack()
+
+        return handler
+
+    # ---- shared helpers ----------------------------------------------------------------------
+    async def joined_state(self, conn: Conn, data: dict[str, Any]) -> RoomState:
+        room, _kind, _ident = room_name(data)
+        if room not in conn.member.rooms:
+            raise ChatError("not_joined", f"Join {room} first.")
+        state = self.service.cached(room)
+        if state is None:  # pragma: no cover - a joined room is always loaded
+            raise ChatError("not_joined", f"Join {room} first.")
+        return state
+
+    async def refuse(self, conn: Conn, state: RoomState, code: str, message: str, **details: Any) -> None:
+        """Tell the sender why (a `notice`), then refuse the event with the same code."""
+        notice = {"code": code, "message": message, "room": state.name, **details}
+        await self.service.sio.emit("notice", notice, to=conn.sid)
+        raise ChatError(code, message, **details)
+
+    async def check_can_write(self, conn: Conn, state: RoomState) -> None:
+        if conn.can_moderate():
+            if state.read_only:
+                await self.refuse(conn, state, "read_only", "The chat is closed for this program now.")
+            return
+        if state.read_only:
+            await self.refuse(conn, state, "read_only", "The chat is closed for this program now.")
+        if state.banned(conn.viewer):
+            await self.refuse(conn, state, "banned", "You are banned from this chat.")
+        until = state.timed_out_until(conn.viewer, now_ms())
+        if until is not None:
+            await self.refuse(conn, state, "timed_out", "You are timed out.", until=until)
+
+
+def make_handlers(service: ChatService) -> Handlers:
+    h = Handlers(service)
+
+    async def join(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        room, kind, ident = room_name(data)
+        if kind == "hall" and ident not in HALLS:
+            raise ChatError("unknown_room", "There is no such hall.")
+        since = data.get("since")
+        if since is not None:
+            since = message_id(since, "since")
+        if room not in conn.member.rooms and len(conn.member.rooms) >= 5:
+            raise ChatError("too_many_rooms", "A connection can be in at most 5 rooms.")
+        state = await service.state(room, kind, ident)
+        # Member first, history second: nothing stored in between is missed (ids may repeat;
+        # clients skip ids they already have).
+        service.rooms.add(room, conn.member)
+        ack: dict[str, Any] = {"ok": True, "room": room}
+        recovery = None
+        if since is not None:
+            recovery = await service.store.recover(room, since, RECOVERY_LIMIT)
+            ack["recovered"] = recovery is not None
+        if recovery is not None:
+            ack["messages"] = recovery.messages
+            ack["deleted"] = recovery.deleted
+        else:
+            ack["messages"] = await service.snapshot(state, HISTORY)
+            ack["deleted"] = []
+        ack["hearts"] = service.hearts_payload(state)
+        ack["viewers"] = service.viewers(state)
+        ack["pinned"] = state.pinned
+        ack["slow"] = state.slow
+        ack["read_only"] = state.read_only
+        ack["poll"] = await service.poll_view(state, conn)
+        ack["questions"] = await service.questions(state)
+        ack["program"] = state.program
+        ack["you"] = {"viewer": conn.viewer, "nickname": conn.nickname, "role": conn.role}
+        return ack
+
+    async def leave(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        room, _kind, _ident = room_name(data)
+        service.rooms.remove(room, conn.member)
+        return {"ok": True, "room": room}
+
+    async def nick(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        nickname = clean_text(data.get("nickname"), field="nickname", max_len=MAX_NICK)
+        conn.nickname = nickname
+        return {"ok": True, "nickname": nickname}
+
+    async def chat(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        state = await h.joined_state(conn, data)
+        text = clean_text(data.get("text"))
+        cid = client_id(data.get("client_id"))
+        await h.check_can_write(conn, state)
+        lowered = fold(text)
+        for word in state.words:
+            if fold(word) in lowered:
+                await h.refuse(conn, state, "blocked_word", "Your message contains a blocked word.")
+        now = time.monotonic()
+        if state.slow and not conn.can_moderate():
+            last = state.last_chat.get(conn.viewer)
+            if last is not None and now - last < state.slow:
+                wait = round(state.slow - (now - last), 1)
+                await h.refuse(conn, state, "slow_mode", f"Slow mode: wait {wait} s.", retry_after=wait)
+        state.last_chat[conn.viewer] = now
+        item = NewMessage(
+            viewer=conn.viewer,
+            nickname=conn.nickname,
+            text=text,
+            ts=now_ms(),
+            role=conn.role,
+            client_key=f"{conn.viewer}/{cid}" if cid else None,
+        )
+        stored_id = await service.wait_stored(service.enqueue(state, item))
+        return {"ok": True, "id": stored_id}
+
+    async def heart(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        state = await h.joined_state(conn, data)
+        count = int_field(data, "count", 1, 10)
+        state.hearts_pending += count
+        return {"ok": True}
+
+    h.add("join", join)
+    h.add("leave", leave)
+    h.add("nick", nick)
+    h.add("chat", chat)
+    h.add("heart", heart)
+    return h
+
+
+def default_nickname(viewer: str) -> str:
+    return "시청자-" + (viewer[-4:] if len(viewer) >= 4 else secrets.token_hex(2))

@@ -1,0 +1,137 @@
+"""Room membership and the broadcast path: one encoded frame, written to every member.
+
+Members of a room live in a dict we own (sid -> Member), so joining, leaving and disconnecting
+are O(1) whatever the crowd. A broadcast encodes the packet once; for each member it is one
+buffered write of the ready WebSocket frame into the connection's transport (no task, no await),
+or one `put_nowait` into the Engine.IO queue for long-polling clients. A member whose unsent
+bytes exceed the cap is taken out of the room and told to resync (`notice` code `resync`); if
+it stays stalled its connection is cut, so it never holds the others back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from engineio import packet as eio_packet
+
+from .wire import TRANSPORT_ATTR, event_text, ws_frame
+
+log = logging.getLogger("innotv.chat.fanout")
+
+POLLING_QUEUE_CAP = 512
+STALL_GRACE_S = 10.0
+
+
+class Member:
+    """One connection's place in the fan-out: its Engine.IO socket and who it is."""
+
+    __slots__ = ("eio", "privileged", "rooms", "sid", "viewer")
+
+    def __init__(self, sid: str, eio: Any, viewer: str, privileged: bool) -> None:
+        self.sid = sid
+        self.eio = eio
+        self.viewer = viewer
+        self.privileged = privileged
+        self.rooms: set[str] = set()
+
+
+class Rooms:
+    def __init__(self, buffer_cap: int, on_stalled: Callable[[Member], None]) -> None:
+        self.buffer_cap = buffer_cap
+        self._rooms: dict[str, dict[str, Member]] = {}
+        self._on_stalled = on_stalled
+        self.frames_sent = 0
+        self.stalled_total = 0
+
+    def add(self, room: str, member: Member) -> None:
+        self._rooms.setdefault(room, {})[member.sid] = member
+        member.rooms.add(room)
+
+    def remove(self, room: str, member: Member) -> None:
+        members = self._rooms.get(room)
+        if members is not None:
+            members.pop(member.sid, None)
+            if not members:
+                del self._rooms[room]
+        member.rooms.discard(room)
+
+    def remove_everywhere(self, member: Member) -> None:
+        for room in list(member.rooms):
+            self.remove(room, member)
+
+    def count(self, room: str) -> int:
+        return len(self._rooms.get(room, ()))
+
+    def counts(self) -> dict[str, int]:
+        return {room: len(members) for room, members in self._rooms.items()}
+
+    def members(self, room: str) -> Iterable[Member]:
+        return list(self._rooms.get(room, {}).values())
+
+    def has(self, room: str, sid: str) -> bool:
+        return sid in self._rooms.get(room, ())
+
+    def broadcast(self, room: str, event: str, data: Any, *, privileged_only: bool = False) -> int:
+        """Send one event to the room's members here; returns how many were written to."""
+        members = self._rooms.get(room)
+        if not members:
+            return 0
+        text = event_text(event, data)
+        return self.write_text(list(members.values()), text, privileged_only=privileged_only)
+
+    def write_text(self, members: list[Member], text: str, *, privileged_only: bool = False) -> int:
+        frame = ws_frame(text)
+        pkt = eio_packet.Packet(eio_packet.MESSAGE, data=text[1:])
+        cap = self.buffer_cap
+        stalled: list[Member] = []
+        sent = 0
+        for member in members:
+            if privileged_only and not member.privileged:
+                continue
+            sock = member.eio
+            transport = getattr(sock, TRANSPORT_ATTR, None)
+            if transport is not None and sock.upgraded:
+                if transport.is_closing():
+                    continue
+                if transport.get_write_buffer_size() > cap:
+                    stalled.append(member)
+                    continue
+                transport.write(frame)
+            else:
+                if sock.closed or sock.closing:
+                    continue
+                if sock.queue.qsize() > POLLING_QUEUE_CAP:
+                    stalled.append(member)
+                    continue
+                sock.queue.put_nowait(pkt)
+            sent += 1
+        self.frames_sent += sent
+        for member in stalled:
+            self._stall(member)
+        return sent
+
+    def _stall(self, member: Member) -> None:
+        self.stalled_total += 1
+        rooms = list(member.rooms)
+        self.remove_everywhere(member)
+        log.warning("dropped a stalled reader", extra={"sid": member.sid, "rooms": rooms})
+        text = event_text(
+            "notice",
+            {"code": "resync", "message": "You fell behind; join again with `since`.", "rooms": rooms},
+        )
+        sock = member.eio
+        transport = getattr(sock, TRANSPORT_ATTR, None)
+        if transport is not None and sock.upgraded and not transport.is_closing():
+            transport.write(ws_frame(text))
+            asyncio.get_running_loop().call_later(STALL_GRACE_S, _cut_if_stalled, transport, self.buffer_cap)
+        elif not sock.closed:
+            sock.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=text[1:]))
+        self._on_stalled(member)
+
+
+def _cut_if_stalled(transport: asyncio.WriteTransport, cap: int) -> None:
+    if not transport.is_closing() and transport.get_write_buffer_size() > cap:
+        transport.abort()

@@ -1,0 +1,128 @@
+"""Q&A and polls: questions with upvotes (ordered by votes), and the competition vote.
+
+A viewer asks at most once per 30 s and upvotes a question once; hosts mark questions answered.
+A poll has 2-10 choices; each viewer id votes once (atomic in the store, so exact across
+processes); viewers see only that they voted until a host reveals, hosts see live counts.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+from .errors import ChatError
+from .events import Handlers
+from .moderation import _require_moderator
+from .service import ChatService, Conn, now_ms
+from .validate import clean_text, int_field, short_id
+
+QUESTION_EVERY_S = 30.0
+MAX_CHOICE = 80
+
+
+def add_features(h: Handlers, service: ChatService) -> None:
+    async def question(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        state = await h.joined_state(conn, data)
+        text = clean_text(data.get("text"))
+        await h.check_can_write(conn, state)
+        now = time.monotonic()
+        if conn.last_question and now - conn.last_question < QUESTION_EVERY_S:
+            wait = round(QUESTION_EVERY_S - (now - conn.last_question), 1)
+            raise ChatError("question_too_soon", f"One question per 30 s: wait {wait} s.", retry_after=wait)
+        conn.last_question = now
+        item = {
+            "id": "q" + secrets.token_hex(6),
+            "viewer": conn.viewer,
+            "nickname": conn.nickname,
+            "text": text,
+            "ts": now_ms(),
+        }
+        await service.store.add_question(state.name, item)
+        await service.announce_dirty(state, "questions")
+        return {"ok": True, "id": item["id"]}
+
+    async def upvote(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        state = await h.joined_state(conn, data)
+        qid = short_id(data.get("question_id"), "question_id")
+        result = await service.store.upvote(state.name, qid, conn.viewer)
+        if result is None:
+            raise ChatError("unknown_question", "There is no such question.")
+        if not result:
+            raise ChatError("already_upvoted", "You upvoted this question already.")
+        await service.announce_dirty(state, "questions")
+        return {"ok": True}
+
+    async def answer(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        _require_moderator(conn)
+        state = await h.joined_state(conn, data)
+        qid = short_id(data.get("question_id"), "question_id")
+        if not await service.store.answer_question(state.name, qid):
+            raise ChatError("unknown_question", "There is no such question.")
+        await service.announce_dirty(state, "questions")
+        return {"ok": True}
+
+    async def poll_open(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        _require_moderator(conn)
+        state = await h.joined_state(conn, data)
+        text = clean_text(data.get("question"), field="question")
+        choices_raw = data.get("choices")
+        if not isinstance(choices_raw, list) or not 2 <= len(choices_raw) <= 10:
+            raise ChatError("invalid_choices", "'choices' is a list of 2 to 10 names.")
+        choices = [clean_text(c, field="choices", max_len=MAX_CHOICE) for c in choices_raw]
+        current = state.poll
+        if current is not None and current.get("state") == "open":
+            raise ChatError("poll_open", "Close the open poll first.")
+        poll = {
+            "id": "p" + secrets.token_hex(6),
+            "question": text,
+            "choices": choices,
+            "state": "open",
+            "revealed": False,
+            "opened_at": now_ms(),
+        }
+        await service.set_meta(state, "poll", json.dumps(poll, ensure_ascii=False))
+        await service.emit(state.name, "poll", {**poll, "room": state.name})
+        return {"ok": True, "poll": poll}
+
+    async def _change_poll(conn: Conn, data: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        _require_moderator(conn)
+        state = await h.joined_state(conn, data)
+        poll = state.poll
+        if poll is None or poll["id"] != short_id(data.get("poll_id"), "poll_id"):
+            raise ChatError("unknown_poll", "There is no such poll in this room.")
+        poll.update(changes)
+        await service.set_meta(state, "poll", json.dumps(poll, ensure_ascii=False))
+        view = {**poll, "room": state.name}
+        if poll.get("revealed"):
+            view["counts"] = await service.store.poll_counts(poll["id"], len(poll["choices"]))
+        await service.emit(state.name, "poll", view)
+        return {"ok": True, "poll": view}
+
+    async def poll_close(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        return await _change_poll(conn, data, state="closed")
+
+    async def poll_reveal(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        return await _change_poll(conn, data, revealed=True)
+
+    async def vote(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        state = await h.joined_state(conn, data)
+        poll = state.poll
+        if poll is None or poll["id"] != short_id(data.get("poll_id"), "poll_id"):
+            raise ChatError("unknown_poll", "There is no such poll in this room.")
+        if poll.get("state") != "open":
+            raise ChatError("poll_closed", "This poll is closed.")
+        choice = int_field(data, "choice", 0, len(poll["choices"]) - 1)
+        if not await service.store.vote(poll["id"], conn.viewer, choice):
+            raise ChatError("already_voted", "You voted in this poll already.")
+        await service.announce_dirty(state, "poll")
+        return {"ok": True, "voted": True}
+
+    h.add("question", question)
+    h.add("upvote", upvote)
+    h.add("question:answer", answer)
+    h.add("poll:open", poll_open)
+    h.add("poll:close", poll_close)
+    h.add("poll:reveal", poll_reveal)
+    h.add("vote", vote)

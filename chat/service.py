@@ -1,0 +1,417 @@
+"""The chat engine of one process: connections, room state, the per-tick flush and the relay.
+
+Every `tick_ms` each busy room's pending messages, deletions and hearts are written to the store
+in one call and the stored messages go out as ONE `messages` frame (encoded once, see fanout).
+With Redis, the same frame is relayed to the other processes over the bus, so two `innotv serve`
+processes are one chat. `hearts` goes out at most 5 times a second per room, `viewers` once a
+second when it changed, poll counts (to hosts) and the question list at most once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from innotv.auth import User
+from innotv.deps import Deps
+
+from .errors import ChatError
+from .fanout import Member, Rooms
+from .limits import Limiter
+from .rooms import Pending, RoomState
+from .store import ChatStore, NewMessage
+from .wire import event_text
+
+log = logging.getLogger("innotv.chat")
+
+MAX_PER_TICK = 2000
+MAX_PENDING = 10_000
+HEARTS_EVERY_S = 0.2
+VIEWERS_EVERY_S = 1.0
+POLL_EVERY_S = 0.5
+QUESTIONS_EVERY_S = 1.0
+ACK_TIMEOUT_S = 10.0
+SNAPSHOT = 50
+BUS_TOPIC = "chat"
+
+
+@dataclass
+class Conn:
+    sid: str
+    viewer: str
+    user: User | None
+    nickname: str
+    address: str
+    member: Member
+    limiter: Limiter = field(default_factory=Limiter)
+    last_question: float = 0.0
+
+    @property
+    def role(self) -> str:
+        return self.user.role if self.user else "viewer"
+
+    def can_moderate(self) -> bool:
+        return self.user is not None and self.user.can("host")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def minute_of(ms: int) -> int:
+    return ms // 60_000
+
+
+class ChatService:
+    def __init__(self, deps: Deps, store: ChatStore, sio: Any, buffer_cap: int) -> None:
+        self.deps = deps
+        self.store = store
+        self.sio = sio
+        self.process = secrets.token_hex(6)
+        self.conns: dict[str, Conn] = {}
+        self.rooms = Rooms(buffer_cap, self._on_stalled)
+        self._states: dict[str, RoomState] = {}
+        self._loading: dict[str, asyncio.Future[RoomState]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._relay = deps.backend.kind == "redis"
+        self._viewers_at = 0.0
+        self._wake = asyncio.Event()
+
+    # ---- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.store.setup()
+        self.deps.bus.subscribe(BUS_TOPIC, self._on_bus)
+        self.deps.bus.subscribe("program", self._on_program)
+        self._task = asyncio.create_task(self._tick_loop(), name="chat-tick")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        # Whatever is pending is written before we go: acknowledged-to-be work is not lost.
+        for state in list(self._states.values()):
+            if state.busy():
+                with contextlib.suppress(Exception):
+                    await self._flush(state)
+
+    # ---- rooms ------------------------------------------------------------------------------
+    def cached(self, room: str) -> RoomState | None:
+        return self._states.get(room)
+
+    async def state(self, room: str, kind: str, ident: str) -> RoomState:
+        state = self._states.get(room)
+        if state is not None:
+            return state
+        loading = self._loading.get(room)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[RoomState] = asyncio.get_running_loop().create_future()
+        self._loading[room] = future
+        try:
+            state = RoomState(room, kind, ident)
+            if kind == "program":
+                programs = self.deps.services.get("programs")
+                program = await programs.get(ident) if programs is not None else None
+                if program is None:
+                    raise ChatError("unknown_room", "There is no such program.")
+                state.program = program.public()
+            state.meta = await self.store.meta(room)
+            state.hearts_total, state.hearts_minute = await self.store.hearts(room, minute_of(now_ms()))
+            self._states[room] = state
+            future.set_result(state)
+            return state
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: the caller re-raises it
+            raise
+        finally:
+            self._loading.pop(room, None)
+
+    # ---- the tick ---------------------------------------------------------------------------
+    def enqueue(self, state: RoomState, item: NewMessage) -> asyncio.Future[str]:
+        if item.client_key is not None:
+            existing = state.pending_keys.get(item.client_key)
+            if existing is not None:
+                return existing
+        if len(state.pending) >= MAX_PENDING:
+            raise ChatError("busy", "The chat is very busy; try again in a moment.")
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        state.pending.append(Pending(item, future))
+        if item.client_key is not None:
+            state.pending_keys[item.client_key] = future
+        return future
+
+    def enqueue_deletion(self, state: RoomState, message_id: str) -> asyncio.Future[str]:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        state.deletions.append((message_id, future))
+        return future
+
+    async def wait_stored(self, future: asyncio.Future[str]) -> str:
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), ACK_TIMEOUT_S)
+        except TimeoutError:
+            raise ChatError("store_unavailable", "Not stored yet; retry with the same client_id.") from None
+
+    async def _tick_loop(self) -> None:
+        interval = self.deps.config.tick_ms / 1000
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at += interval
+            delay = next_at - loop.time()
+            if delay < 0:
+                next_at = loop.time()
+                delay = 0
+            await asyncio.sleep(delay)
+            try:
+                await self._tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("chat tick failed")
+
+    async def _tick(self) -> None:
+        busy = [s for s in self._states.values() if s.busy()]
+        if busy:
+            await asyncio.gather(*(self._flush(s) for s in busy))
+        now = time.monotonic()
+        for state in self._states.values():
+            if state.hearts_total != state.hearts_sent and now - state.hearts_sent_at >= HEARTS_EVERY_S:
+                state.hearts_sent = state.hearts_total
+                state.hearts_sent_at = now
+                self.rooms.broadcast(state.name, "hearts", self.hearts_payload(state))
+            if state.poll_dirty and now - state.poll_sent_at >= POLL_EVERY_S:
+                state.poll_dirty = False
+                state.poll_sent_at = now
+                await self._send_poll_counts(state)
+            if state.questions_dirty and now - state.questions_sent_at >= QUESTIONS_EVERY_S:
+                state.questions_dirty = False
+                state.questions_sent_at = now
+                questions = await self.questions(state)
+                self.rooms.broadcast(state.name, "questions", {"room": state.name, "items": questions})
+        if now - self._viewers_at >= VIEWERS_EVERY_S:
+            self._viewers_at = now
+            await self._report_viewers()
+
+    def hearts_payload(self, state: RoomState) -> dict[str, Any]:
+        return {"room": state.name, "total": state.hearts_total, "per_minute": state.hearts_minute}
+
+    async def _flush(self, state: RoomState) -> None:
+        batch = state.pending[:MAX_PER_TICK]
+        del state.pending[:MAX_PER_TICK]
+        deletions = state.deletions
+        state.deletions = []
+        hearts = state.hearts_pending
+        state.hearts_pending = 0
+        for pending in batch:
+            if pending.item.client_key is not None:
+                state.pending_keys.pop(pending.item.client_key, None)
+        ms = now_ms()
+        try:
+            result = await self.store.write_tick(
+                state.name, [p.item for p in batch], [d for d, _ in deletions], hearts, minute_of(ms)
+            )
+        except Exception:
+            log.exception("chat store write failed", extra={"room": state.name})
+            state.hearts_pending += hearts
+            error = ChatError("store_unavailable", "The message could not be stored; retry.")
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(error)
+                    pending.future.exception()
+            for _, future in deletions:
+                if not future.done():
+                    future.set_exception(error)
+                    future.exception()
+            return
+        items = []
+        for pending, message_id, fresh in zip(batch, result.ids, result.fresh, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(message_id)
+            if fresh:
+                items.append(pending.item.public(message_id))
+        deleted = [d for d, _ in deletions]
+        for message_id, future in deletions:
+            if not future.done():
+                future.set_result(message_id)
+        state.hearts_total = max(state.hearts_total, result.hearts_total)
+        state.hearts_minute = result.hearts_minute
+        self._deliver(state, items, deleted)
+        if deleted and state.pinned and state.pinned.get("id") in deleted:
+            await self.set_meta(state, "pinned", None)
+            await self.emit(state.name, "pinned", {"room": state.name, "message": None})
+        if self._relay and (items or deleted or hearts):
+            await self.deps.bus.publish(
+                BUS_TOPIC,
+                {
+                    "k": "tick",
+                    "p": self.process,
+                    "room": state.name,
+                    "items": items,
+                    "deleted": deleted,
+                    "hearts": [result.hearts_total, result.hearts_minute],
+                },
+            )
+
+    async def snapshot(self, state: RoomState, limit: int) -> list[dict[str, Any]]:
+        """The room's last `limit` messages, from memory once loaded."""
+        if state.recent is not None:
+            return list(state.recent[-limit:])
+        version = state.version
+        loaded = await self.store.recent(state.name, SNAPSHOT)
+        if state.recent is None and state.version == version:
+            state.recent = loaded
+        return loaded[-limit:]
+
+    async def questions(self, state: RoomState) -> list[dict[str, Any]]:
+        if state.questions_cache is not None:
+            return list(state.questions_cache)
+        version = state.version
+        loaded = await self.store.questions(state.name, 50)
+        if state.version == version and not state.questions_dirty:
+            state.questions_cache = loaded
+        return loaded
+
+    def _deliver(self, state: RoomState, items: list[dict[str, Any]], deleted: list[str]) -> None:
+        state.apply(items, deleted, SNAPSHOT)
+        if items:
+            self.rooms.broadcast(state.name, "messages", {"room": state.name, "items": items})
+        if deleted:
+            self.rooms.broadcast(state.name, "deleted", {"room": state.name, "ids": deleted})
+
+    async def _report_viewers(self) -> None:
+        counts = {name: self.rooms.count(name) for name in self._states}
+        counts = {name: n for name, n in counts.items() if n or self._states[name].viewers}
+        if not counts:
+            return
+        try:
+            totals = await self.store.report_viewers(self.process, counts)
+        except Exception:
+            log.warning("viewer count report failed", exc_info=True)
+            return
+        for name, total in totals.items():
+            state = self._states.get(name)
+            if state is None:
+                continue
+            state.viewers = total
+            if total != state.viewers_sent:
+                state.viewers_sent = total
+                self.rooms.broadcast(name, "viewers", {"room": name, "count": total})
+
+    def viewers(self, state: RoomState) -> int:
+        return max(state.viewers, self.rooms.count(state.name)) if self._relay else self.rooms.count(
+            state.name
+        )
+
+    # ---- polls and questions ----------------------------------------------------------------
+    async def poll_view(self, state: RoomState, conn: Conn | None) -> dict[str, Any] | None:
+        poll = state.poll
+        if poll is None:
+            return None
+        view = dict(poll)
+        view["room"] = state.name
+        if poll.get("revealed") or (conn is not None and conn.can_moderate()):
+            view["counts"] = await self.store.poll_counts(poll["id"], len(poll["choices"]))
+        if conn is not None:
+            view["voted"] = await self.store.has_voted(poll["id"], conn.viewer)
+        return view
+
+    async def _send_poll_counts(self, state: RoomState) -> None:
+        poll = state.poll
+        if poll is None:
+            return
+        view = dict(poll)
+        view["room"] = state.name
+        view["counts"] = await self.store.poll_counts(poll["id"], len(poll["choices"]))
+        self.rooms.broadcast(state.name, "poll", view, privileged_only=True)
+
+    def mark(self, state: RoomState, what: str) -> None:
+        if what == "poll":
+            state.poll_dirty = True
+        else:
+            state.questions_dirty = True
+            state.questions_cache = None
+            state.version += 1
+
+    async def announce_dirty(self, state: RoomState, what: str) -> None:
+        self.mark(state, what)
+        if self._relay:
+            await self.deps.bus.publish(
+                BUS_TOPIC, {"k": "dirty", "p": self.process, "room": state.name, "what": what}
+            )
+
+    # ---- cross-process events -----------------------------------------------------------------
+    async def emit(self, room: str, event: str, data: Any) -> None:
+        """Send an event to the room on every process (this one included)."""
+        await self.deps.bus.publish(BUS_TOPIC, {"k": "emit", "room": room, "event": event, "data": data})
+
+    async def set_meta(self, state: RoomState, name: str, value: str | None) -> None:
+        await self.store.set_meta(state.name, name, value)
+        # Applied here at once (the bus may deliver later), and on every process by the bus.
+        if value is None:
+            state.meta.pop(name, None)
+        else:
+            state.meta[name] = value
+        await self.deps.bus.publish(
+            BUS_TOPIC, {"k": "meta", "room": state.name, "name": name, "value": value}
+        )
+
+    async def notify_viewer(self, room: str, viewer: str, notice: dict[str, Any]) -> None:
+        await self.deps.bus.publish(
+            BUS_TOPIC, {"k": "notice", "room": room, "viewer": viewer, "data": notice}
+        )
+
+    async def _on_bus(self, payload: dict[str, Any]) -> None:
+        kind = payload.get("k")
+        room = str(payload.get("room", ""))
+        if kind == "emit":
+            self.rooms.broadcast(room, str(payload["event"]), payload.get("data"))
+        elif kind == "meta":
+            state = self._states.get(room)
+            if state is not None:
+                name, value = str(payload["name"]), payload.get("value")
+                if value is None:
+                    state.meta.pop(name, None)
+                else:
+                    state.meta[name] = str(value)
+        elif kind == "notice":
+            viewer = payload.get("viewer")
+            targets = [m for m in self.rooms.members(room) if m.viewer == viewer]
+            if targets:
+                self.rooms.write_text(targets, event_text("notice", payload.get("data")))
+        elif payload.get("p") == self.process:
+            return
+        elif kind == "tick":
+            state = self._states.get(room)
+            if state is None:
+                return
+            total, minute = payload.get("hearts") or [0, 0]
+            if int(total) > state.hearts_total:
+                state.hearts_total = int(total)
+                state.hearts_minute = int(minute)
+            self._deliver(state, list(payload.get("items") or []), list(payload.get("deleted") or []))
+        elif kind == "dirty":
+            state = self._states.get(room)
+            if state is not None:
+                self.mark(state, str(payload.get("what")))
+
+    async def _on_program(self, payload: dict[str, Any]) -> None:
+        ident = payload.get("id")
+        if not isinstance(ident, str):
+            return
+        room = f"program:{ident}"
+        state = self._states.get(room)
+        if state is not None:
+            state.program = dict(payload)
+        self.rooms.broadcast(room, "program", payload)
+
+    # ---- connections ------------------------------------------------------------------------
+    def _on_stalled(self, member: Member) -> None:
+        self.deps.metrics.inc("innotv_chat_stalled_total")

@@ -65,7 +65,7 @@ function openHall(id) {
   s.on('messages', mine((m) => { state.chat.add(m.items || []); state.joined.seen(state.chat.lastId); }));
   s.on('deleted', mine((m) => state.chat.remove(m.ids || [])));
   s.on('hearts', mine((m) => setHearts(m.total)));
-  s.on('notice', mine((m) => state.chat.system(i18n.has(`err.${m.code}`) ? i18n.t(`err.${m.code}`) : m.message || m.code)));
+  s.on('notice', mine((m) => m.code !== 'resync' && state.chat.system(i18n.has(`err.${m.code}`) ? i18n.t(`err.${m.code}`) : m.message || m.code)));
   s.on('disconnect', () => say($('#hall-status'), i18n.t('chat.disconnected'), 'info'));
   state.joined = keepJoined(s, room, (ack, rejoin) => {
     applyHistory(state.chat, ack, rejoin);

@@ -195,7 +195,7 @@ function wireSocket() {
   s.on('slow', mine((m) => { $('#slow').value = String(m.seconds ?? 0); }));
   s.on('poll', mine((m) => setPoll(m.poll !== undefined ? m.poll : m)));
   s.on('questions', mine((m) => setQuestions(m.items || m.questions || [])));
-  s.on('notice', mine((m) => state.chat.system(i18n.has(`err.${m.code}`) ? i18n.t(`err.${m.code}`) : m.message || m.code)));
+  s.on('notice', mine((m) => m.code !== 'resync' && state.chat.system(i18n.has(`err.${m.code}`) ? i18n.t(`err.${m.code}`) : m.message || m.code)));
   s.on('moderation', mine(showAction));
   s.on('program', (m) => {
     const p = state.programs.find((x) => x.id === m.id);

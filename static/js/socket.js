@@ -31,6 +31,7 @@ export async function ask(socket, event, payload, timeoutMs = 8000) {
 /**
  * Joins `room` now and after every reconnect; `onJoin(ack)` gets the room state each time.
  * Call `seen(id)` with the newest message id so a rejoin asks only for what was missed.
+ * A `resync` notice (the server dropped a reader that fell behind) rejoins the same way.
  */
 export function keepJoined(socket, room, onJoin, onError) {
   let since = null;
@@ -42,12 +43,19 @@ export function keepJoined(socket, room, onJoin, onError) {
       if (onError) onError(err);
     }
   }
+  // A reader that fell behind is taken out of the room by the server and told to resync:
+  // join again with `since`, which brings back exactly what was missed.
+  function onNotice(m) {
+    if (m && m.code === 'resync' && (!Array.isArray(m.rooms) || m.rooms.includes(room))) join();
+  }
   socket.on('connect', join);
+  socket.on('notice', onNotice);
   if (socket.connected) join();
   return {
     seen(id) { if (id !== undefined && id !== null) since = id; },
     stop() {
       socket.off('connect', join);
+      socket.off('notice', onNotice);
       if (socket.connected) socket.emit('leave', { room });
     },
   };

@@ -298,6 +298,7 @@ function wireSocket() {
   s.on('questions', forRoom((m) => setQuestions(m.items || m.questions || [])));
   s.on('notice', (m) => {
     if (m && m.room && m.room !== roomName()) return;
+    if (m && m.code === 'resync') return; // handled by keepJoined: it rejoins with `since`
     state.chat.system(noticeText(m));
     if (m.code === 'slow_mode' || m.code === 'timed_out' || m.code === 'banned' || m.code === 'read_only') {
       say($('#chat-status'), noticeText(m), m.code === 'slow_mode' ? 'info' : 'error');

@@ -175,8 +175,8 @@ class SpawnedServer:
             stderr=subprocess.STDOUT,
         )
 
-    async def wait_ready(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_ready(self, limit_s: float = 20) -> None:
+        deadline = time.monotonic() + limit_s
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
@@ -188,7 +188,7 @@ class SpawnedServer:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.05)
-        raise RuntimeError(f"server not ready in {timeout}s:\n{self.output()}")
+        raise RuntimeError(f"server not ready in {limit_s}s:\n{self.output()}")
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")

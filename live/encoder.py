@@ -1,0 +1,114 @@
+"""One rendition's encoders and fMP4 muxer: frames in, HLS init + media segments out.
+
+x264 (PyAV's bundled libx264) with a keyframe forced at every segment start and x264's own
+keyframe decisions off (`keyint`, `scenecut=0`, `open_gop=0`); AAC with `aac_coder=fast`. Runs
+only in a media worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import av
+from av.video.frame import PictureType
+
+from .fmp4 import BoxSink
+from .ladder import Rung
+from .rtmp import copy_packet
+from .source import AUDIO_RATE, VIDEO_TIME_BASE
+
+MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
+
+
+class RenditionEncoder:
+    """`video_template`: a stream whose H.264 parameters the received packets carry; then this
+    rendition is the publisher's video repackaged (`mux_video_packet`), not encoded."""
+
+    def __init__(self, rung: Rung, segment_s: float, preset: str, video_template: Any = None) -> None:
+        self.rung = rung
+        self.sink = BoxSink()
+        self.container = av.open(self.sink, "w", format="mp4", options={"movflags": MOVFLAGS})
+        self.passthrough = video_template is not None
+        self.closed = False
+        # Called with a copy of every encoded packet (the simulcast pushers of the top rung).
+        self.tap: Callable[[str, av.Packet[Any]], None] | None = None
+        if video_template is not None:
+            video = self.container.add_stream_from_template(video_template)
+            video.time_base = VIDEO_TIME_BASE
+            self._add_audio(rung)
+            self.video = video
+            return
+        keyint = max(1, round(rung.fps * segment_s))
+        video = self.container.add_stream("libx264", rate=rung.fps)
+        video.width = rung.width
+        video.height = rung.height
+        video.pix_fmt = "yuv420p"
+        video.time_base = VIDEO_TIME_BASE
+        video.codec_context.time_base = VIDEO_TIME_BASE  # variable frame timing, exact pts
+        video.bit_rate = rung.video_kbps * 1000
+        video.codec_context.options = {
+            "preset": preset,
+            "tune": "zerolatency",
+            "forced-idr": "1",
+            "x264-params": (
+                f"keyint={keyint * 4}:min-keyint={keyint}:scenecut=0:open_gop=0"
+                f":vbv-maxrate={int(rung.video_kbps * 1.2)}:vbv-bufsize={rung.video_kbps * 2}"
+            ),
+        }
+        self._add_audio(rung)
+        self.video = video
+
+    def _add_audio(self, rung: Rung) -> None:
+        audio = self.container.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+        audio.bit_rate = rung.audio_kbps * 1000
+        audio.codec_context.options = {"aac_coder": "fast"}
+        self.audio = audio
+
+    def mux_video_packet(self, packet: av.Packet[Any], pts: int, key: bool) -> None:
+        """Repackage a received H.264 access unit; only `key` packets may start a segment."""
+        clone = av.Packet(bytes(packet))
+        clone.pts = clone.dts = pts
+        clone.time_base = VIDEO_TIME_BASE
+        clone.is_keyframe = key  # a keyframe that is not a segment start must not cut a fragment
+        clone.stream = self.video
+        if self.tap is not None:
+            self.tap("video", copy_packet(clone))
+        self.container.mux(clone)
+
+    def encode_video(self, frame: av.VideoFrame, pts: int, key: bool) -> None:
+        """`frame` at any size; `pts` in 1/90000 on the program timeline."""
+        rung = self.rung
+        if frame.width != rung.width or frame.height != rung.height or frame.format.name != "yuv420p":
+            frame = frame.reformat(width=self.rung.width, height=self.rung.height, format="yuv420p")
+        else:
+            frame = frame.reformat()  # a private copy, so that pict_type/pts are ours
+        frame.pts = pts
+        frame.time_base = VIDEO_TIME_BASE
+        frame.pict_type = PictureType.I if key else PictureType.NONE
+        for packet in self.video.encode(frame):
+            if self.tap is not None:
+                self.tap("video", copy_packet(packet))
+            self.container.mux(packet)
+
+    def encode_audio(self, frame: av.AudioFrame) -> None:
+        """`frame`: fltp stereo 48 kHz, pts in samples on the program timeline."""
+        frame.time_base = Fraction(1, AUDIO_RATE)
+        for packet in self.audio.encode(frame):
+            if self.tap is not None:
+                self.tap("audio", copy_packet(packet))
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if not self.passthrough:
+                for packet in self.video.encode(None):
+                    self.container.mux(packet)
+            for packet in self.audio.encode(None):
+                self.container.mux(packet)
+        finally:
+            self.container.close()

@@ -1,0 +1,67 @@
+"""The output ladder: which renditions a broadcast is encoded into, and fitting it to a source.
+
+Written as `"720p30:2800,360p30:800"` (height, frame rate, video kbit/s) in `Config.live_ladder`.
+A rung taller than the source is dropped (never upscale); when every rung is taller, the lowest
+one is kept at the source's own size.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+_RUNG = re.compile(r"^(\d{2,4})p(\d{1,2})(?::(\d{2,5}))?$")
+
+
+@dataclass(frozen=True)
+class Rung:
+    name: str
+    width: int
+    height: int
+    fps: int
+    video_kbps: int
+    audio_kbps: int = 96
+
+    @property
+    def bandwidth(self) -> int:
+        """Peak bits per second for the master playlist (video + audio + container overhead)."""
+        return int((self.video_kbps * 1.2 + self.audio_kbps) * 1000 * 1.05)
+
+
+def _even(value: float) -> int:
+    return max(2, round(value / 2) * 2)
+
+
+def parse_ladder(text: str) -> tuple[Rung, ...]:
+    """Parse `"720p30:2800,360p30:800"`; raises ValueError naming the bad part."""
+    rungs: list[Rung] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        match = _RUNG.match(part)
+        if match is None:
+            raise ValueError(f"ladder rung {part!r} is not like 720p30 or 720p30:2800")
+        height, fps = int(match.group(1)), int(match.group(2))
+        if not 90 <= height <= 1080 or not 1 <= fps <= 60:
+            raise ValueError(f"ladder rung {part!r}: height 90-1080, fps 1-60")
+        kbps = int(match.group(3)) if match.group(3) else _default_kbps(height)
+        rungs.append(Rung(f"{height}p", _even(height * 16 / 9), height, fps, kbps))
+    if not rungs:
+        raise ValueError("the ladder needs at least one rung")
+    names = [r.name for r in rungs]
+    if len(set(names)) != len(names):
+        raise ValueError("ladder rungs must have different heights")
+    return tuple(sorted(rungs, key=lambda r: -r.height))
+
+
+def _default_kbps(height: int) -> int:
+    return max(200, int(height * height * 16 / 9 * 30 * 0.1 / 1000))
+
+
+def fit_ladder(rungs: tuple[Rung, ...], width: int, height: int) -> tuple[Rung, ...]:
+    """The rungs to encode for a `width`x`height` source: never taller than the source."""
+    kept = tuple(r for r in rungs if r.height <= height)
+    if kept:
+        return tuple(replace(r, width=_even(r.height * width / height)) for r in kept)
+    lowest = rungs[-1]
+    return (replace(lowest, name=f"{_even(height)}p", width=_even(width), height=_even(height)),)

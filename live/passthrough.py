@@ -1,0 +1,115 @@
+"""Receive a publisher's video as the encoded packets it sent, instead of decoded pictures.
+
+aiortc has no public API for this (FIELD-NOTES): every receiver decodes in a thread running the
+module function `aiortc.rtcrtpreceiver.decoder_worker`. `install()` swaps that function for one
+that, for the receivers registered with `receive_packets(track)` (our WHIP ingest only), hands on
+`av.Packet`s (H.264 Annex B access units or VP8 frames, pts in 1/90000, keyframes flagged) and
+leaves every other receiver (e.g. an aiortc client in the same process) untouched. This relies on
+aiortc 1.16's internals, which is why pyproject pins `aiortc==1.16.0` and tests cover it.
+
+Why: the WHEP preview forwards these packets without re-encoding, and the media worker decodes
+them itself (in its own thread). `request_keyframe` asks the publisher for a keyframe (RTCP PLI),
+which we do at every segment boundary so a preview or a decoder that lost a packet recovers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import weakref
+from fractions import Fraction
+from typing import Any
+
+import aiortc.rtcrtpreceiver as _receiver
+import av
+
+log = logging.getLogger("innotv.live")
+
+VIDEO_TIME_BASE = Fraction(1, 90_000)
+_ORIGINAL = _receiver.decoder_worker
+# The track queues whose receivers should deliver packets (weak: gone with their connection).
+_PACKET_QUEUES: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def is_keyframe(codec: str, data: bytes) -> bool:
+    """Whether an encoded video frame can be decoded on its own."""
+    if codec == "vp8":
+        return bool(data) and (data[0] & 0x01) == 0
+    # H.264 Annex B: an IDR slice (NAL type 5) anywhere in the access unit
+    at = 0
+    while True:
+        at = data.find(b"\x00\x00\x01", at)
+        if at < 0 or at + 3 >= len(data):
+            return False
+        if data[at + 3] & 0x1F == 5:
+            return True
+        at += 3
+
+
+def _packet_worker(loop: asyncio.AbstractEventLoop, input_q: queue.Queue[Any],
+                   output_q: asyncio.Queue[Any]) -> None:
+    while True:
+        task = input_q.get()
+        if task is None:
+            asyncio.run_coroutine_threadsafe(output_q.put(None), loop)
+            return
+        codec, encoded = task
+        name = str(codec.name).lower()
+        packet = av.Packet(bytes(encoded.data))
+        packet.pts = packet.dts = int(encoded.timestamp)
+        packet.time_base = VIDEO_TIME_BASE
+        packet.is_keyframe = is_keyframe(name, bytes(encoded.data))
+        asyncio.run_coroutine_threadsafe(output_q.put(packet), loop)
+
+
+def _decoder_worker(loop: asyncio.AbstractEventLoop, input_q: queue.Queue[Any],
+                    output_q: asyncio.Queue[Any], decode_error: threading.Event) -> None:
+    if output_q in _PACKET_QUEUES:
+        _packet_worker(loop, input_q, output_q)
+    else:
+        _ORIGINAL(loop, input_q, output_q, decode_error)
+
+
+def install() -> None:
+    """Idempotent: route registered receivers through `_packet_worker`."""
+    if _receiver.decoder_worker is not _decoder_worker:
+        _receiver.decoder_worker = _decoder_worker
+
+
+def receive_packets(track: Any) -> bool:
+    """Make this (remote, video) track deliver `av.Packet`s; False when aiortc changed inside."""
+    queue_ = getattr(track, "_queue", None)
+    if queue_ is None:
+        return False
+    install()
+    _PACKET_QUEUES.add(queue_)
+    return True
+
+
+async def request_keyframe(receiver: Any) -> None:
+    """Send an RTCP PLI for every source this receiver heard lately (aiortc private API)."""
+    send = getattr(receiver, "_send_rtcp_pli", None)
+    if send is None:
+        return
+    for source in receiver.getSynchronizationSources():
+        try:
+            await send(source.source)
+        except Exception:
+            log.debug("sending a PLI failed", exc_info=True)
+
+
+def chosen_video_codec(answer_sdp: str) -> str | None:
+    """"h264" or "vp8": the first payload type of the answer's video section."""
+    in_video = False
+    first_pt: str | None = None
+    for line in answer_sdp.splitlines():
+        if line.startswith("m="):
+            parts = line.split()
+            in_video = line.startswith("m=video")
+            first_pt = parts[3] if in_video and len(parts) > 3 else None
+        elif in_video and first_pt and line.startswith(f"a=rtpmap:{first_pt} "):
+            name = line.split(" ", 1)[1].split("/", 1)[0].lower()
+            return name if name in ("h264", "vp8") else None
+    return None

@@ -1,0 +1,136 @@
+"""Our own check of a WHIP offer before aiortc sees it (aiortc accepts garbage silently).
+
+An offer must be a well-formed SDP with ICE credentials and a DTLS fingerprint, one video section
+offering VP8 or H.264 Constrained Baseline (profile-level-id 42e01f/42001f, packetization-mode 1:
+what aiortc can receive; browsers and OBS offer it) and one audio section offering Opus. Simulcast
+(`a=simulcast`, `a=rid`) is refused. Every refusal names what is wrong or unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from innotv.errors import ApiError
+
+_LINE = re.compile(r"^[a-z]=.*$")
+_RTPMAP = re.compile(r"^a=rtpmap:(\d+) ([A-Za-z0-9_.-]+)/(\d+)(?:/\d+)?$")
+_FMTP = re.compile(r"^a=fmtp:(\d+) (.*)$")
+_H264_PROFILES = ("42e01f", "42001f")
+
+
+@dataclass
+class _Section:
+    kind: str
+    direction: str = "sendrecv"
+    codecs: dict[str, str] = field(default_factory=dict)  # payload type -> NAME/clock
+    fmtp: dict[str, str] = field(default_factory=dict)
+    simulcast: bool = False
+    has_ufrag: bool = False
+    has_fingerprint: bool = False
+
+
+@dataclass(frozen=True)
+class OfferSummary:
+    video_codecs: tuple[str, ...]
+    audio_codecs: tuple[str, ...]
+
+
+def _bad(message: str) -> ApiError:
+    return ApiError(400, "invalid_sdp", message)
+
+
+def _unsupported(message: str) -> ApiError:
+    return ApiError(400, "unsupported_offer", message)
+
+
+def validate_offer(raw: bytes, publishing: bool = True) -> OfferSummary:
+    """Raise ApiError(400) unless `raw` is an offer we can publish from (WHIP) or, with
+    `publishing=False`, a well-formed offer to receive a preview (WHEP)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad("The offer is not UTF-8 text.") from None
+    lines = [line.rstrip("\r") for line in text.split("\n")]
+    while lines and lines[-1] == "":
+        lines.pop()
+    if not lines or lines[0] != "v=0":
+        raise _bad("The offer is not SDP: it must start with v=0.")
+    for number, line in enumerate(lines, start=1):
+        if not _LINE.match(line) or "\x00" in line:
+            raise _bad(f"SDP line {number} is malformed.")
+    if not any(line.startswith("o=") for line in lines) or not any(line.startswith("s=") for line in lines):
+        raise _bad("The offer lacks its o= or s= line.")
+
+    session = _Section("session")
+    sections: list[_Section] = []
+    current = session
+    for line in lines:
+        if line.startswith("m="):
+            parts = line[2:].split()
+            if len(parts) < 4 or not parts[1].isdigit():
+                raise _bad("An m= line is malformed.")
+            current = _Section(parts[0])
+            sections.append(current)
+            continue
+        if line.startswith("a=ice-ufrag:"):
+            current.has_ufrag = True
+        elif line.startswith("a=fingerprint:"):
+            current.has_fingerprint = True
+        elif line.startswith(("a=simulcast", "a=rid:")):
+            current.simulcast = True
+        elif line in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
+            current.direction = line[2:]
+        elif (m := _RTPMAP.match(line)) is not None:
+            current.codecs[m.group(1)] = f"{m.group(2).upper()}/{m.group(3)}"
+        elif (m := _FMTP.match(line)) is not None:
+            current.fmtp[m.group(1)] = m.group(2).lower()
+
+    if not sections:
+        raise _bad("The offer has no media sections.")
+    if any(s.simulcast for s in sections):
+        raise _unsupported("Simulcast is not supported: send a single encoding (turn simulcast off).")
+    for section in sections:
+        if section.kind in ("audio", "video"):
+            if not (section.has_ufrag or session.has_ufrag):
+                raise _bad(f"The {section.kind} section has no a=ice-ufrag.")
+            if not (section.has_fingerprint or session.has_fingerprint):
+                raise _bad(f"The {section.kind} section has no a=fingerprint (DTLS is required).")
+    if not publishing:
+        receiving = [s for s in sections if s.kind in ("audio", "video")
+                     and s.direction in ("sendrecv", "recvonly")]
+        if not receiving:
+            raise _unsupported("A preview offer must receive audio or video (recvonly).")
+        return OfferSummary((), ())
+    videos = [s for s in sections if s.kind == "video" and s.direction in ("sendrecv", "sendonly")]
+    audios = [s for s in sections if s.kind == "audio" and s.direction in ("sendrecv", "sendonly")]
+    problems: list[str] = []
+    if len(videos) != 1:
+        problems.append("exactly one sending video track is needed" if videos else "no video track is sent")
+    if len(audios) != 1:
+        problems.append("exactly one sending audio track is needed" if audios else "no audio track is sent")
+    video_ok: list[str] = []
+    audio_ok: list[str] = []
+    if len(videos) == 1:
+        offered = sorted({c.split("/")[0] for c in videos[0].codecs.values()})
+        for pt, codec in videos[0].codecs.items():
+            if codec == "VP8/90000":
+                video_ok.append("VP8")
+            elif codec == "H264/90000":
+                fmtp = videos[0].fmtp.get(pt, "")
+                baseline = any(f"profile-level-id={p}" in fmtp for p in _H264_PROFILES)
+                if "packetization-mode=1" in fmtp and baseline:
+                    video_ok.append("H264")
+        if not video_ok:
+            problems.append(
+                "video must be VP8 or H.264 Constrained Baseline (profile-level-id 42e01f, "
+                f"packetization-mode=1); offered: {', '.join(offered) or 'none'}"
+            )
+    if len(audios) == 1:
+        offered = sorted({c.split("/")[0] for c in audios[0].codecs.values()})
+        audio_ok = ["OPUS" for c in audios[0].codecs.values() if c == "OPUS/48000"]
+        if not audio_ok:
+            problems.append(f"audio must be Opus; offered: {', '.join(offered) or 'none'}")
+    if problems:
+        raise _unsupported("Unsupported offer: " + "; ".join(problems) + ".")
+    return OfferSummary(tuple(sorted(set(video_ok))), tuple(sorted(set(audio_ok))))

@@ -1,0 +1,409 @@
+"""The broadcasts of this process: publishers (WHIP), media workers, replays, the demo source.
+
+`LiveService` is what the routes call. It keeps one `Broadcast` per program that has media in
+this process; all media work happens in each broadcast's `MediaWorker` thread, and blocking file
+work runs in a thread too, so the event loop only moves frames into queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from innotv.deps import Deps
+from innotv.errors import ApiError
+
+from .ladder import Rung
+from .media import ProgramMedia
+from .passthrough import chosen_video_codec, receive_packets, request_keyframe
+from .simulcast import Simulcast
+from .source import AUDIO_SAMPLES, TestPattern, Tone
+from .worker import MediaWorker, WorkerSettings
+
+log = logging.getLogger("innotv.live")
+
+_CLOSED_STATES = ("ended", "replay")
+
+
+@dataclass
+class Publisher:
+    session_id: str
+    pc: RTCPeerConnection
+    epoch: str
+    last_frame: float = field(default_factory=time.monotonic)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    tracks: list[MediaStreamTrack] = field(default_factory=list)
+    relay: MediaRelay = field(default_factory=MediaRelay)
+    video_codec: str | None = None  # "h264" or "vp8": what the packets are (see passthrough.py)
+    video_receiver: Any = None
+    previews: dict[str, RTCPeerConnection] = field(default_factory=dict)
+
+
+@dataclass
+class Broadcast:
+    program_id: str
+    media: ProgramMedia
+    worker: MediaWorker | None = None
+    publisher: Publisher | None = None
+    generator: threading.Event | None = None  # set to stop the demo source
+
+
+class LiveService:
+    def __init__(self, deps: Deps, ladder: tuple[Rung, ...], simulcast: Simulcast | None = None) -> None:
+        self.simulcast = simulcast
+        cfg = deps.config
+        self.deps = deps
+        self.root = Path(cfg.data_dir) / "live"
+        self.settings = WorkerSettings(
+            ladder=ladder,
+            segment_s=cfg.live_segment_s,
+            preset=cfg.live_x264_preset,
+            slate_after_s=cfg.live_slate_after_s,
+            queue_frames=cfg.live_queue_frames,
+            passthrough=cfg.live_passthrough,
+        )
+        self.ice_servers = [RTCIceServer(urls=url) for url in cfg.live_ice_servers]
+        self.broadcasts: dict[str, Broadcast] = {}
+        self._locks: dict[str, asyncio.Lock] = {}  # one per program: publishers never wait on another
+        self._closing = False
+
+    def register_metrics(self) -> None:
+        m = self.deps.metrics
+        casts = self.broadcasts
+
+        def workers() -> list[MediaWorker]:
+            return [bc.worker for bc in list(casts.values()) if bc.worker is not None]
+
+        m.gauge("innotv_live_publishers", "WHIP publishers connected to this process",
+                lambda: float(sum(1 for bc in list(casts.values()) if bc.publisher is not None)))
+        m.gauge("innotv_live_media_workers", "media worker threads running in this process",
+                lambda: float(sum(1 for w in workers() if not w.done.done())))
+        m.gauge("innotv_live_frames_dropped", "frames dropped by full media queues (running workers)",
+                lambda: float(sum(w.dropped for w in workers())))
+        m.gauge("innotv_live_worker_errors", "frames that failed to encode (running workers)",
+                lambda: float(sum(w.errors for w in workers())))
+
+    # ---- lookups ----
+    def media_dir(self, program_id: str) -> Path:
+        return self.root / program_id
+
+    def rtc_config(self) -> RTCConfiguration:
+        return RTCConfiguration(iceServers=list(self.ice_servers))
+
+    async def _broadcast(self, program_id: str) -> Broadcast:
+        current = self.broadcasts.get(program_id)
+        if current is not None:
+            return current
+
+        def _open() -> ProgramMedia:
+            media = ProgramMedia(self.root, program_id, self.settings.segment_s,
+                                 self.deps.config.live_window_segments)
+            media.load()
+            return media
+
+        media = await asyncio.to_thread(_open)
+        current = self.broadcasts.setdefault(program_id, Broadcast(program_id, media))
+        return current
+
+    def _ensure_worker(self, bc: Broadcast) -> MediaWorker:
+        if bc.worker is None or bc.worker.done.done():
+            simulcast, program_id = self.simulcast, bc.program_id
+            urls = (lambda: simulcast.urls_for(program_id)) if simulcast is not None else None
+            bc.worker = MediaWorker(bc.media, self.settings, bc.program_id, urls)
+            bc.worker.start()
+        return bc.worker
+
+    # ---- publishing (WHIP) ----
+    async def publish(self, program_id: str, offer: str) -> tuple[str, str]:
+        """Start receiving; returns (session id, SDP answer). Raises ApiError 409 when busy."""
+        async with self._locks.setdefault(program_id, asyncio.Lock()):
+            if self._closing:
+                raise ApiError(503, "shutting_down", "The server is shutting down.")
+            bc = await self._broadcast(program_id)
+            if self.simulcast is not None:
+                await self.simulcast.refresh(program_id)
+            if bc.publisher is not None:
+                idle = time.monotonic() - bc.publisher.last_frame
+                if idle < self.settings.slate_after_s:
+                    raise ApiError(409, "already_publishing",
+                                   "Someone is already publishing to this program; stop that first.")
+                await self._drop_publisher(bc, bc.publisher)  # silent for long: a dead connection
+            if bc.generator is not None:
+                raise ApiError(409, "already_publishing", "The demo source is playing in this program.")
+            pc = RTCPeerConnection(self.rtc_config())
+            pub = Publisher(secrets.token_urlsafe(18), pc, secrets.token_hex(8))
+            bc.publisher = pub
+            try:
+                answer = await self._negotiate(bc, pub, offer)
+            except Exception:
+                bc.publisher = None
+                await pc.close()
+                raise
+            return pub.session_id, answer
+
+    async def _negotiate(self, bc: Broadcast, pub: Publisher, offer: str) -> str:
+        pc = pub.pc
+        worker = self._ensure_worker(bc)
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "video":
+                receive_packets(track)  # encoded packets: relayed as they are, decoded by the worker
+            pub.tracks.append(track)
+            # the worker's copy is buffered (nothing dropped); previews are not (see preview)
+            source = pub.relay.subscribe(track, buffered=True)
+            pub.tasks.append(asyncio.create_task(self._pump(bc, pub, worker, source)))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed") and bc.publisher is pub:
+                log.info("publisher of %s dropped (%s)", bc.program_id, pc.connectionState)
+                await self._drop_publisher(bc, pub)
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            for transceiver in pc.getTransceivers():
+                transceiver.direction = "recvonly"
+            await pc.setLocalDescription(await pc.createAnswer())
+        except (AssertionError, ValueError, KeyError, IndexError, OperationError, InvalidAccessError,
+                InvalidStateError) as exc:
+            raise ApiError(400, "invalid_sdp", f"The offer could not be negotiated: {exc}") from None
+        local = pc.localDescription
+        assert local is not None
+        pub.video_codec = chosen_video_codec(str(local.sdp))
+        if pub.video_codec is None:
+            raise ApiError(400, "unsupported_offer", "No video codec both sides support (VP8, H.264).")
+        for transceiver in pc.getTransceivers():
+            if transceiver.kind == "video":
+                pub.video_receiver = transceiver.receiver
+        pub.tasks.append(asyncio.create_task(self._keyframes(pub)))
+        return str(local.sdp)
+
+    async def _keyframes(self, pub: Publisher) -> None:
+        """Ask the publisher for a keyframe at every segment boundary (RTCP PLI): segments and
+        previews then never wait long for a decodable picture. OBS ignores PLIs (keyframe
+        interval = segment length there)."""
+        while True:
+            await asyncio.sleep(self.settings.segment_s)
+            if pub.video_receiver is not None:
+                await request_keyframe(pub.video_receiver)
+
+    async def _pump(self, bc: Broadcast, pub: Publisher, worker: MediaWorker,
+                    track: MediaStreamTrack) -> None:
+        kind = track.kind
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            except Exception:
+                log.exception("receiving a frame failed")
+                continue
+            pub.last_frame = time.monotonic()
+            if isinstance(frame, av.Packet):
+                worker.offer("packet", pub.epoch, (pub.video_codec or "h264", frame))
+            else:
+                worker.offer(kind, pub.epoch, frame)
+
+    async def _drop_publisher(self, bc: Broadcast, pub: Publisher) -> None:
+        """The publisher is gone without stopping: the slate takes over."""
+        if bc.publisher is pub:
+            bc.publisher = None
+        if bc.worker is not None:
+            bc.worker.gone(pub.epoch)
+        await self._close_publisher(pub)
+
+    async def _close_publisher(self, pub: Publisher) -> None:
+        for preview in list(pub.previews.values()):
+            with contextlib.suppress(Exception):
+                await preview.close()
+        pub.previews.clear()
+        for task in pub.tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await pub.pc.close()
+        for task in pub.tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+    # ---- preview (WHEP) ----
+    async def preview(self, program_id: str, offer: str) -> tuple[str, str]:
+        """A receive-only peer connection fed with what the publisher sends; (session id, answer)."""
+        bc = self.broadcasts.get(program_id)
+        pub = bc.publisher if bc is not None else None
+        if pub is None or not pub.tracks:
+            raise ApiError(404, "not_publishing", "Nobody is publishing to this program right now.")
+        if len(pub.previews) >= 8:
+            raise ApiError(429, "too_many_previews", "Too many previews of this program are open.")
+        pc = RTCPeerConnection(self.rtc_config())
+        session_id = secrets.token_urlsafe(18)
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            codec = pub.video_codec or "h264"
+            mime = f"video/{codec}"
+            for transceiver in pc.getTransceivers():
+                if transceiver.kind == "video":
+                    # packets go out as they came in: only the publisher's codec will do (aiortc
+                    # fixes the common codecs in setRemoteDescription; narrowed here, pinned 1.16)
+                    same = [c for c in transceiver._codecs if c.mimeType.lower() == mime]
+                    if not same:
+                        raise ApiError(400, "unsupported_offer",
+                                       f"The preview must accept {codec.upper()} video.")
+                    transceiver._codecs = same
+            for track in pub.tracks:
+                # video: the publisher's packets, forwarded without re-encoding (buffered: a gap
+                # would break the picture until the next keyframe); audio: decoded, re-encoded
+                pc.addTrack(pub.relay.subscribe(track, buffered=track.kind == "video"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except (AssertionError, ValueError, KeyError, IndexError, OperationError) as exc:
+            await pc.close()
+            raise ApiError(400, "invalid_sdp", f"The offer could not be negotiated: {exc}") from None
+        except BaseException:
+            await pc.close()
+            raise
+        pub.previews[session_id] = pc
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                pub.previews.pop(session_id, None)
+                await pc.close()
+
+        local = pc.localDescription
+        assert local is not None
+        return session_id, str(local.sdp)
+
+    async def stop_preview(self, program_id: str, session_id: str) -> bool:
+        bc = self.broadcasts.get(program_id)
+        pub = bc.publisher if bc is not None else None
+        pc = pub.previews.pop(session_id, None) if pub is not None else None
+        if pc is None:
+            return False
+        await pc.close()
+        return True
+
+    def publisher_session(self, program_id: str, session_id: str) -> bool:
+        bc = self.broadcasts.get(program_id)
+        return bool(bc and bc.publisher and secrets.compare_digest(bc.publisher.session_id, session_id))
+
+    async def unpublish(self, program_id: str, session_id: str) -> bool:
+        """The publisher stops (WHIP DELETE): close the connection and finalise the replay."""
+        bc = self.broadcasts.get(program_id)
+        if bc is None or not self.publisher_session(program_id, session_id):
+            return False
+        pub = bc.publisher
+        assert pub is not None
+        bc.publisher = None
+        await self._close_publisher(pub)
+        await self._finish(bc)
+        return True
+
+    async def _finish(self, bc: Broadcast) -> bool:
+        """Stop the worker (or finalise media already on disk) and publish the replay when ended."""
+        if bc.generator is not None:
+            bc.generator.set()
+            bc.generator = None
+        worker, bc.worker = bc.worker, None
+        if worker is not None:
+            worker.stop()
+            recorded = await asyncio.wrap_future(worker.done)
+        else:
+            recorded = await asyncio.to_thread(bc.media.finalise)
+        if recorded:
+            programs = self.deps.services.get("programs")
+            if programs is not None:
+                await programs.set_state(bc.program_id, "replay", expected_state="ended")
+        return bool(recorded)
+
+    async def on_program(self, payload: dict[str, Any]) -> None:
+        """Bus topic "program": when a program ends, stop its broadcast and publish the replay."""
+        program_id = payload.get("id")
+        if payload.get("state") != "ended" or not isinstance(program_id, str):
+            return
+        bc = self.broadcasts.get(program_id)
+        if bc is None:
+            if not (self.root / program_id / "ladder.json").exists():
+                return
+            bc = await self._broadcast(program_id)
+        if bc.publisher is not None:
+            pub, bc.publisher = bc.publisher, None
+            await self._close_publisher(pub)
+        await self._finish(bc)
+
+    async def ensure_open(self, program_id: str) -> None:
+        """Raise 409 when the program is over (ended or replay): nothing more is recorded."""
+        programs = self.deps.services.get("programs")
+        if programs is None:
+            return
+        program = await programs.get(program_id)
+        if program is None:
+            raise ApiError(404, "program_not_found", f"No program with id {program_id!r}.")
+        if program.state in _CLOSED_STATES:
+            raise ApiError(409, "program_over", "This program has ended; it can no longer be published to.")
+        if program.kind == "premiere":
+            raise ApiError(409, "premiere_program",
+                           "This program is a premiere: it plays its uploaded file, not a live source.")
+
+    # ---- the generated source (demo) ----
+    async def play_generated(self, program_id: str, width: int = 1280, height: int = 720,
+                             fps: int = 30) -> None:
+        """Broadcast the test pattern and tone into `program_id` until the broadcast ends."""
+        bc = await self._broadcast(program_id)
+        if bc.generator is not None or bc.publisher is not None:
+            return
+        if self.simulcast is not None:
+            await self.simulcast.refresh(program_id)
+        worker = self._ensure_worker(bc)
+        stop = threading.Event()
+        bc.generator = stop
+        epoch = "generated-" + secrets.token_hex(4)
+
+        def feed() -> None:
+            pattern, tone = TestPattern(width, height, fps), Tone()
+            start = time.monotonic()
+            try:
+                while not stop.is_set():
+                    worker.offer("video", epoch, pattern.next_frame())
+                    while tone.index * AUDIO_SAMPLES * fps < pattern.index * 48_000:
+                        worker.offer("audio", epoch, tone.next_frame())
+                    delay = start + pattern.index / fps - time.monotonic()
+                    if delay > 0:
+                        stop.wait(delay)
+            finally:
+                pattern.close()
+
+        threading.Thread(target=feed, name=f"generated-{program_id}", daemon=True).start()
+
+    def push_state(self, program_id: str, url: str) -> str:
+        """"connecting", "connected", "retrying" while pushing; "idle" when not broadcasting."""
+        bc = self.broadcasts.get(program_id)
+        worker = bc.worker if bc is not None else None
+        pusher = worker.pushers.get(url) if worker is not None else None
+        return str(pusher.state) if pusher is not None else "idle"
+
+    # ---- shutdown ----
+    async def close(self) -> None:
+        self._closing = True
+        for bc in list(self.broadcasts.values()):
+            if bc.publisher is not None:
+                pub, bc.publisher = bc.publisher, None
+                await self._close_publisher(pub)
+            if bc.generator is not None:
+                bc.generator.set()
+            if bc.worker is not None:
+                bc.worker.stop(finalise=False)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.wrap_future(bc.worker.done), timeout=10)

@@ -1,0 +1,80 @@
+"""Pure pieces of the live domain: the ladder, offer validation on real-world offers, settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from innotv.app import create_app
+from innotv.config import ConfigError
+from innotv.errors import ApiError
+from live.fmp4 import BoxSink
+from live.ladder import fit_ladder, parse_ladder
+from live.sdp import validate_offer
+from tests.helpers import make_config
+
+FINGERPRINT = "a=fingerprint:sha-256 " + ":".join(["AB"] * 32)
+CHROME_LIKE = "\r\n".join([
+    "v=0", "o=- 4611731400430051336 2 IN IP4 127.0.0.1", "s=-", "t=0 0", "a=group:BUNDLE 0 1",
+    "a=msid-semantic: WMS",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111 63", "c=IN IP4 0.0.0.0", "a=ice-ufrag:abcd",
+    "a=ice-pwd:abcdefghijklmnopqrstuvwx", "a=ice-options:trickle",
+    FINGERPRINT,
+    "a=setup:actpass", "a=mid:0", "a=sendonly", "a=rtcp-mux", "a=rtpmap:111 opus/48000/2",
+    "a=fmtp:111 minptime=10;useinbandfec=1", "a=rtpmap:63 red/48000/2",
+    "m=video 9 UDP/TLS/RTP/SAVPF 96 102 103 108", "c=IN IP4 0.0.0.0", "a=ice-ufrag:abcd",
+    "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+    FINGERPRINT,
+    "a=setup:actpass", "a=mid:1", "a=sendonly", "a=rtcp-mux", "a=rtpmap:96 VP9/90000",
+    "a=rtpmap:102 H264/90000",
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f",
+    "a=rtpmap:103 H264/90000",
+    "a=fmtp:103 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+    "a=rtpmap:108 AV1/90000", "",
+])
+
+
+def test_ladder_parsing_and_fitting() -> None:
+    ladder = parse_ladder("360p30:800, 720p30:2800")
+    assert [(r.name, r.width, r.height, r.fps, r.video_kbps) for r in ladder] == [
+        ("720p", 1280, 720, 30, 2800), ("360p", 640, 360, 30, 800)]
+    assert [r.name for r in fit_ladder(ladder, 1920, 1080)] == ["720p", "360p"]
+    assert [(r.width, r.height) for r in fit_ladder(ladder, 640, 480)] == [(480, 360)]  # 4:3, no upscale
+    assert [(r.name, r.width, r.height) for r in fit_ladder(ladder, 320, 240)] == [("240p", 320, 240)]
+    for bad in ("", "720", "720p", "720p30:abc", "5000p30", "720p99", "720p30,720p25"):
+        with pytest.raises(ValueError):
+            parse_ladder(bad)
+
+
+def test_browser_like_offers_are_judged_by_what_aiortc_can_take() -> None:
+    summary = validate_offer(CHROME_LIKE.encode())
+    assert summary.video_codecs == ("H264",) and summary.audio_codecs == ("OPUS",)
+    only_high = CHROME_LIKE.replace("profile-level-id=42e01f", "profile-level-id=640c1f")
+    with pytest.raises(ApiError) as err:
+        validate_offer(only_high.encode())
+    assert err.value.code == "unsupported_offer"
+    assert "AV1" in err.value.message and "H264" in err.value.message and "VP9" in err.value.message
+    receive_only = CHROME_LIKE.replace("a=sendonly", "a=recvonly")
+    with pytest.raises(ApiError):
+        validate_offer(receive_only.encode())
+    assert validate_offer(receive_only.encode(), publishing=False).video_codecs == ()
+
+
+def test_box_sink_splits_init_and_fragments_across_writes() -> None:
+    def box(kind: bytes, body: bytes) -> bytes:
+        return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+    stream = box(b"ftyp", b"isom") + box(b"moov", b"x" * 50) + box(b"moof", b"m") + box(b"mdat", b"d" * 99)
+    sink = BoxSink()
+    for i in range(0, len(stream), 7):  # arbitrary write boundaries
+        sink.write(stream[i : i + 7])
+    assert sink.init == stream[: 12 + 58]
+    assert sink.take() == [box(b"moof", b"m") + box(b"mdat", b"d" * 99)]
+
+
+@pytest.mark.parametrize("setting", [{"live_ladder": "720x"}, {"live_segment_s": 5.0},
+                                     {"live_x264_preset": "placebo"}, {"live_window_segments": 1}])
+def test_bad_live_settings_stop_the_start(tmp_path: Path, setting: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        create_app(make_config("sqlite", tmp_path / "data", None, **setting))

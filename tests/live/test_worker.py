@@ -1,0 +1,47 @@
+"""The media worker on its own (real encoders, real files): a publisher that goes silent gets the
+slate and comes back on its own connection; a frame that cannot be encoded is skipped."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from live.ladder import parse_ladder
+from live.media import ProgramMedia
+from live.source import AUDIO_SAMPLES, TestPattern, Tone
+from live.worker import MediaWorker, WorkerSettings
+
+
+def _feed(worker: MediaWorker, epoch: str, pattern: TestPattern, tone: Tone, seconds: float) -> None:
+    start = time.monotonic()
+    first = pattern.index
+    while pattern.index - first < seconds * pattern.fps:
+        worker.offer("video", epoch, pattern.next_frame())
+        while tone.index * AUDIO_SAMPLES * pattern.fps < pattern.index * 48_000:
+            worker.offer("audio", epoch, tone.next_frame())
+        delay = start + (pattern.index - first) / pattern.fps - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)  # the source's own real-time pace
+
+
+def test_silent_publisher_gets_the_slate_then_resumes(tmp_path: Path) -> None:
+    media = ProgramMedia(tmp_path, "p", 1.0, 6)
+    worker = MediaWorker(media, WorkerSettings(parse_ladder("120p15:100"), 1.0, "ultrafast", 0.5, 60), "p")
+    worker.start()
+    pattern, tone = TestPattern(160, 120, 15), Tone()
+    _feed(worker, "a", pattern, tone, 1.5)
+    deadline = time.monotonic() + 10
+    while worker.mode != "slate" and time.monotonic() < deadline:
+        time.sleep(0.05)  # nothing to await across the thread boundary: poll with a deadline
+    assert worker.mode == "slate"
+    time.sleep(1.2)  # let the slate play for a segment
+    # a bad frame (an audio frame offered as video) is skipped, not fatal
+    worker.offer("video", "a", tone.next_frame())
+    _feed(worker, "a", pattern, tone, 1.5)  # the same connection speaks again
+    assert worker.mode == "live"
+    worker.stop()
+    assert worker.done.result(timeout=30) is True
+    vod = (media.dir / "120p" / "vod.m3u8").read_text()
+    assert vod.count("#EXT-X-DISCONTINUITY\n") >= 2, vod
+    assert vod.rstrip().endswith("#EXT-X-ENDLIST")
+    assert worker.dropped == 0 and worker.errors == 1

@@ -89,6 +89,7 @@ class RedisBus(_Handlers):
         self._channel = channel
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._closing = False
 
     async def publish(self, topic: str, payload: dict[str, Any]) -> None:
         message = json.dumps({"topic": topic, "payload": payload}, ensure_ascii=False)
@@ -100,14 +101,16 @@ class RedisBus(_Handlers):
 
     async def _listen(self) -> None:
         backoff = 0.1
-        while True:
+        while not self._closing:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
                 self._ready.set()
                 backoff = 0.1
-                while True:
-                    message = await pubsub.get_message(timeout=30.0)
+                # Short reads and a flag: a cancellation that lands while redis-py's read timeout
+                # fires can be swallowed by it, so the loop also checks `_closing` every second.
+                while not self._closing:
+                    message = await pubsub.get_message(timeout=1.0)
                     if message is None or message.get("type") != "message":
                         continue
                     await self._handle(message.get("data"))
@@ -131,8 +134,11 @@ class RedisBus(_Handlers):
         await self.dispatch(str(topic), payload)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._task is None:
+            return
+        self._closing = True
+        self._task.cancel()
+        done, _ = await asyncio.wait({self._task}, timeout=5.0)
+        if not done:
+            log.warning("bus listener did not stop within 5 s; leaving it")
+        self._task = None

@@ -4,6 +4,7 @@ reaches a real nginx-rtmp as FLV, and a dead destination does not disturb it or 
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from live.tracks import whip_publish
-from tests.helpers import Server, free_port, running_server
+from tests.helpers import Server, running_server
 
 from .support import NginxRtmp, get_text, new_program, segments, small_config, wait_for
 
@@ -72,7 +73,11 @@ async def test_simulcast_reaches_nginx_and_a_dead_destination_is_harmless(
         program_id, key = await new_program(server)
         producer = await server.producer()
         path = f"/api/programs/{program_id}/simulcast"
-        dead = f"rtmp://127.0.0.1:{free_port()}/live/nobody-listens"
+        # A port we hold bound without listening: connections are refused, and no other
+        # process can take it while the test runs (a merely free port could be reused).
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", 0))
+        dead = f"rtmp://127.0.0.1:{blocker.getsockname()[1]}/live/nobody-listens"
         ids = []
         for url in (nginx.url("expo"), dead):
             async with producer.post(path, json={"url": url}) as resp:
@@ -108,3 +113,4 @@ async def test_simulcast_reaches_nginx_and_a_dead_destination_is_harmless(
             capture_output=True, text=True, timeout=30,
         )
         assert "h264,320,240" in probe.stdout and "aac" in probe.stdout, probe
+        blocker.close()

@@ -40,6 +40,9 @@ class Leadership(Protocol):
 
     async def release(self) -> None: ...
 
+    async def time_left(self) -> float | None:
+        """Seconds until the current holder's lease runs out (None: no lease to wait for)."""
+
 
 class SoleLeader:
     """The embedded store serves one process: it always leads."""
@@ -53,6 +56,9 @@ class SoleLeader:
         return True
 
     async def release(self) -> None:
+        return None
+
+    async def time_left(self) -> float | None:
         return None
 
 
@@ -76,3 +82,7 @@ class RedisLease:
 
     async def release(self) -> None:
         await self._release(keys=[self.key], args=[self.token])
+
+    async def time_left(self) -> float | None:
+        ttl_ms = int(await self._r.pttl(self.key))
+        return max(0.0, ttl_ms / 1000) if ttl_ms >= 0 else 0.0

@@ -146,8 +146,10 @@ class Scheduler:
     async def _keep_lease(self) -> None:
         period = self._lease_s / 3
         last_renewed = time.monotonic()
+        delay = period
         while True:
-            await asyncio.sleep(period)
+            await asyncio.sleep(delay)
+            delay = period
             try:
                 if self.leading:
                     if await self._leadership.renew():
@@ -157,6 +159,12 @@ class Scheduler:
                 elif await self._leadership.acquire():
                     last_renewed = time.monotonic()
                     await self._lead(catch_up_first=False)
+                else:
+                    # Try again the moment the holder's lease runs out, so a dead holder is
+                    # replaced within one lease time rather than up to a period later.
+                    left = await self._leadership.time_left()
+                    if left is not None:
+                        delay = min(period, left + 0.005)
             except Exception:
                 log.warning("scheduler lease check failed", exc_info=True)
                 if self.leading and time.monotonic() - last_renewed >= self._lease_s:

@@ -92,8 +92,9 @@ async def test_lease_handover_publishes_each_transition_once(
         await _wait_for(follower_leads, 5, "the follower to take the lease")
         takeover = time.monotonic() - killed
         print(f"lease {LEASE_MS} ms: the follower led {takeover:.2f} s after the leader's SIGKILL")
-        # The key expires at most one lease after the last renewal; the follower retries every lease/3.
-        assert takeover < (LEASE_MS / 1000) * 4 / 3 + 0.5, takeover
+        # The key expires at most one lease after the last renewal, and the follower tries again
+        # the moment it does: within the lease time (plus process scheduling slack).
+        assert takeover < LEASE_MS / 1000 + 0.4, takeover
 
         expected = {("first", "live"), ("first", "ended"), ("second", "live"), ("second", "ended")}
 

@@ -31,8 +31,9 @@ def setup(app: web.Application, deps: Deps) -> None:
     handlers = make_handlers(service)
     add_moderation(handlers, service)
     add_features(handlers, service)
-    handlers.register(sio)
-    attach(app, deps, sio, service)
+    lean = attach(app, deps, sio, service)
+    handlers.register(sio, lean)
+    service.lean = lean
     setup_routes(app, deps, service)
     deps.services["chat"] = service
     deps.metrics.counter("innotv_chat_stalled_total", "chat readers dropped for falling behind")
@@ -40,8 +41,16 @@ def setup(app: web.Application, deps: Deps) -> None:
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await service.start()
+        lean.start()
         yield
+        await lean.stop()
         await service.stop()
         await sio.shutdown()
 
+    async def close_sockets(_app: web.Application) -> None:
+        # At shutdown, before aiohttp waits for open handlers: WebSocket clients are told to go
+        # (Engine.IO close) instead of holding the shutdown for its whole timeout.
+        await lean.stop()
+
     app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(close_sockets)

@@ -14,10 +14,12 @@ from typing import Any
 
 from .errors import ChatError
 from .halls import HALLS
+from .lean import LeanServer
 from .rooms import RoomState
 from .service import ChatService, Conn, now_ms
 from .store import NewMessage
 from .validate import MAX_NICK, clean_text, client_id, fold, int_field, message_id, require_dict, room_name
+from .wire import event_text
 
 log = logging.getLogger("innotv.chat.events")
 
@@ -35,9 +37,12 @@ class Handlers:
     def add(self, event: str, fn: Handler) -> None:
         self.handlers[event] = fn
 
-    def register(self, sio: Any) -> None:
+    def register(self, sio: Any, lean: LeanServer) -> None:
+        """The same wrapped handlers for python-socketio (polling) and the lean WebSocket path."""
         for event, fn in self.handlers.items():
-            sio.on(event, self._wrap(event, fn))
+            wrapped = self._wrap(event, fn)
+            sio.on(event, wrapped)
+            lean.on(event, wrapped)
 
     def _wrap(self, event: str, fn: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
         service = self.service
@@ -76,7 +81,7 @@ class Handlers:
     async def refuse(self, conn: Conn, state: RoomState, code: str, message: str, **details: Any) -> None:
         """Tell the sender why (a `notice`), then refuse the event with the same code."""
         notice = {"code": code, "message": message, "room": state.name, **details}
-        await self.service.sio.emit("notice", notice, to=conn.sid)
+        self.service.rooms.write_text([conn.member], event_text("notice", notice))
         raise ChatError(code, message, **details)
 
     async def check_can_write(self, conn: Conn, state: RoomState) -> None:

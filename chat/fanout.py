@@ -26,16 +26,32 @@ STALL_GRACE_S = 10.0
 
 
 class Member:
-    """One connection's place in the fan-out: its Engine.IO socket and who it is."""
+    """One connection's place in the fan-out: where to write and who it is.
 
-    __slots__ = ("eio", "privileged", "rooms", "sid", "viewer")
+    A lean WebSocket connection (`chat.lean`) has `eio` None and its `transport` set; a
+    python-engineio connection (long-polling, or upgraded from it) has its Engine.IO socket in
+    `eio`, whose transport is known once it is upgraded.
+    """
 
-    def __init__(self, sid: str, eio: Any, viewer: str, privileged: bool) -> None:
+    __slots__ = ("eio", "privileged", "rooms", "sid", "transport", "viewer")
+
+    def __init__(
+        self, sid: str, eio: Any, viewer: str, privileged: bool, transport: asyncio.Transport | None = None
+    ) -> None:
         self.sid = sid
         self.eio = eio
+        self.transport = transport
         self.viewer = viewer
         self.privileged = privileged
-        self.rooms: set[str] = set()
+        # A list, not a set: a connection is in at most 5 rooms (usually 1), and an empty set
+        # alone costs 216 bytes per connection.
+        self.rooms: list[str] = []
+
+    def ws_transport(self) -> asyncio.Transport | None:
+        sock = self.eio
+        if sock is None:
+            return self.transport
+        return getattr(sock, TRANSPORT_ATTR, None) if sock.upgraded else None
 
 
 class Rooms:
@@ -48,7 +64,8 @@ class Rooms:
 
     def add(self, room: str, member: Member) -> None:
         self._rooms.setdefault(room, {})[member.sid] = member
-        member.rooms.add(room)
+        if room not in member.rooms:
+            member.rooms.append(room)
 
     def remove(self, room: str, member: Member) -> None:
         members = self._rooms.get(room)
@@ -56,7 +73,8 @@ class Rooms:
             members.pop(member.sid, None)
             if not members:
                 del self._rooms[room]
-        member.rooms.discard(room)
+        if room in member.rooms:
+            member.rooms.remove(room)
 
     def remove_everywhere(self, member: Member) -> None:
         for room in list(member.rooms):
@@ -92,21 +110,25 @@ class Rooms:
             if privileged_only and not member.privileged:
                 continue
             sock = member.eio
-            transport = getattr(sock, TRANSPORT_ATTR, None)
-            if transport is not None and sock.upgraded:
+            transport = member.transport if sock is None else (
+                getattr(sock, TRANSPORT_ATTR, None) if sock.upgraded else None
+            )
+            if transport is not None:
                 if transport.is_closing():
                     continue
                 if transport.get_write_buffer_size() > cap:
                     stalled.append(member)
                     continue
                 transport.write(frame)
-            else:
+            elif sock is not None:
                 if sock.closed or sock.closing:
                     continue
                 if sock.queue.qsize() > POLLING_QUEUE_CAP:
                     stalled.append(member)
                     continue
                 sock.queue.put_nowait(pkt)
+            else:
+                continue
             sent += 1
         self.frames_sent += sent
         for member in stalled:
@@ -123,11 +145,14 @@ class Rooms:
             {"code": "resync", "message": "You fell behind; join again with `since`.", "rooms": rooms},
         )
         sock = member.eio
-        transport = getattr(sock, TRANSPORT_ATTR, None)
-        if transport is not None and sock.upgraded and not transport.is_closing():
-            transport.write(ws_frame(text))
-            asyncio.get_running_loop().call_later(STALL_GRACE_S, _cut_if_stalled, transport, self.buffer_cap)
-        elif not sock.closed:
+        transport = member.ws_transport()
+        if transport is not None:
+            if not transport.is_closing():
+                transport.write(ws_frame(text))
+                asyncio.get_running_loop().call_later(
+                    STALL_GRACE_S, _cut_if_stalled, transport, self.buffer_cap
+                )
+        elif sock is not None and not sock.closed:
             sock.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=text[1:]))
         self._on_stalled(member)
 

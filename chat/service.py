@@ -40,7 +40,7 @@ SNAPSHOT = 50
 BUS_TOPIC = "chat"
 
 
-@dataclass
+@dataclass(slots=True)
 class Conn:
     sid: str
     viewer: str
@@ -81,6 +81,7 @@ class ChatService:
         self._relay = deps.backend.kind == "redis"
         self._viewers_at = 0.0
         self._wake = asyncio.Event()
+        self.lean: Any = None  # the lean WebSocket server (chat.lean.LeanServer), set by setup
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:

@@ -1,0 +1,241 @@
+"""The lean WebSocket path (`chat.lean`): the Engine.IO/Socket.IO wire protocol spoken without
+python-engineio, checked with raw frames and real python-socketio clients: the open packet,
+server pings and the ping timeout, clients that vanish without a close frame, acks, refused
+namespaces and connections, malformed packets, and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from chat.service import ChatService
+from tests.chat.clients import HALL, connect
+from tests.helpers import Server, make_config, running_server
+
+UPGRADE = (
+    b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+class Raw:
+    """A bare WebSocket client speaking Engine.IO/Socket.IO text by hand."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, url: str) -> Raw:
+        port = int(url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(UPGRADE)
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+        return cls(reader, writer)
+
+    def send(self, text: str, opcode: int = 1) -> None:
+        data = text.encode()
+        assert len(data) < 126
+        self.writer.write(bytes((0x80 | opcode, 0x80 | len(data))) + b"\0\0\0\0" + data)
+
+    async def frame(self, wait_s: float = 5.0) -> tuple[int, str]:
+        async def read() -> tuple[int, str]:
+            b0, b1 = await self.reader.readexactly(2)
+            length = b1 & 0x7F
+            if length == 126:
+                length = int.from_bytes(await self.reader.readexactly(2), "big")
+            elif length == 127:
+                length = int.from_bytes(await self.reader.readexactly(8), "big")
+            return b0 & 0x0F, (await self.reader.readexactly(length)).decode(errors="replace")
+
+        return await asyncio.wait_for(read(), wait_s)
+
+    async def text(self, wait_s: float = 5.0) -> str:
+        """The next text frame (control frames skipped)."""
+        while True:
+            opcode, data = await self.frame(wait_s)
+            if opcode == 1:
+                return data
+
+    async def until(self, want: str, wait_s: float = 5.0) -> str:
+        """The next text frame starting with `want`, skipping room broadcasts in between."""
+        while True:
+            text = await self.text(wait_s)
+            if text.startswith(want):
+                return text
+
+    async def connected(self) -> str:
+        """Read the open packet, connect to `/`; returns the Socket.IO sid."""
+        opened = await self.text()
+        assert opened.startswith("0"), opened
+        self.send("40")
+        reply = await self.text()
+        assert reply.startswith("40{"), reply
+        return str(json.loads(reply[2:])["sid"])
+
+    async def closed(self, wait_s: float = 5.0) -> None:
+        """Wait until the server ends the connection (EOF or reset)."""
+        async def drain() -> None:
+            try:
+                while await self.reader.read(65536):
+                    pass
+            except ConnectionError:
+                pass
+
+        await asyncio.wait_for(drain(), wait_s)
+
+    def abort(self) -> None:
+        self.writer.transport.abort()
+
+
+def chat_service(srv: Server) -> ChatService:
+    service: ChatService = srv.deps.services["chat"]
+    return service
+
+
+async def test_open_packet_and_a_python_socketio_client_takes_the_lean_path(server: Server) -> None:
+    raw = await Raw.open(server.url)
+    opened = json.loads((await raw.text())[1:])
+    assert opened["upgrades"] == []
+    assert opened["pingInterval"] == 25_000 and opened["pingTimeout"] == 20_000
+    assert opened["maxPayload"] == 16 * 1024 and isinstance(opened["sid"], str)
+    raw.abort()
+    service = chat_service(server)
+    client = await connect(server.url)
+    ack = await client.join()
+    assert ack["ok"] and service.rooms.count(HALL) == 1
+    assert len(service.lean.links) == 1  # served by the lean path ...
+    assert not service.sio.eio.sockets  # ... not by python-engineio
+    assert (await client.call("heart", {"room": HALL, "count": 3})) == {"ok": True}
+    assert (await client.call("heart", {"room": HALL, "count": 11}))["error"]["code"] == "invalid_count"
+
+
+async def test_pings_answered_keep_the_connection(server: Server) -> None:
+    service = chat_service(server)
+    service.lean.ping_interval, service.lean.ping_timeout = 0.2, 0.4
+    raw = await Raw.open(server.url)
+    opened = json.loads((await raw.text())[1:])
+    assert opened["pingInterval"] == 200
+    raw.send("40")
+    assert (await raw.text()).startswith("40{")
+    for _ in range(4):  # four pings, each answered: well past interval + timeout
+        assert await raw.text() == "2"
+        raw.send("3")
+    assert len(service.conns) == 1 and service.lean.ping_timeouts == 0
+    raw.abort()
+
+
+async def test_ping_timeout_cuts_a_client_that_went_silent(server: Server) -> None:
+    service = chat_service(server)
+    service.lean.ping_interval, service.lean.ping_timeout = 0.2, 0.3
+    raw = await Raw.open(server.url)
+    await raw.connected()
+    raw.send('421["join",{"room":"' + HALL + '"}]')
+    assert (await raw.text()).startswith("431[")
+    assert service.rooms.count(HALL) == 1
+    assert await raw.until("2") == "2"  # the ping, never answered: the client is "gone"
+    await raw.closed()
+    assert service.lean.ping_timeouts == 1
+    assert not service.conns and service.rooms.count(HALL) == 0 and not service.lean.links
+
+
+async def test_client_that_vanishes_without_a_close_frame_is_cleaned_up(server: Server) -> None:
+    service = chat_service(server)
+    raws = [await Raw.open(server.url) for _ in range(3)]
+    for raw in raws:
+        await raw.connected()
+        raw.send('421["join",{"room":"' + HALL + '"}]')
+        assert (await raw.text()).startswith("431[")
+    assert service.rooms.count(HALL) == 3
+    raws[0].abort()  # TCP reset, no WebSocket close
+    raws[1].writer.close()  # TCP FIN, no WebSocket close
+    await raws[1].closed()
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(service.conns) > 1 and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)  # nothing to await: the server sees the reset on its own
+    assert len(service.conns) == 1 and service.rooms.count(HALL) == 1 and len(service.lean.links) == 1
+    # the survivor is served as before
+    raws[2].send('422["heart",{"room":"' + HALL + '","count":2}]')
+    assert await raws[2].until("432") == '432[{"ok":true}]'
+    raws[2].abort()
+
+
+async def test_acks_unknown_events_and_events_before_connect(server: Server) -> None:
+    raw = await Raw.open(server.url)
+    assert (await raw.text()).startswith("0")
+    raw.send('427["nick",{"nickname":"early"}]')  # not connected to `/` yet: ignored
+    raw.send("40")
+    assert (await raw.text()).startswith("40{")
+    raw.send('423["no-such-event",{}]')  # no handler: no ack, as python-socketio does
+    raw.send('424["nick",{"nickname":"  Ada  "}]')
+    assert await raw.text() == '434[{"ok":true,"nickname":"Ada"}]'
+    raw.send('42["nick",{"nickname":"no ack wanted"}]')
+    raw.send('4215["nick",{"nickname":"x"},"extra"]')
+    reply = await raw.text()
+    assert reply.startswith("4315[") and json.loads(reply[4:])[0]["error"]["code"] == "invalid_payload"
+    raw.abort()
+
+
+async def test_other_namespaces_are_refused(server: Server) -> None:
+    raw = await Raw.open(server.url)
+    assert (await raw.text()).startswith("0")
+    raw.send("40/admin,")
+    reply = await raw.text()
+    assert reply.startswith("44/admin,") and json.loads(reply[len("44/admin,"):])["message"]
+    raw.send("40/")  # `/` written out is the default namespace
+    assert (await raw.text()).startswith("40{")
+    raw.abort()
+
+
+async def test_connection_cap_answers_connect_error(tmp_path: Path) -> None:
+    config = make_config("sqlite", tmp_path / "d", None, chat_max_conns_per_ip=1)
+    async with running_server(config) as srv:
+        first = await Raw.open(srv.url)
+        await first.connected()
+        second = await Raw.open(srv.url)
+        assert (await second.text()).startswith("0")
+        second.send("40")
+        reply = await second.text()
+        assert reply.startswith("44"), reply
+        error: dict[str, Any] = json.loads(reply[2:])
+        assert error["data"] == {"code": "too_many_connections"} and error["message"]
+        assert len(chat_service(srv).conns) == 1
+        first.abort()
+        second.abort()
+
+
+async def test_malformed_packets_drop_only_that_connection(server: Server) -> None:
+    service = chat_service(server)
+    good = await connect(server.url)
+    await good.join()
+    for bad in ('42{"not":"a list"}', "42[not json", "42[]", "45-binary", "9what"):
+        raw = await Raw.open(server.url)
+        await raw.connected()
+        raw.send(bad)
+        await raw.closed()
+    binary = await Raw.open(server.url)
+    await binary.connected()
+    binary.send("42[]", opcode=2)  # a binary frame: not spoken here
+    await binary.closed()
+    assert (await good.call("heart", {"room": HALL, "count": 1})) == {"ok": True}
+    assert len(service.conns) == 1
+
+
+async def test_shutdown_closes_lean_connections_at_once(tmp_path: Path) -> None:
+    config = make_config("sqlite", tmp_path / "d", None)
+    async with running_server(config) as srv:
+        client = await connect(srv.url)
+        await client.join()
+        raw = await Raw.open(srv.url)
+        await raw.connected()
+        started = asyncio.get_running_loop().time()
+    # the server told both to go (Engine.IO close) instead of waiting out the shutdown timeout
+    assert asyncio.get_running_loop().time() - started < 1.5
+    await asyncio.wait_for(client.sio.wait(), 5)
+    assert not client.sio.connected
+    assert await raw.text() == "1"
+    await raw.closed()

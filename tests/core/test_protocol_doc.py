@@ -27,3 +27,14 @@ def test_every_route_is_documented(tmp_path: Path) -> None:
         if f"{route.method} {path}" not in doc:
             missing.append(f"{route.method} {path}")
     assert not missing, f"routes missing from docs/protocol.md: {missing}"
+
+
+def test_every_socketio_event_is_documented(tmp_path: Path) -> None:
+    from innotv.app import DEPS
+
+    app = create_app(load_config({"data_dir": str(tmp_path)}, environ={}))
+    events = set(app[DEPS].services["chat"].lean.handlers)
+    assert {"join", "chat", "heart", "vote", "mod:ban"} <= events
+    doc = DOC.read_text()
+    missing = sorted(e for e in events if f"`{e}`" not in doc)
+    assert not missing, f"Socket.IO events missing from docs/protocol.md: {missing}"

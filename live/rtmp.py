@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -149,12 +148,3 @@ def _redact(url: str) -> str:
 
 def redact(url: str) -> str:
     return _redact(url)
-
-
-def wait_started(pusher: RtmpPusher, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pusher.sent > 0:
-            return True
-        time.sleep(0.05)
-    return False

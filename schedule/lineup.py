@@ -33,6 +33,11 @@ def parse_lineup(raw: bytes, source: str) -> list[Program]:
         data: Any = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise LineupFileError(f"{source}: not valid JSON (UTF-8)") from None
+    return parse_lineup_data(data, source)
+
+
+def parse_lineup_data(data: Any, source: str) -> list[Program]:
+    """The programs of a decoded lineup document, each checked; LineupFileError names the bad one."""
     if not isinstance(data, dict) or not isinstance(data.get("programs"), list):
         raise LineupFileError(f'{source}: expected a JSON object {{"programs": [...]}}')
     extra = sorted(set(data) - {"programs"})

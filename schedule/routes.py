@@ -16,9 +16,13 @@ from innotv.errors import ApiError
 from innotv.jsonbody import read_json_object
 
 from .ics import build_calendar
+from .lineup import LineupFileError, parse_lineup_data
 from .model import new_program_id
 from .service import ProgramService, not_found
 from .validation import parse_create, parse_datetime, parse_patch
+
+# A lineup of the ten days is a few kilobytes; this leaves room for hundreds of programs.
+MAX_IMPORT_BYTES = 1024 * 1024
 
 # A query string decodes "+" to a space: "…T00:00:00 09:00" meant "+09:00".
 _SPACE_OFFSET = re.compile(r"^(\S+T\S+) (\d{2}:?\d{2})$")
@@ -76,6 +80,25 @@ def setup_routes(app: web.Application, deps: Deps, service: ProgramService) -> N
         await service.delete(request.match_info["id"])
         return web.Response(status=204)
 
+    async def import_lineup(request: web.Request) -> web.Response:
+        """The REST twin of `innotv lineup import`: the same document, all of it or nothing."""
+        await deps.auth.require(request, "producer")
+        body = await read_json_object(request, max_bytes=MAX_IMPORT_BYTES)
+        try:
+            programs = parse_lineup_data(body, "lineup")
+        except LineupFileError as exc:
+            raise ApiError(400, "invalid_lineup", str(exc)) from None
+        changes = await service.save_many(programs, "replace")
+        created = sum(1 for c in changes if c.action == "created")
+        return web.json_response(
+            {
+                "programs": len(programs),
+                "created": created,
+                "updated": len(changes) - created,
+                "unchanged": len(programs) - len(changes),
+            }
+        )
+
     async def ics(_request: web.Request) -> web.Response:
         programs = await service.list_programs()
         body = build_calendar(programs, deps.clock.now(), deps.config.link_base())
@@ -88,6 +111,7 @@ def setup_routes(app: web.Application, deps: Deps, service: ProgramService) -> N
 
     app.router.add_get("/api/programs", list_programs)
     app.router.add_post("/api/programs", create)
+    app.router.add_post("/api/programs/import", import_lineup)
     app.router.add_get("/api/programs/current", current)
     app.router.add_get("/api/programs/{id}", get_program)
     app.router.add_patch("/api/programs/{id}", patch)

@@ -212,7 +212,7 @@ const DICT = {
   'produce.export': ['편성표 내보내기 (JSON)', 'Export lineup (JSON)'],
   'produce.import': ['편성표 가져오기 (JSON)', 'Import lineup (JSON)'],
   'produce.imported': ['{n}개 방송을 가져왔습니다.', 'Imported {n} programs.'],
-  'produce.importFailed': ['가져오지 않았습니다 (아무것도 바뀌지 않음). 「{title}」:', 'Nothing imported (no change). 「{title}」:'],
+  'produce.importRefused': ['가져오지 않았습니다 (아무것도 바뀌지 않음):', 'Nothing imported (no change):'],
   'produce.saved': ['저장했습니다.', 'Saved.'],
   'produce.deleted': ['삭제했습니다.', 'Deleted.'],
   'produce.empty': ['편성된 방송이 없습니다.', 'Nothing scheduled.'],

@@ -375,41 +375,30 @@ async function exportLineup() {
   }
 }
 
-const IMPORT_FIELDS = ['title', 'title_en', 'description', 'kind', 'starts_at', 'ends_at', 'hosts'];
-
 /**
- * Imports a lineup file ({"programs": [...]} as exported, or a bare list) as new programs.
- * There is no bulk REST route, so it posts one by one and, if any is refused, deletes the ones
- * this import created: all of the file or none of it.
+ * Imports a lineup file ({"programs": [...]} as exported, or a bare list) through
+ * POST /api/programs/import: the server checks all of it and stores all of it or nothing.
+ * Programs that carry an id (an export) are updated in place; the others are added.
  */
 async function importLineup() {
   const file = $('#import-file').files[0];
   $('#import-file').value = '';
   if (!file) return;
   const status = $('#lineup-status');
-  let items;
+  let doc;
   try {
     const parsed = JSON.parse(await file.text());
-    items = Array.isArray(parsed) ? parsed : parsed.programs;
-    if (!Array.isArray(items)) throw new Error('{"programs": [...]}');
+    doc = Array.isArray(parsed) ? { programs: parsed } : parsed;
+    if (!doc || !Array.isArray(doc.programs)) throw new Error('{"programs": [...]}');
   } catch (err) {
     return say(status, `JSON: ${err.message}`, 'error');
   }
-  const created = [];
-  for (const item of items) {
-    const body = {};
-    for (const key of IMPORT_FIELDS) if (item && item[key] !== undefined) body[key] = item[key];
-    try {
-      const program = await post('/api/programs', body);
-      created.push(program.id);
-    } catch (err) {
-      for (const id of created.reverse()) await del(`/api/programs/${encodeURIComponent(id)}`).catch(() => {});
-      say(status, `${i18n.t('produce.importFailed', { title: String((item && item.title) || '?') })} ${errText(err)}`, 'error');
-      await loadLineup();
-      return;
-    }
+  try {
+    const result = await post('/api/programs/import', doc);
+    say(status, i18n.t('produce.imported', { n: result.created + result.updated }), 'ok');
+  } catch (err) {
+    say(status, `${i18n.t('produce.importRefused')} ${errText(err)}`, 'error');
   }
-  say(status, i18n.t('produce.imported', { n: created.length }), 'ok');
   await loadLineup();
 }
 

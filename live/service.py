@@ -28,7 +28,7 @@ from innotv.errors import ApiError
 
 from .ladder import Rung
 from .media import ProgramMedia
-from .passthrough import chosen_video_codec, receive_packets, request_keyframe
+from .passthrough import PacketTrack, chosen_video_codec, receive_packets, request_keyframe
 from .simulcast import Simulcast
 from .source import AUDIO_SAMPLES, TestPattern, Tone
 from .worker import MediaWorker, WorkerSettings
@@ -49,6 +49,7 @@ class Publisher:
     relay: MediaRelay = field(default_factory=MediaRelay)
     video_codec: str | None = None  # "h264" or "vp8": what the packets are (see passthrough.py)
     video_receiver: Any = None
+    audio_packets: bool = False  # the audio track also carries the Opus packets (see passthrough.py)
     previews: dict[str, RTCPeerConnection] = field(default_factory=dict)
 
 
@@ -162,8 +163,11 @@ class LiveService:
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "video":
                 receive_packets(track)  # encoded packets: relayed as they are, decoded by the worker
+            elif track.kind == "audio":
+                # Opus packets for the previews, and the samples decoded from them for the worker
+                pub.audio_packets = receive_packets(track, decode=True)
             pub.tracks.append(track)
-            # the worker's copy is buffered (nothing dropped); previews are not (see preview)
+            # the worker's copy is buffered (nothing dropped); so are previews' (see preview)
             source = pub.relay.subscribe(track, buffered=True)
             pub.tasks.append(asyncio.create_task(self._pump(bc, pub, worker, source)))
 
@@ -214,7 +218,9 @@ class LiveService:
                 continue
             pub.last_frame = time.monotonic()
             if isinstance(frame, av.Packet):
-                worker.offer("packet", pub.epoch, (pub.video_codec or "h264", frame))
+                if kind == "video":
+                    worker.offer("packet", pub.epoch, (pub.video_codec or "h264", frame))
+                # audio packets are for the previews; the decoded samples follow them
             else:
                 worker.offer(kind, pub.epoch, frame)
 
@@ -253,20 +259,28 @@ class LiveService:
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
             codec = pub.video_codec or "h264"
-            mime = f"video/{codec}"
+            mimes = {"video": f"video/{codec}"}
+            if pub.audio_packets:
+                mimes["audio"] = "audio/opus"
             for transceiver in pc.getTransceivers():
-                if transceiver.kind == "video":
+                mime = mimes.get(transceiver.kind)
+                if mime is not None:
                     # packets go out as they came in: only the publisher's codec will do (aiortc
                     # fixes the common codecs in setRemoteDescription; narrowed here, pinned 1.16)
                     same = [c for c in transceiver._codecs if c.mimeType.lower() == mime]
                     if not same:
+                        name = mime.split("/")[1].upper() if transceiver.kind == "video" else "Opus"
                         raise ApiError(400, "unsupported_offer",
-                                       f"The preview must accept {codec.upper()} video.")
+                                       f"The preview must accept {name} {transceiver.kind}.")
                     transceiver._codecs = same
             for track in pub.tracks:
-                # video: the publisher's packets, forwarded without re-encoding (buffered: a gap
-                # would break the picture until the next keyframe); audio: decoded, re-encoded
-                pc.addTrack(pub.relay.subscribe(track, buffered=track.kind == "video"))
+                # the publisher's packets, forwarded without re-encoding (buffered: a gap would
+                # break the picture until the next keyframe; the audio track mixes packets and
+                # decoded samples, and only the latest of those is kept unbuffered)
+                relayed = pub.relay.subscribe(track, buffered=track.kind == "video" or pub.audio_packets)
+                if track.kind == "audio" and pub.audio_packets:
+                    relayed = PacketTrack(relayed)
+                pc.addTrack(relayed)
             await pc.setLocalDescription(await pc.createAnswer())
         except (AssertionError, ValueError, KeyError, IndexError, OperationError) as exc:
             await pc.close()

@@ -1,13 +1,18 @@
-"""WHEP preview: a host receives the publisher's picture over WebRTC, within a second of real time;
-viewers cannot, and a preview of a program nobody publishes to is a clear 404."""
+"""WHEP preview: a host receives the publisher's picture and sound over WebRTC, within a second of
+real time, both relayed as the publisher encoded them; viewers cannot, and a preview of a program
+nobody publishes to is a clear 404."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.codecs.opus import OpusDecoder, OpusEncoder
+from aiortc.mediastreams import MediaStreamTrack
 
 from live.font import age_ms, read_bits
 from live.source import wall_ms
@@ -72,5 +77,61 @@ async def test_whep_preview_receives_frames(tmp_path: Path, codec: str) -> None:
         assert f"{codec.split('/')[1]}/90000" in answer
         async with host.delete(location) as resp:
             assert resp.status == 200
+        await pc.close()
+        await pub.pc.close()
+
+
+async def test_whep_preview_relays_audio_without_reencoding(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The preview's Opus packets are the publisher's own: only the publisher's encoder ever runs,
+    and every payload any decoder (the server's, for HLS, and the preview's) gets came out of it.
+    Re-encoding for the preview would run a second encoder whose payloads the publisher never sent."""
+    encoded: dict[int, list[bytes]] = defaultdict(list)  # encoder id -> payloads it produced
+    decoded: dict[int, list[bytes]] = defaultdict(list)  # decoder id -> payloads it was given
+    encode, decode = OpusEncoder.encode, OpusDecoder.decode
+
+    def spy_encode(self: OpusEncoder, frame: Any, force_keyframe: bool = False) -> Any:
+        payloads, timestamp = encode(self, frame, force_keyframe)
+        encoded[id(self)].extend(payloads)
+        return payloads, timestamp
+
+    def spy_decode(self: OpusDecoder, encoded_frame: Any) -> Any:
+        decoded[id(self)].append(bytes(encoded_frame.data))
+        return decode(self, encoded_frame)
+
+    monkeypatch.setattr(OpusEncoder, "encode", spy_encode)
+    monkeypatch.setattr(OpusDecoder, "decode", spy_decode)
+
+    async with running_server(small_config(tmp_path)) as server:
+        program_id, key = await new_program(server)
+        host = await server.host()
+        pub = await whip_publish(server.client(), f"{server.url}/whip/{program_id}", key)
+        pc = await _viewer_offer()
+        audio: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio" and not audio.done():
+                audio.set_result(track)
+
+        headers = {"Content-Type": "application/sdp"}
+        async with host.post(f"/whep/{program_id}", data=pc.localDescription.sdp,
+                             headers=headers) as resp:
+            assert resp.status == 201, await resp.text()
+            answer = await resp.text()
+        assert "opus/48000/2" in answer
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        track = await asyncio.wait_for(audio, timeout=20)
+        for _ in range(50):  # a second of sound reaches the preview
+            frame = await asyncio.wait_for(track.recv(), timeout=10)
+            assert frame.sample_rate == 48_000
+
+        assert len(encoded) == 1, "the preview's audio was re-encoded"
+        sent = set(next(iter(encoded.values())))
+        assert len(decoded) == 2  # the server's (for HLS) and the preview's
+        for payloads in decoded.values():
+            assert len(payloads) >= 50 and set(payloads) <= sent
+        broadcast = server.deps.services["live"].broadcasts[program_id]
+        assert broadcast.publisher.audio_packets and broadcast.worker.decode_errors == 0
         await pc.close()
         await pub.pc.close()

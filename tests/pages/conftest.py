@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
 
-from ..helpers import Server, make_config, running_server
+from ..helpers import HOST, PRODUCER, Server, make_config, running_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -100,4 +100,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server
     """A real server on SQLite shared by a module's tests (pages do not depend on the store)."""
     config = make_config("sqlite", tmp_path_factory.mktemp("pages") / "data", None)
     async with running_server(config) as server:
+        # The accounts every test may log in with, so any one test can run alone.
+        await server.deps.auth.add_user(PRODUCER[0], "producer", PRODUCER[1])
+        await server.deps.auth.add_user(HOST[0], "host", HOST[1])
         yield server

@@ -86,15 +86,6 @@ def make_sio() -> Any:
     return sio
 
 
-def client_address(request: web.Request, trust_proxy: bool) -> str:
-    if trust_proxy:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
-    return request.remote or "unknown"
-
-
 def attach(app: web.Application, deps: Deps, sio: Any, service: ChatService) -> LeanServer:
     """Route `/socket.io/`: fresh WebSocket connections to the lean path, the rest (long-polling
     and its upgrade) to python-engineio. Returns the lean server (started by the chat's
@@ -105,7 +96,8 @@ def attach(app: web.Application, deps: Deps, sio: Any, service: ChatService) -> 
     async def open_conn(
         sid: str, request: web.Request, eio_socket: Any, transport: asyncio.Transport | None
     ) -> Member:
-        address = client_address(request, config.trust_proxy)
+        # Behind a trusted proxy the app's middleware has already put the client's address here.
+        address = request.remote or "unknown"
         if not counter.acquire(address):
             log.warning("socket.io connection refused: too many from one address")
             raise ConnectionRefused("too_many_connections", "Too many connections from your address.")

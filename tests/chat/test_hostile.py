@@ -168,7 +168,11 @@ async def test_connections_per_address_capped(tmp_path: Any) -> None:
         with pytest.raises(socketio.exceptions.ConnectionError):
             await connect(srv.url)
         await clients[0].close()
-        await asyncio.sleep(0.1)  # the server sees the close asynchronously
+        conns = srv.deps.services["chat"].conns
+        deadline = asyncio.get_running_loop().time() + 5
+        while len(conns) > 2:
+            assert asyncio.get_running_loop().time() < deadline, "the server never saw the close"
+            await asyncio.sleep(0.01)
         again = await connect(srv.url)
         assert again.sio.connected
         for c in [*clients[1:], again]:

@@ -1,4 +1,4 @@
-"""Reading JSON request bodies safely: size-capped, objects only, clear errors for bad input."""
+"""Reading request bodies safely: size-capped, JSON objects only, clear errors for bad input."""
 
 from __future__ import annotations
 
@@ -12,16 +12,23 @@ from .errors import ApiError
 MAX_JSON_BYTES = 64 * 1024
 
 
+async def read_limited(request: web.Request, max_bytes: int, what: str = "body") -> bytes:
+    """The whole body, or 413 as soon as it is known to exceed `max_bytes` (declared or sent)."""
+    too_large = ApiError(413, "payload_too_large", f"The {what} is larger than {max_bytes} bytes.")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large
+    raw = await request.content.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise too_large
+    return raw
+
+
 async def read_json_object(request: web.Request, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
     """The body as a JSON object, or an ApiError (400 malformed, 413 too large, 415 wrong type)."""
     ctype = request.content_type
     if ctype not in ("application/json", "application/octet-stream", ""):
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise ApiError(413, "payload_too_large", f"The body is larger than {max_bytes} bytes.")
-    raw = await request.content.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise ApiError(413, "payload_too_large", f"The body is larger than {max_bytes} bytes.")
+    raw = await read_limited(request, max_bytes)
     try:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):

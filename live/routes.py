@@ -17,7 +17,7 @@ from aiohttp import web
 
 from innotv.deps import Deps
 from innotv.errors import ApiError
-from innotv.jsonbody import read_json_object
+from innotv.jsonbody import read_json_object, read_limited
 
 from .media import SAFE_ID
 from .premiere import HIDDEN_FILE
@@ -76,11 +76,7 @@ async def read_sdp(request: web.Request, limit: int, publishing: bool = True) ->
     """The request body as an SDP offer: 415 unless application/sdp, 413 beyond `limit` bytes."""
     if request.content_type != "application/sdp":
         raise ApiError(415, "unsupported_media_type", "Send the offer as Content-Type: application/sdp.")
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, "payload_too_large", f"The offer is larger than {limit} bytes.")
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise ApiError(413, "payload_too_large", f"The offer is larger than {limit} bytes.")
+    body = await read_limited(request, limit, "offer")
     validate_offer(body, publishing)
     return body.decode("utf-8")
 

@@ -74,10 +74,7 @@ class Session:
         pts = round(t * 90_000)
         for enc in self.encoders:
             enc.encode_video(frame, pts, key)
-        self.video_frames += 1
-        self._drain()
-        if key and self.destinations is not None:
-            self._sync_pushers(self.destinations())
+        self._video_done(key)
         return True
 
     def _video_passthrough(self, frame: av.VideoFrame | None, t: float,
@@ -96,11 +93,16 @@ class Session:
         if frame is not None:
             for enc in self.encoders[1:]:
                 enc.encode_video(frame, pts, key)
+        self._video_done(key)
+        return True
+
+    def _video_done(self, key: bool) -> None:
+        """After a picture went into the rungs: write out what is ready; at a keyframe,
+        bring the simulcast pushers in line with the wanted destinations."""
         self.video_frames += 1
         self._drain()
         if key and self.destinations is not None:
             self._sync_pushers(self.destinations())
-        return True
 
     def _sync_pushers(self, wanted: tuple[str, ...]) -> None:
         """Start/stop simulcast pushers of the top rung to match `wanted` (at a keyframe)."""

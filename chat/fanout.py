@@ -110,6 +110,7 @@ class Rooms:
             if privileged_only and not member.privileged:
                 continue
             sock = member.eio
+            # Member.ws_transport(), inlined: this loop runs for every member of a room each tick.
             transport = member.transport if sock is None else (
                 getattr(sock, TRANSPORT_ATTR, None) if sock.upgraded else None
             )

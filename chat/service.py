@@ -209,6 +209,7 @@ class ChatService:
         del state.pending[:MAX_PER_TICK]
         deletions = state.deletions
         state.deletions = []
+        deleted = [message_id for message_id, _ in deletions]
         hearts = state.hearts_pending
         state.hearts_pending = 0
         for pending in batch:
@@ -217,7 +218,7 @@ class ChatService:
         ms = now_ms()
         try:
             result = await self.store.write_tick(
-                state.name, [p.item for p in batch], [d for d, _ in deletions], hearts, minute_of(ms)
+                state.name, [p.item for p in batch], deleted, hearts, minute_of(ms)
             )
         except Exception:
             log.exception("chat store write failed", extra={"room": state.name})
@@ -238,7 +239,6 @@ class ChatService:
                 pending.future.set_result(message_id)
             if fresh:
                 items.append(pending.item.public(message_id))
-        deleted = [d for d, _ in deletions]
         for message_id, future in deletions:
             if not future.done():
                 future.set_result(message_id)

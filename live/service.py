@@ -349,7 +349,7 @@ class LiveService:
             return
         bc = self.broadcasts.get(program_id)
         if bc is None:
-            if not (self.root / program_id / "ladder.json").exists():
+            if not await asyncio.to_thread((self.root / program_id / "ladder.json").exists):
                 return
             bc = await self._broadcast(program_id)
         if bc.publisher is not None:

@@ -57,7 +57,7 @@ def setup(app: web.Application, deps: Deps) -> None:
     deps.services["premieres"] = premieres
     deps.bus.subscribe("program", live.on_program)
     deps.bus.subscribe("lineup", premieres.on_lineup)
-    deps.bus.subscribe("simulcast", simulcast.on_event)
+    deps.bus.subscribe("simulcast", live.on_simulcast)
     setup_routes(app, deps, live, premieres)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:

@@ -1,19 +1,17 @@
-"""Receive a publisher's video (and a copy of its audio) as the encoded packets it sent.
+"""Receive a publisher's video and audio as the encoded packets it sent.
 
 aiortc has no public API for this (FIELD-NOTES): every receiver decodes in a thread running the
 module function `aiortc.rtcrtpreceiver.decoder_worker`. `install()` swaps that function for one
 that, for the receivers registered with `receive_packets(track)` (our WHIP ingest only), hands on
-`av.Packet`s (H.264 Annex B access units or VP8 frames, pts in 1/90000, keyframes flagged) and
-leaves every other receiver (e.g. an aiortc client in the same process) untouched. Audio receivers
-registered with `receive_packets(track, decode=True)` do both: they decode as aiortc does and also
-hand on each Opus packet (pts in 1/48000) just before the samples decoded from it. This relies on
-aiortc 1.16's internals, which is why pyproject pins `aiortc==1.16.0` and tests cover it.
+`av.Packet`s (H.264 Annex B access units or VP8 frames with pts in 1/90000 and keyframes flagged;
+Opus packets with pts in 1/48000) and leaves every other receiver (e.g. an aiortc client in the
+same process) untouched. This relies on aiortc 1.16's internals, which is why pyproject pins
+`aiortc==1.16.0` and tests cover it.
 
-Why: the WHEP preview forwards these packets without re-encoding (`PacketTrack` picks them out of
-a mixed audio track), and the media worker decodes the video packets itself (in its own thread).
+Why: nothing is decoded in the server's process. The WHEP preview forwards these packets without
+re-encoding, and the program's media worker process decodes them for the HLS ladder.
 `request_keyframe` asks the publisher for a keyframe (RTCP PLI), which we do at every segment
-boundary so a preview or a decoder that lost a packet recovers.
-"""
+boundary so a preview or a decoder that lost a packet recovers."""
 
 from __future__ import annotations
 
@@ -27,17 +25,13 @@ from typing import Any
 
 import aiortc.rtcrtpreceiver as _receiver
 import av
-from aiortc.codecs import get_decoder
-from aiortc.mediastreams import MediaStreamTrack
 
 log = logging.getLogger("innotv.live")
 
-VIDEO_TIME_BASE = Fraction(1, 90_000)
+VIDEO_TIME_BASE = Fraction(1, 90_000)  # RTP's video clock
 _ORIGINAL = _receiver.decoder_worker
 # The track queues whose receivers should deliver packets (weak: gone with their connection).
 _PACKET_QUEUES: weakref.WeakSet[Any] = weakref.WeakSet()
-# The track queues whose receivers should deliver packets and the frames decoded from them.
-_TEE_QUEUES: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def is_keyframe(codec: str, data: bytes) -> bool:
@@ -64,48 +58,18 @@ def _packet_worker(loop: asyncio.AbstractEventLoop, input_q: queue.Queue[Any],
             return
         codec, encoded = task
         name = str(codec.name).lower()
-        packet = av.Packet(bytes(encoded.data))
-        packet.pts = packet.dts = int(encoded.timestamp)
-        packet.time_base = VIDEO_TIME_BASE
-        packet.is_keyframe = is_keyframe(name, bytes(encoded.data))
-        asyncio.run_coroutine_threadsafe(output_q.put(packet), loop)
-
-
-def _tee_worker(loop: asyncio.AbstractEventLoop, input_q: queue.Queue[Any],
-                output_q: asyncio.Queue[Any], decode_error: threading.Event) -> None:
-    """aiortc's `decoder_worker`, also putting each received frame as an `av.Packet` (pts in the
-    codec's clock, e.g. 1/48000 for Opus) before the frames decoded from it."""
-    decoder: Any = None
-    codec_name: str | None = None
-    while True:
-        task = input_q.get()
-        if task is None:
-            asyncio.run_coroutine_threadsafe(output_q.put(None), loop)
-            return
-        codec, encoded = task
-        packet = av.Packet(bytes(encoded.data))
+        data = bytes(encoded.data)
+        packet = av.Packet(data)
         packet.pts = packet.dts = int(encoded.timestamp)
         packet.time_base = Fraction(1, int(codec.clockRate))
-        packet.is_keyframe = True
+        packet.is_keyframe = is_keyframe(name, data) if name in ("h264", "vp8") else True
         asyncio.run_coroutine_threadsafe(output_q.put(packet), loop)
-        if codec.name != codec_name:
-            decoder, codec_name = get_decoder(codec), codec.name
-        try:
-            frames = decoder.decode(encoded)
-        except av.FFmpegError as exc:
-            log.warning("failed to decode a %s frame: %s", codec.name, exc)
-            decode_error.set()
-            continue
-        for frame in frames:
-            asyncio.run_coroutine_threadsafe(output_q.put(frame), loop)
 
 
 def _decoder_worker(loop: asyncio.AbstractEventLoop, input_q: queue.Queue[Any],
                     output_q: asyncio.Queue[Any], decode_error: threading.Event) -> None:
     if output_q in _PACKET_QUEUES:
         _packet_worker(loop, input_q, output_q)
-    elif output_q in _TEE_QUEUES:
-        _tee_worker(loop, input_q, output_q, decode_error)
     else:
         _ORIGINAL(loop, input_q, output_q, decode_error)
 
@@ -116,35 +80,15 @@ def install() -> None:
         _receiver.decoder_worker = _decoder_worker
 
 
-def receive_packets(track: Any, decode: bool = False) -> bool:
-    """Make this remote track deliver `av.Packet`s (video) or, with `decode`, each packet followed
-    by the frames decoded from it (audio); False when aiortc changed inside."""
+def receive_packets(track: Any) -> bool:
+    """Make this remote track deliver `av.Packet`s instead of decoded frames; False when aiortc
+    changed inside."""
     queue_ = getattr(track, "_queue", None)
     if queue_ is None:
         return False
     install()
-    (_TEE_QUEUES if decode else _PACKET_QUEUES).add(queue_)
+    _PACKET_QUEUES.add(queue_)
     return True
-
-
-class PacketTrack(MediaStreamTrack):
-    """The packets of a track registered with `receive_packets(track, decode=True)` (decoded
-    frames skipped): an RTCRtpSender sends them as they are, without re-encoding."""
-
-    def __init__(self, source: MediaStreamTrack) -> None:
-        super().__init__()
-        self.kind = source.kind
-        self._source = source
-
-    async def recv(self) -> av.Packet[Any]:
-        while True:
-            item = await self._source.recv()
-            if isinstance(item, av.Packet):
-                return item
-
-    def stop(self) -> None:
-        super().stop()
-        self._source.stop()
 
 
 async def request_keyframe(receiver: Any) -> None:

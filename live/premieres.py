@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,13 +25,11 @@ from innotv.errors import ApiError
 from .media import ProgramMedia
 from .premiere import (
     SOURCE_FILE,
-    clear_media,
     probe,
     read_status,
     reveal,
     reveal_count,
     segment_durations,
-    transcode,
     write_status,
 )
 from .service import LiveService
@@ -107,24 +107,33 @@ class Premieres:
         return status
 
     async def _transcode(self, program_id: str, source: Path, status: dict[str, Any]) -> None:
+        """Transcode in a process of its own (transcode_main.py), killed if the server stops."""
         directory = self.live.media_dir(program_id)
-        live = self.live
-        settings = live.settings
-
-        def _job() -> float:
-            clear_media(directory)
-            media = ProgramMedia(live.root, program_id, settings.segment_s,
-                                 self.deps.config.live_window_segments)
-            return transcode(source, media, settings.ladder, settings.segment_s, settings.preset)
-
+        cfg = self.deps.config
+        job = {"root": str(self.live.root), "program_id": program_id, "source": str(source),
+               "settings": self.live.settings.to_json(), "window": cfg.live_window_segments,
+               "log_level": cfg.log_level, "log_format": cfg.log_format}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "live.transcode_main",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
         try:
-            encoded = await asyncio.to_thread(_job)
-        except Exception as exc:
-            log.exception("premiere transcode failed", extra={"program": program_id})
-            status.update(state="failed", error=f"The file could not be transcoded: {exc}")
+            out, _ = await proc.communicate(json.dumps(job).encode())
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise
+        try:
+            result = json.loads(out.decode().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            result = {}
+        if proc.returncode != 0 or not isinstance(result.get("encoded"), (int, float)):
+            error = result.get("error") or f"the transcoder exited with {proc.returncode}"
+            log.error("premiere transcode failed: %s", error, extra={"program": program_id})
+            status.update(state="failed", error=f"The file could not be transcoded: {error}")
             await asyncio.to_thread(write_status, directory, **status)
             return
-        status.update(state="ready", encoded=round(encoded, 3))
+        status.update(state="ready", encoded=round(float(result["encoded"]), 3))
         await asyncio.to_thread(write_status, directory, **status)
         self.start_reveal(program_id)
 

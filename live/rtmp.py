@@ -76,10 +76,9 @@ class RtmpPusher:
         backoff = 1.0
         while not self._stop.is_set():
             out = None
+            sent_before = self.sent
             try:
                 out, video, audio = self._open()
-                self.state, backoff = "connected", 1.0
-                self.connected.set()
                 self._pump(out, video, audio)
             except Exception as exc:
                 self.failures += 1
@@ -95,7 +94,8 @@ class RtmpPusher:
                         log.debug("closing an RTMP output failed", exc_info=True)
             if self._stop.wait(backoff):
                 break
-            backoff = min(backoff * 2, 30.0)
+            # a connection that carried packets starts the backoff again; one that never did doubles it
+            backoff = 1.0 if self.sent > sent_before else min(backoff * 2, 30.0)
             self._drain()
         self.state = "stopped"
 
@@ -138,6 +138,10 @@ class RtmpPusher:
             clone.stream = video if kind == "video" else audio
             out.mux(clone)
             self.sent += 1
+            if not self.connected.is_set():
+                # only now: FFmpeg may open an RTMP output without reaching anyone
+                self.state = "connected"
+                self.connected.set()
 
 
 def _redact(url: str) -> str:

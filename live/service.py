@@ -1,8 +1,10 @@
 """The broadcasts of this process: publishers (WHIP), media workers, replays, the demo source.
 
 `LiveService` is what the routes call. It keeps one `Broadcast` per program that has media in
-this process; all media work happens in each broadcast's `MediaWorker` thread, and blocking file
-work runs in a thread too, so the event loop only moves frames into queues.
+this process. All media work (decoding, the ladder, segments, simulcast) happens in each
+broadcast's worker process (worker_process.py): the event loop only receives WebRTC and passes the
+encoded packets on, and a worker that crashes is restarted without the publisher noticing more
+than a discontinuity. Blocking file work runs in a thread.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,14 +29,15 @@ from innotv.errors import ApiError
 
 from .ladder import Rung
 from .media import ProgramMedia
-from .passthrough import PacketTrack, chosen_video_codec, receive_packets, request_keyframe
+from .passthrough import chosen_video_codec, receive_packets, request_keyframe
 from .simulcast import Simulcast
-from .source import AUDIO_SAMPLES, TestPattern, Tone
-from .worker import MediaWorker, WorkerSettings
+from .worker import WorkerSettings
+from .worker_process import WorkerProcess
 
 log = logging.getLogger("innotv.live")
 
 _CLOSED_STATES = ("ended", "replay")
+RESTART_EVERY_S = 2.0  # a worker that keeps crashing is restarted at most this often
 
 
 @dataclass
@@ -49,17 +51,18 @@ class Publisher:
     relay: MediaRelay = field(default_factory=MediaRelay)
     video_codec: str | None = None  # "h264" or "vp8": what the packets are (see passthrough.py)
     video_receiver: Any = None
-    audio_packets: bool = False  # the audio track also carries the Opus packets (see passthrough.py)
+    audio_packets: bool = False  # the audio track carries the Opus packets (see passthrough.py)
     previews: dict[str, RTCPeerConnection] = field(default_factory=dict)
 
 
 @dataclass
 class Broadcast:
     program_id: str
-    media: ProgramMedia
-    worker: MediaWorker | None = None
+    worker: WorkerProcess | None = None
     publisher: Publisher | None = None
-    generator: threading.Event | None = None  # set to stop the demo source
+    generator: tuple[str, int, int, int] | None = None  # the demo source (epoch, w, h, fps) playing
+    started_at: float = 0.0  # when the current worker was started (monotonic)
+    restarts: int = 0  # workers started again after a crash
 
 
 class LiveService:
@@ -80,22 +83,25 @@ class LiveService:
         self.broadcasts: dict[str, Broadcast] = {}
         self._locks: dict[str, asyncio.Lock] = {}  # one per program: publishers never wait on another
         self._closing = False
+        self._tasks: set[asyncio.Task[None]] = set()  # the worker supervisors
 
     def register_metrics(self) -> None:
         m = self.deps.metrics
         casts = self.broadcasts
 
-        def workers() -> list[MediaWorker]:
+        def workers() -> list[WorkerProcess]:
             return [bc.worker for bc in list(casts.values()) if bc.worker is not None]
 
         m.gauge("innotv_live_publishers", "WHIP publishers connected to this process",
                 lambda: float(sum(1 for bc in list(casts.values()) if bc.publisher is not None)))
-        m.gauge("innotv_live_media_workers", "media worker threads running in this process",
+        m.gauge("innotv_live_media_workers", "media worker processes started by this process, running",
                 lambda: float(sum(1 for w in workers() if not w.done.done())))
         m.gauge("innotv_live_frames_dropped", "frames dropped by full media queues (running workers)",
-                lambda: float(sum(w.dropped for w in workers())))
+                lambda: float(sum(w.dropped + int(w.status.get("dropped", 0)) for w in workers())))
         m.gauge("innotv_live_worker_errors", "frames that failed to encode (running workers)",
-                lambda: float(sum(w.errors for w in workers())))
+                lambda: float(sum(int(w.status.get("errors", 0)) for w in workers())))
+        m.gauge("innotv_live_worker_restarts", "media worker processes restarted after a crash",
+                lambda: float(sum(bc.restarts for bc in list(casts.values()))))
 
     # ---- lookups ----
     def media_dir(self, program_id: str) -> Path:
@@ -104,28 +110,46 @@ class LiveService:
     def rtc_config(self) -> RTCConfiguration:
         return RTCConfiguration(iceServers=list(self.ice_servers))
 
-    async def _broadcast(self, program_id: str) -> Broadcast:
-        current = self.broadcasts.get(program_id)
-        if current is not None:
-            return current
+    def _broadcast(self, program_id: str) -> Broadcast:
+        return self.broadcasts.setdefault(program_id, Broadcast(program_id))
 
-        def _open() -> ProgramMedia:
-            media = ProgramMedia(self.root, program_id, self.settings.segment_s,
-                                 self.deps.config.live_window_segments)
-            media.load()
-            return media
-
-        media = await asyncio.to_thread(_open)
-        current = self.broadcasts.setdefault(program_id, Broadcast(program_id, media))
-        return current
-
-    def _ensure_worker(self, bc: Broadcast) -> MediaWorker:
+    async def _ensure_worker(self, bc: Broadcast) -> WorkerProcess:
+        """The broadcast's running worker process, started when there is none (or it died)."""
         if bc.worker is None or bc.worker.done.done():
-            simulcast, program_id = self.simulcast, bc.program_id
-            urls = (lambda: simulcast.urls_for(program_id)) if simulcast is not None else None
-            bc.worker = MediaWorker(bc.media, self.settings, bc.program_id, urls)
-            bc.worker.start()
+            cfg = self.deps.config
+            worker = WorkerProcess(bc.program_id, self.root, self.settings, cfg.live_window_segments,
+                                   cfg.log_level, cfg.log_format)
+            bc.worker = worker
+            bc.started_at = time.monotonic()
+            urls = self.simulcast.urls_for(bc.program_id) if self.simulcast is not None else ()
+            try:
+                await worker.start(urls)
+            except BaseException:
+                bc.worker = None
+                raise
+            task = asyncio.create_task(self._supervise(bc, worker))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return bc.worker
+
+    async def _supervise(self, bc: Broadcast, worker: WorkerProcess) -> None:
+        """When `worker` dies without being stopped (a crash) while its program is still on the
+        air, start another (not more often than RESTART_EVERY_S): the output carries on after a
+        discontinuity, and the publisher is asked for a keyframe so the new one can decode."""
+        if await asyncio.shield(worker.done) is not None:
+            return  # it finished because it was told to
+        delay = bc.started_at + RESTART_EVERY_S - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if self._closing or bc.worker is not worker or (bc.publisher is None and bc.generator is None):
+            return
+        log.error("restarting the media worker of %s", bc.program_id)
+        bc.restarts += 1
+        revived = await self._ensure_worker(bc)
+        if bc.generator is not None:
+            revived.generate(*bc.generator)
+        if bc.publisher is not None and bc.publisher.video_receiver is not None:
+            await request_keyframe(bc.publisher.video_receiver)
 
     # ---- publishing (WHIP) ----
     async def publish(self, program_id: str, offer: str) -> tuple[str, str]:
@@ -133,7 +157,7 @@ class LiveService:
         async with self._locks.setdefault(program_id, asyncio.Lock()):
             if self._closing:
                 raise ApiError(503, "shutting_down", "The server is shutting down.")
-            bc = await self._broadcast(program_id)
+            bc = self._broadcast(program_id)
             if self.simulcast is not None:
                 await self.simulcast.refresh(program_id)
             if bc.publisher is not None:
@@ -157,19 +181,19 @@ class LiveService:
 
     async def _negotiate(self, bc: Broadcast, pub: Publisher, offer: str) -> str:
         pc = pub.pc
-        worker = self._ensure_worker(bc)
+        await self._ensure_worker(bc)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
+            # encoded packets: relayed as they are to previews, decoded by the worker process
             if track.kind == "video":
-                receive_packets(track)  # encoded packets: relayed as they are, decoded by the worker
+                receive_packets(track)
             elif track.kind == "audio":
-                # Opus packets for the previews, and the samples decoded from them for the worker
-                pub.audio_packets = receive_packets(track, decode=True)
+                pub.audio_packets = receive_packets(track)
             pub.tracks.append(track)
             # the worker's copy is buffered (nothing dropped); so are previews' (see preview)
             source = pub.relay.subscribe(track, buffered=True)
-            pub.tasks.append(asyncio.create_task(self._pump(bc, pub, worker, source)))
+            pub.tasks.append(asyncio.create_task(self._pump(bc, pub, source)))
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -205,24 +229,28 @@ class LiveService:
             if pub.video_receiver is not None:
                 await request_keyframe(pub.video_receiver)
 
-    async def _pump(self, bc: Broadcast, pub: Publisher, worker: MediaWorker,
-                    track: MediaStreamTrack) -> None:
+    async def _pump(self, bc: Broadcast, pub: Publisher, track: MediaStreamTrack) -> None:
+        """Hand the publisher's packets of one track to the broadcast's worker process."""
         kind = track.kind
         while True:
             try:
-                frame = await track.recv()
+                packet = await track.recv()
             except MediaStreamError:
                 return
             except Exception:
                 log.exception("receiving a frame failed")
                 continue
             pub.last_frame = time.monotonic()
-            if isinstance(frame, av.Packet):
-                if kind == "video":
-                    worker.offer("packet", pub.epoch, (pub.video_codec or "h264", frame))
-                # audio packets are for the previews; the decoded samples follow them
+            if not isinstance(packet, av.Packet) or packet.pts is None:
+                continue  # not from our packet receiver (aiortc changed inside): nothing to send
+            worker = bc.worker
+            if worker is None or worker.done.done():
+                continue  # between a crash and the restart (see _supervise)
+            if kind == "video":
+                codec = pub.video_codec or "h264"  # known once negotiated, after the track appeared
+                worker.offer_video(pub.epoch, codec, bytes(packet), packet.pts, packet.is_keyframe)
             else:
-                worker.offer(kind, pub.epoch, frame)
+                worker.offer_audio(pub.epoch, bytes(packet), packet.pts)
 
     async def _drop_publisher(self, bc: Broadcast, pub: Publisher) -> None:
         """The publisher is gone without stopping: the slate takes over."""
@@ -277,10 +305,7 @@ class LiveService:
                 # the publisher's packets, forwarded without re-encoding (buffered: a gap would
                 # break the picture until the next keyframe; the audio track mixes packets and
                 # decoded samples, and only the latest of those is kept unbuffered)
-                relayed = pub.relay.subscribe(track, buffered=track.kind == "video" or pub.audio_packets)
-                if track.kind == "audio" and pub.audio_packets:
-                    relayed = PacketTrack(relayed)
-                pc.addTrack(relayed)
+                pc.addTrack(pub.relay.subscribe(track, buffered=True))
             await pc.setLocalDescription(await pc.createAnswer())
         except (AssertionError, ValueError, KeyError, IndexError, OperationError) as exc:
             await pc.close()
@@ -325,17 +350,21 @@ class LiveService:
         await self._finish(bc)
         return True
 
+    def _finalise_from_disk(self, program_id: str) -> bool:
+        media = ProgramMedia(self.root, program_id, self.settings.segment_s,
+                             self.deps.config.live_window_segments)
+        return media.load() and media.finalise()
+
     async def _finish(self, bc: Broadcast) -> bool:
         """Stop the worker (or finalise media already on disk) and publish the replay when ended."""
-        if bc.generator is not None:
-            bc.generator.set()
-            bc.generator = None
+        bc.generator = None
         worker, bc.worker = bc.worker, None
+        recorded: bool | None = None
         if worker is not None:
-            worker.stop()
-            recorded = await asyncio.wrap_future(worker.done)
-        else:
-            recorded = await asyncio.to_thread(bc.media.finalise)
+            worker.stop()  # the worker stops the demo source too
+            recorded = await worker.done
+        if recorded is None:  # no worker, or it crashed: what is on disk is the recording
+            recorded = await asyncio.to_thread(self._finalise_from_disk, bc.program_id)
         if recorded:
             programs = self.deps.services.get("programs")
             if programs is not None:
@@ -351,7 +380,7 @@ class LiveService:
         if bc is None:
             if not await asyncio.to_thread((self.root / program_id / "ladder.json").exists):
                 return
-            bc = await self._broadcast(program_id)
+            bc = self._broadcast(program_id)
         if bc.publisher is not None:
             pub, bc.publisher = bc.publisher, None
             await self._close_publisher(pub)
@@ -375,49 +404,45 @@ class LiveService:
     async def play_generated(self, program_id: str, width: int = 1280, height: int = 720,
                              fps: int = 30) -> None:
         """Broadcast the test pattern and tone into `program_id` until the broadcast ends."""
-        bc = await self._broadcast(program_id)
+        bc = self._broadcast(program_id)
         if bc.generator is not None or bc.publisher is not None:
             return
         if self.simulcast is not None:
             await self.simulcast.refresh(program_id)
-        worker = self._ensure_worker(bc)
-        stop = threading.Event()
-        bc.generator = stop
-        epoch = "generated-" + secrets.token_hex(4)
+        worker = await self._ensure_worker(bc)
+        bc.generator = ("generated-" + secrets.token_hex(4), width, height, fps)
+        worker.generate(*bc.generator)
 
-        def feed() -> None:
-            pattern, tone = TestPattern(width, height, fps), Tone()
-            start = time.monotonic()
-            try:
-                while not stop.is_set():
-                    worker.offer("video", epoch, pattern.next_frame())
-                    while tone.index * AUDIO_SAMPLES * fps < pattern.index * 48_000:
-                        worker.offer("audio", epoch, tone.next_frame())
-                    delay = start + pattern.index / fps - time.monotonic()
-                    if delay > 0:
-                        stop.wait(delay)
-            finally:
-                pattern.close()
-
-        threading.Thread(target=feed, name=f"generated-{program_id}", daemon=True).start()
+    async def on_simulcast(self, payload: dict[str, Any]) -> None:
+        """Bus topic "simulcast": a program's destinations changed; tell its worker."""
+        program_id = payload.get("id")
+        if self.simulcast is None or not isinstance(program_id, str):
+            return
+        await self.simulcast.refresh(program_id)
+        bc = self.broadcasts.get(program_id)
+        if bc is not None and bc.worker is not None:
+            bc.worker.set_destinations(self.simulcast.urls_for(program_id))
 
     def push_state(self, program_id: str, url: str) -> str:
         """"connecting", "connected", "retrying" while pushing; "idle" when not broadcasting."""
         bc = self.broadcasts.get(program_id)
         worker = bc.worker if bc is not None else None
-        pusher = worker.pushers.get(url) if worker is not None else None
-        return str(pusher.state) if pusher is not None else "idle"
+        pushers = worker.status.get("pushers", {}) if worker is not None else {}
+        return str(pushers.get(url, "idle"))
 
     # ---- shutdown ----
     async def close(self) -> None:
         self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
         for bc in list(self.broadcasts.values()):
             if bc.publisher is not None:
                 pub, bc.publisher = bc.publisher, None
                 await self._close_publisher(pub)
-            if bc.generator is not None:
-                bc.generator.set()
+            bc.generator = None
             if bc.worker is not None:
                 bc.worker.stop(finalise=False)
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(asyncio.wrap_future(bc.worker.done), timeout=10)
+                try:
+                    await asyncio.wait_for(asyncio.shield(bc.worker.done), timeout=10)
+                except (TimeoutError, asyncio.CancelledError):
+                    await bc.worker.kill()

@@ -132,7 +132,7 @@ class Simulcast:
     def __init__(self, deps: Deps, store: SimulcastStore) -> None:
         self.deps = deps
         self.store = store
-        self.urls: dict[str, tuple[str, ...]] = {}  # snapshot read by media threads
+        self.urls: dict[str, tuple[str, ...]] = {}  # what each program's worker is told
 
     def urls_for(self, program_id: str) -> tuple[str, ...]:
         return self.urls.get(program_id, ())
@@ -169,8 +169,3 @@ class Simulcast:
         if removed:
             await self.deps.bus.publish("simulcast", {"id": program_id})
         return removed
-
-    async def on_event(self, payload: dict[str, Any]) -> None:
-        program_id = payload.get("id")
-        if isinstance(program_id, str):
-            await self.refresh(program_id)

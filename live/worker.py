@@ -1,6 +1,7 @@
 """The media worker: one thread per broadcasting program, fed through a bounded queue.
 
-The event loop only enqueues decoded frames (`offer`); this thread scales, encodes and writes
+It runs in the program's worker process (worker_main.py; the benchmark also runs it on its own).
+`offer` only enqueues frames or encoded packets; this thread decodes, scales, encodes and writes
 segments and playlists. When the publisher drops, the thread switches to the generated slate
 until a publisher returns (a new epoch) or the broadcast is stopped, after which the replay is
 finalised. A frame that fails to encode is skipped and logged; the thread itself never dies of it.
@@ -9,6 +10,7 @@ finalised. A frame that fails to encode is skipped and logged; the thread itself
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import io
 import logging
 import queue
@@ -36,6 +38,13 @@ class WorkerSettings:
     slate_after_s: float
     queue_frames: int
     passthrough: bool = True  # an H.264 publisher at the top rung's size is repackaged, not encoded
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> WorkerSettings:
+        return cls(**{**raw, "ladder": tuple(Rung(**r) for r in raw["ladder"])})
 
 
 class MediaWorker:
@@ -100,13 +109,13 @@ class MediaWorker:
             return None
 
     def _decode(self, decoders: dict[Any, Any], epoch: Any, payload: tuple[str, Any]) -> list[Any]:
-        """Decode a publisher's encoded video packet (see passthrough.py) into pictures."""
+        """Decode a publisher's encoded packet (see passthrough.py: H.264/VP8 video, Opus sound)."""
         codec, packet = payload
-        ctx: Any = decoders.get(epoch)
+        ctx: Any = decoders.get((epoch, codec))
         if ctx is None:
-            for old in list(decoders)[:-2]:
+            for old in list(decoders)[:-4]:
                 decoders.pop(old, None)
-            ctx = decoders[epoch] = av.CodecContext.create(codec, "r")
+            ctx = decoders[(epoch, codec)] = av.CodecContext.create(codec, "r")
         try:
             frames = list(ctx.decode(packet))
         except av.FFmpegError:
@@ -231,6 +240,10 @@ class MediaWorker:
                     if ep == epoch and self.mode == "live":
                         finished_epochs.add(ep)
                         start_slate()
+                elif kind == "packet" and payload[0] == "opus":
+                    if ep not in finished_epochs and ep == epoch:
+                        for sound in self._decode(decoders, ep, payload):
+                            media("audio", ep, sound)
                 elif kind == "packet":
                     self.packets += 1
                     if ep not in finished_epochs:

@@ -19,7 +19,7 @@ from live.source import wall_ms
 from live.tracks import whip_publish
 from tests.helpers import running_server
 
-from .support import new_program, small_config
+from .support import new_program, small_config, wait_for
 
 
 async def _viewer_offer() -> RTCPeerConnection:
@@ -70,10 +70,16 @@ async def test_whep_preview_receives_frames(tmp_path: Path, codec: str) -> None:
         age = await asyncio.wait_for(frame_seen, timeout=20)
         assert age < 5_000, f"preview frame is {age} ms old"
         # the server got the publisher's video as encoded packets (forwarded as they are to the
-        # preview, decoded by the media worker for HLS)
+        # preview, decoded by the program's media worker process for HLS)
         broadcast = server.deps.services["live"].broadcasts[program_id]
         assert broadcast.publisher.video_codec == codec.split("/")[1].lower()
-        assert broadcast.worker.packets > 0 and broadcast.worker.decode_errors == 0
+
+        async def decoded() -> dict[str, Any] | None:
+            status = await broadcast.worker.fresh_status()
+            return status if status["packets"] > 0 else None
+
+        status = await wait_for(decoded, what="the worker process decoding the packets")
+        assert status["decode_errors"] == 0
         assert f"{codec.split('/')[1]}/90000" in answer
         async with host.delete(location) as resp:
             assert resp.status == 200
@@ -84,8 +90,9 @@ async def test_whep_preview_receives_frames(tmp_path: Path, codec: str) -> None:
 async def test_whep_preview_relays_audio_without_reencoding(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The preview's Opus packets are the publisher's own: only the publisher's encoder ever runs,
-    and every payload any decoder (the server's, for HLS, and the preview's) gets came out of it.
-    Re-encoding for the preview would run a second encoder whose payloads the publisher never sent."""
+    and every payload the preview's decoder gets came out of it. Re-encoding for the preview would
+    run a second encoder whose payloads the publisher never sent. Nothing in the server's process
+    decodes sound (the worker process decodes it for HLS)."""
     encoded: dict[int, list[bytes]] = defaultdict(list)  # encoder id -> payloads it produced
     decoded: dict[int, list[bytes]] = defaultdict(list)  # decoder id -> payloads it was given
     encode, decode = OpusEncoder.encode, OpusDecoder.decode
@@ -128,10 +135,11 @@ async def test_whep_preview_relays_audio_without_reencoding(tmp_path: Path,
 
         assert len(encoded) == 1, "the preview's audio was re-encoded"
         sent = set(next(iter(encoded.values())))
-        assert len(decoded) == 2  # the server's (for HLS) and the preview's
+        assert len(decoded) == 1  # the preview's
         for payloads in decoded.values():
             assert len(payloads) >= 50 and set(payloads) <= sent
         broadcast = server.deps.services["live"].broadcasts[program_id]
-        assert broadcast.publisher.audio_packets and broadcast.worker.decode_errors == 0
+        assert broadcast.publisher.audio_packets
+        assert (await broadcast.worker.fresh_status())["decode_errors"] == 0
         await pc.close()
         await pub.pc.close()

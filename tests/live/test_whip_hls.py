@@ -221,8 +221,8 @@ async def test_h264_publisher_top_rung_is_repackaged_and_aligned(tmp_path: Path)
                              what="pass-through segments")
         _, master, _ = await get_text(viewer, f"/hls/{program_id}/master.m3u8")
         assert "RESOLUTION=320x240" in master and 'CODECS="avc1.42' in master
-        worker = server.deps.services["live"].broadcasts[program_id].worker
-        assert worker.session_kind == "passthrough" and worker.decode_errors == 0
+        status = await server.deps.services["live"].broadcasts[program_id].worker.fresh_status()
+        assert status["session_kind"] == "passthrough" and status["decode_errors"] == 0
         init = await get_bytes(viewer, f"/hls/{program_id}/240p/{maps(top)[-1]}")
         for name in segments(top)[-2:]:
             frames, audio = decode(init, await get_bytes(viewer, f"/hls/{program_id}/240p/{name}"))

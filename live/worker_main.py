@@ -1,0 +1,174 @@
+"""The media worker process: `python -m live.worker_main <fd>`, started by the server per program.
+
+It owns one program's `MediaWorker` (decoding, the ladder's encoders, segments, playlists,
+simulcast pushers), so encoding never competes with the server's event loop for the interpreter
+lock, and a crash in a codec takes down this program's process, not the server or the chat.
+
+The server talks to it over the socket pair whose end is `<fd>` (see ipc.py). The first message
+is ["init", {...}]; then (headers; "+ data" is the binary payload):
+  ["video", epoch, codec, pts_90k, keyframe] + data  a received H.264/VP8 access unit
+  ["audio", epoch, pts_48k] + data                    a received Opus packet
+  ["generate", epoch, width, height, fps]             play the test pattern and tone (the demo)
+  ["destinations", urls]                              the simulcast destinations wanted now
+  ["gone", epoch]                                     that publisher left: show the slate
+  ["status"]                                          send the status now
+  ["stop", finalise]                                  end the broadcast (and write the replay)
+It answers with ["status", {...}] twice a second and on request, and ["done", recorded] last.
+The end of the stream (the server died) stops the worker without writing the replay.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+from innotv.logs import setup_logging
+
+from .ipc import pack, read_message
+from .media import ProgramMedia
+from .passthrough import VIDEO_TIME_BASE
+from .source import AUDIO_SAMPLES, TestPattern, Tone
+from .worker import MediaWorker, WorkerSettings
+
+log = logging.getLogger("innotv.live")
+
+OPUS_TIME_BASE = Fraction(1, 48_000)
+STATUS_EVERY_S = 0.5
+
+
+class Link:
+    """The child's end of the socket pair: reading in the main thread, writing from several."""
+
+    def __init__(self, fd: int) -> None:
+        self.sock = socket.socket(fileno=fd)
+        self.rfile = self.sock.makefile("rb")
+        self._lock = threading.Lock()
+
+    def send(self, header: list[Any]) -> None:
+        data = pack(header)
+        with self._lock:
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                pass  # the server is gone; the reader sees the end of the stream
+
+    def close(self) -> None:
+        self.rfile.close()
+        self.sock.close()
+
+
+def status_of(worker: MediaWorker) -> dict[str, Any]:
+    return {
+        "mode": worker.mode,
+        "session_kind": worker.session_kind,
+        "dropped": worker.dropped,
+        "errors": worker.errors,
+        "decode_errors": worker.decode_errors,
+        "packets": worker.packets,
+        "pushers": {url: str(p.state) for url, p in list(worker.pushers.items())},
+    }
+
+
+def _generate(worker: MediaWorker, epoch: str, width: int, height: int, fps: int,
+              stop: threading.Event) -> None:
+    pattern, tone = TestPattern(width, height, fps), Tone()
+    start = time.monotonic()
+    try:
+        while not stop.is_set():
+            worker.offer("video", epoch, pattern.next_frame())
+            while tone.index * AUDIO_SAMPLES * fps < pattern.index * 48_000:
+                worker.offer("audio", epoch, tone.next_frame())
+            delay = start + pattern.index / fps - time.monotonic()
+            if delay > 0:
+                stop.wait(delay)
+    finally:
+        pattern.close()
+
+
+def _packet(data: bytes, pts: int, time_base: Fraction, keyframe: bool) -> av.Packet[Any]:
+    packet = av.Packet(data)
+    packet.pts = packet.dts = pts
+    packet.time_base = time_base
+    packet.is_keyframe = keyframe
+    return packet
+
+
+def serve(link: Link) -> int:
+    first = read_message(link.rfile)
+    if first is None or first[0][0] != "init":
+        return 2
+    init: dict[str, Any] = first[0][1]
+    setup_logging(init["log_level"], init["log_format"])
+    settings = WorkerSettings.from_json(init["settings"])
+    media = ProgramMedia(Path(init["root"]), init["program_id"], settings.segment_s, init["window"])
+    media.load()
+    destinations: list[tuple[str, ...]] = [tuple(init.get("destinations", ()))]
+    worker = MediaWorker(media, settings, init["program_id"], lambda: destinations[0])
+    worker.start()
+    stopped = threading.Event()
+    generator_stop = threading.Event()
+
+    def report() -> None:
+        while not stopped.wait(STATUS_EVERY_S):
+            link.send(["status", status_of(worker)])
+
+    threading.Thread(target=report, name="status", daemon=True).start()
+    finalise = False
+    while True:
+        message = read_message(link.rfile)
+        if message is None:
+            break  # the server is gone
+        header, data = message
+        kind = header[0]
+        if kind == "video":
+            _, epoch, codec, pts, keyframe = header
+            worker.offer("packet", epoch, (codec, _packet(data, pts, VIDEO_TIME_BASE, keyframe)))
+        elif kind == "audio":
+            _, epoch, pts = header
+            worker.offer("packet", epoch, ("opus", _packet(data, pts, OPUS_TIME_BASE, True)))
+        elif kind == "status":
+            link.send(["status", status_of(worker)])
+        elif kind == "destinations":
+            destinations[0] = tuple(header[1])
+        elif kind == "gone":
+            worker.gone(header[1])
+        elif kind == "generate":
+            _, epoch, width, height, fps = header
+            threading.Thread(target=_generate, args=(worker, epoch, width, height, fps, generator_stop),
+                             name="generated", daemon=True).start()
+        elif kind == "stop":
+            finalise = bool(header[1])
+            break
+    generator_stop.set()
+    worker.stop(finalise)
+    try:
+        recorded = bool(worker.done.result())
+    except Exception:
+        recorded = False
+    stopped.set()
+    link.send(["status", status_of(worker)])
+    link.send(["done", recorded])
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or not argv[1].isdigit():
+        print("usage: python -m live.worker_main <fd> (started by innotv serve)", file=sys.stderr)
+        return 2
+    link = Link(int(argv[1]))
+    try:
+        return serve(link)
+    finally:
+        link.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,139 @@
+"""Each broadcasting program's media work runs in its own process: a worker that crashes is
+replaced while the publisher carries on (viewers see a discontinuity, not an end), another program
+and the chat never notice, and no worker outlives a server killed with SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from live.ladder import parse_ladder
+from live.tracks import whip_publish
+from live.worker import WorkerSettings
+from tests.chat.clients import viewer as chat_viewer
+from tests.helpers import running_server, spawn_server
+
+from .support import get_text, new_program, segments, small_config, wait_for
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+async def _last_seq(client: aiohttp.ClientSession, path: str) -> int:
+    """The newest segment's number in a live playlist; -1 when there is none (yet)."""
+    status, text, _ = await get_text(client, path)
+    names = segments(text) if status == 200 else []
+    return max((int(n[4:-4]) for n in names), default=-1)
+
+
+async def _has_segment(client: aiohttp.ClientSession, path: str, seq: int) -> bool:
+    return await _last_seq(client, path) >= seq
+
+
+async def test_a_crashed_worker_is_replaced_and_nothing_else_notices(tmp_path: Path) -> None:
+    async with running_server(small_config(tmp_path)) as server:
+        crashing, key_a = await new_program(server)
+        steady, key_b = await new_program(server, later_hours=3)
+        viewer = server.client()
+        pubs = [await whip_publish(viewer, f"{server.url}/whip/{crashing}", key_a),
+                await whip_publish(viewer, f"{server.url}/whip/{steady}", key_b)]
+        paths = {p: f"/hls/{p}/240p/live.m3u8" for p in (crashing, steady)}
+        for path in paths.values():
+            await wait_for(lambda p=path: _has_segment(viewer, p, 1), what="first segments")  # type: ignore[misc]
+        live = server.deps.services["live"]
+        victim = live.broadcasts[crashing].worker
+        other = live.broadcasts[steady].worker
+        assert victim.pid != os.getpid() and other.pid != victim.pid
+
+        chat = await chat_viewer(server)
+        await chat.join(f"program:{crashing}")
+
+        seq_before = await _last_seq(viewer, paths[crashing])
+        steady_before = await _last_seq(viewer, paths[steady])
+        os.kill(victim.pid, signal.SIGKILL)
+        assert await victim.done is None  # died without finishing: a crash, not a stop
+
+        async def replaced() -> bool:
+            worker = live.broadcasts[crashing].worker
+            return worker is not None and worker is not victim and not worker.done.done()
+
+        await wait_for(replaced, what="a new worker process")
+
+        await wait_for(lambda: _has_segment(viewer, paths[crashing], seq_before + 2),
+                       what="segments after the crash")
+        _, playlist, _ = await get_text(viewer, paths[crashing])
+        after_crash = playlist.split(f"seg-{seq_before}.m4s", 1)[-1]
+        assert "#EXT-X-DISCONTINUITY" in after_crash and "#EXT-X-MAP" in after_crash, playlist
+        assert "#EXT-X-ENDLIST" not in playlist
+        assert live.broadcasts[steady].worker is other and not other.done.done()
+        assert await _last_seq(viewer, paths[steady]) > steady_before
+        ack = await chat.call("chat", {"room": f"program:{crashing}", "text": "still here"})
+        assert ack.get("ok"), ack
+        _, metrics, _ = await get_text(viewer, "/metrics")
+        assert "innotv_live_worker_restarts 1.0" in metrics
+        await chat.close()
+        for pub in pubs:
+            await pub.pc.close()
+
+
+async def test_workers_do_not_outlive_a_killed_server(tmp_path: Path) -> None:
+    server = spawn_server(tmp_path, extra_env={"INNOTV_LIVE_LADDER": "240p15:300",
+                                                "INNOTV_LIVE_SEGMENT_S": "1"},
+                          extra_args=["--demo"])
+    try:
+        await server.wait_ready()
+        async with aiohttp.ClientSession() as client:
+            async def worker_pids() -> set[int] | None:
+                status, text, _ = await get_text(client, f"{server.url}/hls/demo/240p/live.m3u8")
+                return _children(server.proc.pid) or None if status == 200 and segments(text) else None
+
+            pids = await wait_for(worker_pids, what="the demo's worker process")
+        server.kill9()
+
+        async def all_gone() -> bool:  # an orphan's exit cannot be awaited: poll with a deadline
+            return not any(_alive(pid) for pid in pids)
+
+        await wait_for(all_gone, within=10, what="the workers of a killed server to exit")
+    finally:
+        server.kill9()
+
+
+def test_worker_and_transcoder_entry_points_refuse_bad_input(tmp_path: Path) -> None:
+    """They are started by the server, but someone may run them by hand: a usage line or a JSON
+    error, never a traceback, and nothing written."""
+    run = subprocess.run([sys.executable, "-m", "live.worker_main"], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 2 and "usage" in run.stderr and "Traceback" not in run.stderr
+    run = subprocess.run([sys.executable, "-m", "live.worker_main", "not-a-descriptor"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    for job in ("not json", "[]", json.dumps({"root": str(tmp_path)})):
+        run = subprocess.run([sys.executable, "-m", "live.transcode_main"], input=job,
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 1 and "bad job" in json.loads(run.stdout)["error"], run
+        assert "Traceback" not in run.stderr
+    settings = WorkerSettings(parse_ladder("120p15:100"), 1.0, "ultrafast", 1.0, 60).to_json()
+    job = json.dumps({"root": str(tmp_path), "program_id": "p1", "source": str(tmp_path / "missing.mp4"),
+                      "settings": settings, "window": 6, "log_level": "ERROR", "log_format": "json"})
+    run = subprocess.run([sys.executable, "-m", "live.transcode_main"], input=job,
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "missing.mp4" in json.loads(run.stdout)["error"]
+    assert not list((tmp_path / "p1").glob("*/seg-*.m4s"))

@@ -77,6 +77,10 @@ class Config:
     live_ice_servers: tuple[str, ...] = ()
     # An H.264 publisher at the top rung's size is repackaged for that rung instead of re-encoded.
     live_passthrough: bool = True
+    # Threads per live encoder and decoder; 0 lets FFmpeg use one per core. Few threads per stream
+    # cost the least CPU per stream (a 720p30 encode needs well under one core), and the
+    # machine's cores go to more programs instead.
+    live_codec_threads: int = 2
 
     @property
     def uses_redis(self) -> bool:

@@ -26,7 +26,8 @@ class RenditionEncoder:
     """`video_template`: a stream whose H.264 parameters the received packets carry; then this
     rendition is the publisher's video repackaged (`mux_video_packet`), not encoded."""
 
-    def __init__(self, rung: Rung, segment_s: float, preset: str, video_template: Any = None) -> None:
+    def __init__(self, rung: Rung, segment_s: float, preset: str, video_template: Any = None,
+                 threads: int = 0) -> None:
         self.rung = rung
         self.sink = BoxSink()
         self.container = av.open(self.sink, "w", format="mp4", options={"movflags": MOVFLAGS})
@@ -48,6 +49,7 @@ class RenditionEncoder:
         video.time_base = VIDEO_TIME_BASE
         video.codec_context.time_base = VIDEO_TIME_BASE  # variable frame timing, exact pts
         video.bit_rate = rung.video_kbps * 1000
+        video.codec_context.thread_count = threads
         video.codec_context.options = {
             "preset": preset,
             "tune": "zerolatency",

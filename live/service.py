@@ -78,6 +78,7 @@ class LiveService:
             slate_after_s=cfg.live_slate_after_s,
             queue_frames=cfg.live_queue_frames,
             passthrough=cfg.live_passthrough,
+            threads=cfg.live_codec_threads,
         )
         self.ice_servers = [RTCIceServer(urls=url) for url in cfg.live_ice_servers]
         self.broadcasts: dict[str, Broadcast] = {}

@@ -26,7 +26,7 @@ log = logging.getLogger("innotv.live")
 class Session:
     def __init__(self, media: ProgramMedia, segment_s: float, preset: str, t0: float,
                  destinations: Callable[[], tuple[str, ...]] | None = None,
-                 video_template: Any = None) -> None:
+                 video_template: Any = None, threads: int = 0) -> None:
         self.media = media
         self.segment_s = segment_s
         self.t0 = t0
@@ -34,7 +34,7 @@ class Session:
         # with a template, the top rung is the publisher's H.264 repackaged (see passthrough.py)
         self.passthrough = video_template is not None
         self.encoders = [
-            RenditionEncoder(r, segment_s, preset, video_template if i == 0 else None)
+            RenditionEncoder(r, segment_s, preset, video_template if i == 0 else None, threads)
             for i, r in enumerate(media.rungs)
         ]
         self.fps = max(r.fps for r in media.rungs)

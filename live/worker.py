@@ -38,6 +38,7 @@ class WorkerSettings:
     slate_after_s: float
     queue_frames: int
     passthrough: bool = True  # an H.264 publisher at the top rung's size is repackaged, not encoded
+    threads: int = 0  # per encoder and decoder; 0: FFmpeg's choice (one per core)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -116,6 +117,7 @@ class MediaWorker:
             for old in list(decoders)[:-4]:
                 decoders.pop(old, None)
             ctx = decoders[(epoch, codec)] = av.CodecContext.create(codec, "r")
+            ctx.thread_count = self.settings.threads
         try:
             frames = list(ctx.decode(packet))
         except av.FFmpegError:
@@ -162,7 +164,8 @@ class MediaWorker:
             top = self.media.rungs[0]
             if slate is None:
                 slate = Slate(top.width, top.height)
-            session = Session(self.media, st.segment_s, st.preset, t_end, self.destinations)
+            session = Session(self.media, st.segment_s, st.preset, t_end, self.destinations,
+                              threads=st.threads)
             self.session_kind = "slate"
             self.pushers = session.pushers
             slate_started = time.monotonic()
@@ -198,7 +201,8 @@ class MediaWorker:
                     self.media.set_rungs(fit_ladder(st.ladder, payload.width, payload.height))
                 template = self._template(source, payload) if st.passthrough else None
                 session = Session(self.media, st.segment_s, st.preset, t_end, self.destinations,
-                                  template.streams.video[0] if template is not None else None)
+                                  template.streams.video[0] if template is not None else None,
+                                  threads=st.threads)
                 session.keep = template
                 self.session_kind = "passthrough" if template is not None else "encode"
                 self.pushers = session.pushers

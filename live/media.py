@@ -111,6 +111,9 @@ class RenditionLog:
             "#EXTM3U",
             "#EXT-X-VERSION:7",
             f"#EXT-X-TARGETDURATION:{self._target(self.segments)}",
+            # Blocking playlist reload (live/blocking.py). No HOLD-BACK: its absence means three
+            # target durations, the least the spec allows; our player sets its own distance.
+            "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES",
             f"#EXT-X-MEDIA-SEQUENCE:{first}",
             f"#EXT-X-DISCONTINUITY-SEQUENCE:{disc_before}",
             "#EXT-X-INDEPENDENT-SEGMENTS",

@@ -3,7 +3,9 @@
 WHIP (`POST /whip/{id}`, `DELETE /whip/{id}/{session}`, `OPTIONS` for CORS) authenticates with
 the program's stream key as a Bearer token; no cookie is involved, so any origin may publish.
 HLS and VOD files are served from the data dir by name patterns only (no path from the request
-reaches the file system), playlists with a short max-age and segments as immutable.
+reaches the file system), playlists with a short max-age and segments as immutable. A live rendition
+playlist asked for with `_HLS_msn` is held until it lists that segment (blocking playlist reload,
+see blocking.py and docs/_parts/hls-blocking.md).
 """
 
 from __future__ import annotations
@@ -19,6 +21,16 @@ from innotv.deps import Deps
 from innotv.errors import ApiError
 from innotv.jsonbody import read_json_object, read_limited
 
+from .blocking import (
+    MAX_AHEAD,
+    DirectiveError,
+    PlaylistGone,
+    PlaylistState,
+    PlaylistWatchers,
+    WatchersClosed,
+    parse_directives,
+    read_playlist,
+)
 from .media import SAFE_ID
 from .premiere import HIDDEN_FILE
 from .premieres import Premieres
@@ -40,6 +52,7 @@ _VOD_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:vod\.m3u8|init-\d{{1,9}}\
 PLAYLIST_CACHE = "public, max-age=1"
 VOD_PLAYLIST_CACHE = "public, max-age=10"
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -135,6 +148,53 @@ def setup_routes(app: web.Application, deps: Deps, live: LiveService, premieres:
     app.router.add_post("/whep/{id}", whep_post)
     app.router.add_delete("/whep/{id}/{session}", whep_delete)
 
+    watchers = PlaylistWatchers()
+    deps.services["hls_watchers"] = watchers
+    deps.metrics.gauge("innotv_hls_held_requests", "live playlist requests held for a future segment",
+                       lambda: float(watchers.held))
+    deps.metrics.gauge("innotv_hls_playlist_watchers", "playlist files watched for held requests",
+                       lambda: float(watchers.watchers))
+
+    async def release_held(_app: web.Application) -> None:
+        await watchers.close()
+
+    app.on_shutdown.append(release_held)
+
+    def held_response(state: PlaylistState) -> web.Response:
+        # Any playlist listing segment N answers `_HLS_msn=N`, and everyone asking for N asks within
+        # about one target duration of its arrival: a cache may keep the answer that long.
+        return web.Response(body=state.text.encode(), headers={
+            "Cache-Control": f"public, max-age={max(1, state.target_s)}",
+            "Content-Type": PLAYLIST_TYPE, "Access-Control-Allow-Origin": "*",
+        })
+
+    async def blocking_playlist(path: Path, msn: int) -> web.Response:
+        """The live playlist once it lists segment `msn` (or has ended), 503 after three target durations."""
+        seen = await asyncio.to_thread(read_playlist, path)
+        if seen is None:
+            raise ApiError(404, "media_not_found", "Not broadcasting (yet): no such media file.")
+        state = seen[1]
+        if state.satisfies(msn):
+            return held_response(state)
+        if msn > state.last_msn + MAX_AHEAD:
+            raise ApiError(400, "msn_too_far",
+                           f"_HLS_msn={msn} is more than {MAX_AHEAD} beyond the last segment "
+                           f"({state.last_msn}); reload without delivery directives.",
+                           headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"})
+        unavailable = {"Cache-Control": "no-store", "Retry-After": "1", "Access-Control-Allow-Origin": "*"}
+        try:
+            waited = await watchers.wait(path, msn, state.hold_s)
+        except PlaylistGone:
+            raise ApiError(404, "media_not_found", "The broadcast's playlist is gone.") from None
+        except WatchersClosed:
+            raise ApiError(503, "playlist_unavailable", "Too busy or shutting down: reload the playlist.",
+                           headers=unavailable) from None
+        if waited is None:
+            raise ApiError(503, "segment_not_ready",
+                           f"Segment {msn} did not appear within {state.hold_s:.0f} s; reload the playlist.",
+                           headers=unavailable)
+        return held_response(waited)
+
     def file_handler(vod: bool) -> Handler:
         allowed = _VOD_FILES if vod else _LIVE_FILES
 
@@ -143,6 +203,16 @@ def setup_routes(app: web.Application, deps: Deps, live: LiveService, premieres:
             name = request.match_info["path"]
             if not allowed.match(name):
                 raise ApiError(404, "not_found", "No such media file.")
+            msn: int | None = None
+            if not vod and name.endswith("/live.m3u8"):  # never held: VOD and master playlists
+                try:
+                    msn = parse_directives({
+                        key: request.query.getall(key) for key in request.query if key.startswith("_HLS_")
+                    }).msn
+                except DirectiveError as err:
+                    raise ApiError(400, err.code, err.message,
+                                   headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"},
+                                   ) from None
             directory = live.media_dir(program_id)
             if vod and name == "master.m3u8":
                 name = "vod.m3u8"
@@ -152,9 +222,11 @@ def setup_routes(app: web.Application, deps: Deps, live: LiveService, premieres:
             hidden = directory / HIDDEN_FILE
             if not await asyncio.to_thread(path.is_file) or await asyncio.to_thread(hidden.exists):
                 raise ApiError(404, "media_not_found", "Not broadcasting (yet): no such media file.")
+            if msn is not None:
+                return await blocking_playlist(path, msn)
             if name.endswith(".m3u8"):
                 cache = VOD_PLAYLIST_CACHE if vod else PLAYLIST_CACHE
-                ctype = "application/vnd.apple.mpegurl"
+                ctype = PLAYLIST_TYPE
             else:
                 cache = SEGMENT_CACHE
                 ctype = "video/mp4" if name.endswith(".mp4") else "video/iso.segment"

@@ -1,15 +1,43 @@
 // The video player: hls.js where Media Source Extensions exist, native HLS (Safari) otherwise.
-// Kept near the live edge (1 s segments, two segments behind), a quality menu from the ladder,
-// and a quiet retry while a live stream has not started yet.
+// Kept near the live edge (blocking playlist reload, two segments behind), a quality menu from the
+// ladder, and a quiet retry while a live stream has not started yet.
 import Hls from '/static/vendor/hls.min.mjs';
 
-const HLS_CONFIG = {
+// The viewers' hls.js configuration, exported so that bench/media.py measures exactly this.
+// Our live playlists say CAN-BLOCK-RELOAD=YES: after each update hls.js asks for
+// `live.m3u8?_HLS_msn=<next>` and the server answers the moment that segment is written, so a new
+// segment is seen within ~0.1 s instead of up to a target duration later (hls.js's polling period).
+// Each value below says why; the numbers assume our 1 s segments (TARGETDURATION 1).
+export const HLS_CONFIG = {
+  // Our copy of the worker file, so the CSP needs no blob: worker.
   workerPath: '/static/vendor/hls.worker.js',
+  // hls.js sends the blocking request at once only in low-latency mode; otherwise it first waits
+  // for its usual reload interval, which is the lag we are removing. Low-latency mode is also what
+  // enables the playback-rate catch-up below. It is hls.js's default; stated so it stays on. (Our
+  // playlists have no partial segments, so it changes nothing else.)
+  lowLatencyMode: true,
+  // Play 2 target durations behind the newest listed segment: 2 s with 1 s segments. A segment
+  // arrives every second, so the media buffered ahead of the playhead swings between 1 s (just before
+  // the next one is listed and fetched) and 2 s. Glass to glass is then about 2 s + encoding and
+  // packaging + decoding: measured p50 2.25 s, p95 2.4-2.6 s, no stall, on a 2-core machine under
+  // heavy load. 1.5 (p50 1.8 s) and 1.75 stalled 3-5 times a minute on that machine: each stall
+  // costs more than the 0.25-0.5 s they save. A count rather than seconds: with 2 s segments
+  // (live_segment_s allows 1-2) it becomes 4 s and keeps the same margin, where a fixed number
+  // of seconds would stall before every segment. After a stall, hls.js adds 1 s to the distance by
+  // itself (liveSyncOnStallIncrease, up to one more target duration).
   liveSyncDurationCount: 2,
+  // More than 6 segments behind (a long stall, a tab in the background): jump back to the sync point
+  // instead of catching up slowly.
   liveMaxLatencyDurationCount: 6,
+  // Behind the target by less than that, catch up by playing up to 1.2x (hardly audible in speech).
+  // hls.js only does it with more than 1 s buffered ahead, so catching up cannot cause a stall.
   maxLiveSyncPlaybackRate: 1.2,
+  // Keep 30 s behind the playhead for small rewinds; older media is released from memory.
   backBufferLength: 30,
+  // A master playlist that fails twice means the broadcast is not there: our own retry (3 s) takes over.
   manifestLoadingMaxRetry: 2,
+  // Media playlists: retry 4 times (1, 2, 4, 8 s apart) before giving up, which also rides out the
+  // 503 the server answers when a held request's segment does not come within 3 target durations.
   levelLoadingMaxRetry: 4,
 };
 
@@ -44,7 +72,7 @@ export class Player {
   _start() {
     const { video } = this;
     if (Hls.isSupported()) {
-      const hls = new Hls(HLS_CONFIG);
+      const hls = new Hls({ ...HLS_CONFIG });
       this.hls = hls;
       hls.on(Hls.Events.MANIFEST_PARSED, () => {
         this._fillLevels();

@@ -85,8 +85,11 @@ class RenditionLog:
         return seg
 
     def _target(self, segments: list[Segment]) -> int:
+        """EXT-X-TARGETDURATION: every EXTINF rounded to the nearest integer must fit (RFC 8216
+        4.3.3.1). Rounded, not ceiled: a 1.2 s segment (a late keyframe from a publisher) keeps a
+        1 s target, and with it the players' distance from the live edge (2 target durations)."""
         longest = max((s.duration for s in segments), default=self.segment_s)
-        return max(math.ceil(self.segment_s), math.ceil(longest - 0.001))
+        return max(math.ceil(self.segment_s), math.floor(longest + 0.5))
 
     def _body(self, segments: list[Segment]) -> list[str]:
         lines: list[str] = []

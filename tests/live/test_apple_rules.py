@@ -8,6 +8,7 @@ box structure (ftyp + moov with mvex; moof with a tfdt per track + mdat)."""
 
 from __future__ import annotations
 
+import math
 import re
 import struct
 from pathlib import Path
@@ -81,7 +82,7 @@ async def test_output_follows_the_rules_safari_relies_on(tmp_path: Path, codec: 
             playlist = (await get_text(viewer, f"/hls/{program_id}/{uri}"))[1]
             target = int(re.search(r"#EXT-X-TARGETDURATION:(\d+)", playlist).group(1))  # type: ignore[union-attr]
             for duration in re.findall(r"#EXTINF:([\d.]+),", playlist):
-                assert round(float(duration)) <= target
+                assert math.floor(float(duration) + 0.5) <= target  # "rounded to the nearest integer"
             # every segment is preceded (since the last discontinuity) by an EXT-X-MAP
             mapped = False
             for line in playlist.splitlines():

@@ -11,6 +11,7 @@ from innotv.config import ConfigError
 from innotv.errors import ApiError
 from live.fmp4 import BoxSink
 from live.ladder import fit_ladder, parse_ladder
+from live.media import RenditionLog
 from live.sdp import validate_offer
 from tests.helpers import make_config
 
@@ -78,3 +79,15 @@ def test_box_sink_splits_init_and_fragments_across_writes() -> None:
 def test_bad_live_settings_stop_the_start(tmp_path: Path, setting: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         create_app(make_config("sqlite", tmp_path / "data", None, **setting))
+
+
+def test_target_duration_fits_rounded_segment_lengths(tmp_path: Path) -> None:
+    """A segment a little over the segment length (a late keyframe) keeps the 1 s target, which
+    players use for their distance from the live edge; one that rounds to 2 s raises it."""
+    log = RenditionLog(tmp_path / "r", 1.0, 6)
+    for duration in (1.0, 1.2, 1.49, 0.3):
+        log.add(0, b"x", duration, False)
+    assert "#EXT-X-TARGETDURATION:1\n" in log.live_text()
+    log.add(0, b"x", 1.5, False)
+    assert "#EXT-X-TARGETDURATION:2\n" in log.live_text()
+    assert "#EXT-X-TARGETDURATION:2\n" in RenditionLog(tmp_path / "s", 1.5, 6).live_text()

@@ -33,9 +33,12 @@ class Session:
         self.init_index = media.new_init_index()
         # with a template, the top rung is the publisher's H.264 repackaged (see passthrough.py)
         self.passthrough = video_template is not None
-        self.encoders = [
-            RenditionEncoder(r, segment_s, preset, video_template if i == 0 else None, threads)
-            for i, r in enumerate(media.rungs)
+        first = RenditionEncoder(media.rungs[0], segment_s, preset, video_template, threads)
+        # one AAC encoder for every rung with the same audio bitrate (the usual case)
+        self.encoders = [first] + [
+            RenditionEncoder(r, segment_s, preset, None, threads,
+                             first.audio if r.audio_kbps == first.rung.audio_kbps else None)
+            for r in media.rungs[1:]
         ]
         self.fps = max(r.fps for r in media.rungs)
         self.next_key = t0
@@ -131,13 +134,24 @@ class Session:
         for out in self.resampler.resample(frame):
             out.pts = round(self.t0 * AUDIO_RATE) + self.audio_samples
             self.audio_samples += out.samples
-            for enc in self.encoders:
-                enc.encode_audio(out)
+            self._share_audio(self.encoders[0].encode_audio(out))
+            for enc in self.encoders[1:]:
+                if not enc.shared_audio:
+                    enc.encode_audio(out)
         self._drain()
+
+    def _share_audio(self, packets: list[av.Packet[Any]]) -> None:
+        for enc in self.encoders[1:]:
+            if enc.shared_audio:
+                enc.mux_audio_packets(packets)
 
     def close(self) -> None:
         for pusher in self.pushers.values():
             pusher.close()
+        try:
+            self._share_audio(self.encoders[0].encode_audio(None))  # the AAC encoder's tail
+        except Exception:
+            log.exception("flushing the audio encoder failed")
         for enc in self.encoders:
             try:
                 enc.close()

@@ -2,9 +2,10 @@
 machines, so this is the closest we get): the MUSTs of RFC 8216 and of Apple's HLS authoring
 specification that apply to a muxed fMP4 H.264 + AAC ladder, for an encoded and a passed-through
 top rung. Checked: the multivariant playlist's attributes, CODECS matching the init segments' avcC
-(a wrong one makes players skip the variant), H.264 at most High profile level 4.2, EXTINF within
-the target duration, an EXT-X-MAP before the first segment of every discontinuity, and the fMP4
-box structure (ftyp + moov with mvex; moof with a tfdt per track + mdat)."""
+(a wrong one makes players skip the variant), the AAC decoder configuration in every init
+segment, H.264 at most High profile level 4.2, EXTINF within the target duration, an EXT-X-MAP
+before the first segment of every discontinuity, and the fMP4 box structure (ftyp + moov with
+mvex; moof with a tfdt per track + mdat)."""
 
 from __future__ import annotations
 
@@ -98,6 +99,9 @@ async def test_output_follows_the_rules_safari_relies_on(tmp_path: Path, codec: 
             assert list(top) == [b"ftyp", b"moov"]
             moov = children(top[b"moov"][0])
             assert b"mvex" in moov and len(moov[b"trak"]) == 2  # fragmented, video + audio muxed
+            # AAC-LC, 48 kHz, stereo: the AudioSpecificConfig (0x1190...) in the esds descriptor
+            esds = init[init.find(b"esds"):][:96]
+            assert re.search(rb"\x05\x80*[\x02-\x7f]\x11\x90", esds), esds.hex()
             at = init.find(b"avcC")
             assert f"avc1.{init[at + 5]:02x}{init[at + 6]:02x}{init[at + 7]:02x}" == video
             for name in segments(playlist)[-2:]:

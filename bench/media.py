@@ -439,9 +439,9 @@ PAGE = """<!doctype html><meta charset=utf-8><video id=v muted playsinline autop
 <canvas id=c></canvas><script type=module>
 import Hls from '/static/vendor/hls.min.mjs';
 const SRC = __SRC__, OVERRIDE = __OVERRIDE__, PARSED = __PARSED__;
-let config = null, origin = null;
+let config = null, origin = null, player = null;
 try {
-  const player = await import('/static/js/player.js');
+  player = await import('/static/js/player.js');
   if (player.HLS_CONFIG) { config = player.HLS_CONFIG; origin = 'exported'; }
 } catch (e) { window.importError = String(e); }
 if (!config && PARSED) { config = (new Function('return (' + PARSED + ');'))(); origin = 'parsed'; }
@@ -450,6 +450,7 @@ config = Object.assign({}, config, OVERRIDE || {});
 window.hlsConfig = {origin, config};
 const v = document.getElementById('v'), c = document.getElementById('c');
 const hls = new Hls(config); hls.loadSource(SRC); hls.attachMedia(v);
+if (player && player.startAtLiveSync) { player.startAtLiveSync(hls, v); window.startJump = true; }
 hls.on(Hls.Events.MANIFEST_PARSED, () => v.play().catch(() => {}));
 window.errors = [];
 hls.on(Hls.Events.ERROR, (_e, d) => window.errors.push((d.fatal ? 'fatal ' : '') + d.details));
@@ -483,7 +484,8 @@ function sample() {
 requestAnimationFrame(sample);
 window.startWindow = () => { window.samples = []; window.waiting = 0; window.errors = []; window.edge = []; };
 window.report = () => ({samples: window.samples, waiting: window.waiting, errors: window.errors,
-  edge: window.edge, config: window.hlsConfig, importError: window.importError || null});
+  edge: window.edge, config: window.hlsConfig, importError: window.importError || null,
+  startJump: !!window.startJump});
 </script>"""
 
 
@@ -766,6 +768,8 @@ def table(out: dict[str, Any], args: argparse.Namespace) -> str:
         used = hls["config"]["config"]
         keys = ("lowLatencyMode", "liveSyncDuration", "liveSyncDurationCount", "maxLiveSyncPlaybackRate")
         viewer += " (" + ", ".join(f"{k} {json.dumps(used[k])}" for k in keys if k in used) + ")"
+        if hls.get("startJump"):
+            viewer += " and its startAtLiveSync()"
     else:
         viewer = "hls.js: not measured (see the HLS row)"
     lines = [

@@ -92,7 +92,9 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     assert all(o.endswith("p") for o in options[1:]), options
     latency = float(await video.get_attribute("data-latency") or "nan")
     print(f"hls.js latency behind the live edge: {latency:.2f} s")
-    assert latency < 6
+    # the page aims 2 s behind (2 target durations) and jumps there at the start; hls.js's own
+    # defaults would sit about 4 s behind. Room is left for a stall on a busy machine (+1 s).
+    assert latency < 4
 
     # Two viewers chat; a hostile nickname and message are shown as text.
     await alice.page.fill("#nickname", HOSTILE_NICK)

@@ -18,6 +18,7 @@ from av.video.frame import PictureType
 from .fmp4 import BoxSink
 from .ladder import Rung
 from .rtmp import copy_packet
+from .scaler import Scaler
 from .source import AUDIO_RATE, VIDEO_TIME_BASE
 
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
@@ -44,6 +45,7 @@ class RenditionEncoder:
             self._add_audio(rung, audio_template)
             self.video = video
             return
+        self.scaler = Scaler(rung.width, rung.height)
         keyint = max(1, round(rung.fps * segment_s))
         video = self.container.add_stream("libx264", rate=rung.fps)
         video.width = rung.width
@@ -95,11 +97,8 @@ class RenditionEncoder:
         """`frame` at any size; `pts` in 1/90000 on the program timeline."""
         rung = self.rung
         if frame.width != rung.width or frame.height != rung.height or frame.format.name != "yuv420p":
-            # area averaging: the right filter for shrinking, and the cheapest (~1/3 less than bicubic)
-            frame = frame.reformat(width=self.rung.width, height=self.rung.height, format="yuv420p",
-                                   interpolation="AREA")
-        else:
-            frame = frame.reformat()  # a private copy, so that pict_type/pts are ours
+            frame = self.scaler(frame, pts)
+        # else the caller's picture itself: every rung sets the same pts and picture type on it
         frame.pts = pts
         frame.time_base = VIDEO_TIME_BASE
         frame.pict_type = PictureType.I if key else PictureType.NONE

@@ -131,7 +131,10 @@ class LiveService:
             task = asyncio.create_task(self._supervise(bc, worker))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return bc.worker
+            return worker
+        worker = bc.worker
+        await worker.started.wait()  # another caller is starting it right now
+        return worker
 
     async def _supervise(self, bc: Broadcast, worker: WorkerProcess) -> None:
         """When `worker` dies without being stopped (a crash) while its program is still on the

@@ -34,6 +34,7 @@ class WorkerProcess:
         self.dropped = 0  # packets dropped here because the child fell behind
         self.status: dict[str, Any] = {}  # the child's latest report (see worker_main.status_of)
         self.done: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
+        self.started = asyncio.Event()  # set once the child runs and messages can be sent
         self._proc: asyncio.subprocess.Process | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
@@ -51,12 +52,15 @@ class WorkerProcess:
                 pass_fds=(theirs.fileno(),), stdin=asyncio.subprocess.DEVNULL)
         except BaseException:
             ours.close()
+            self.done.set_result(None)  # never ran: whoever waits for it goes on
+            self.started.set()
             raise
         finally:
             theirs.close()
         reader, self._writer = await asyncio.open_unix_connection(sock=ours)
         self._send(["init", {**self._init, "destinations": list(destinations)}])
         self._reader_task = asyncio.create_task(self._read(reader))
+        self.started.set()
 
     # ---- to the child ----
     def _send(self, header: list[Any], payload: bytes = b"") -> bool:

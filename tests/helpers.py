@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,8 +151,20 @@ async def running_server(config: Config, clock: Clock | None = None) -> AsyncIte
     try:
         yield server
     finally:
-        await server.close_clients()
-        await runner.cleanup()
+        await _bounded(server.close_clients(), "closing the test's clients")
+        await _bounded(runner.cleanup(), "stopping the server")
+
+
+async def _bounded(step: Awaitable[None], what: str, limit_s: float = 15.0) -> None:
+    """A shutdown step that hangs fails fast and says where every task was waiting (instead of
+    running into pytest's timeout with only the threads' stacks)."""
+    try:
+        await asyncio.wait_for(asyncio.shield(step), limit_s)
+    except TimeoutError:
+        for task in asyncio.all_tasks():
+            print(f"--- {task!r}", file=sys.stderr)
+            task.print_stack(file=sys.stderr)
+        raise AssertionError(f"{what} took more than {limit_s:.0f} s (task stacks on stderr)") from None
 
 
 def _as_overrides(config: Config) -> dict[str, Any]:

@@ -193,33 +193,73 @@ def _cpu_self() -> float:
     return sample.own + sample.children
 
 
-def measure_encode(seconds: float, ladder: str, preset: str) -> dict[str, float]:
+def measure_encode(seconds: float, ladder: str, preset: str,
+                   generator_alone: bool = True) -> dict[str, float]:
     """Cores used by the media worker for one 720p30 stream (this process and any children it
     spawns), generator cost removed."""
     from live.ladder import parse_ladder
     from live.media import ProgramMedia
     from live.worker import MediaWorker, WorkerSettings
 
-    t0, c0 = time.monotonic(), _cpu_self()
-    _feed(lambda kind, frame: None, seconds, 1280, 720, 30)
-    generator = (_cpu_self() - c0) / (time.monotonic() - t0)
+    generator = 0.0
+    if generator_alone:
+        t0, c0 = time.monotonic(), _cpu_self()
+        _feed(lambda kind, frame: None, seconds, 1280, 720, 30)
+        generator = (_cpu_self() - c0) / (time.monotonic() - t0)
 
     tmp = Path(tempfile.mkdtemp(prefix="innotv-bench-media-"))
     try:
         media = ProgramMedia(tmp, "bench", 1.0, 6)
-        settings = WorkerSettings(parse_ladder(ladder), 1.0, preset, 5.0, 240)
+        settings = WorkerSettings(parse_ladder(ladder), 1.0, preset, 5.0, 240, threads=2)  # the server's
         worker = MediaWorker(media, settings, "bench")
         worker.start()
         t0, c0 = time.monotonic(), _cpu_self()
         _feed(lambda kind, frame: worker.offer(kind, "bench", frame), seconds, 1280, 720, 30)
+        stopped = time.monotonic()
         worker.stop()
-        worker.done.result(timeout=60)
+        worker.done.result(timeout=120)
+        drain = time.monotonic() - stopped  # how far behind real time the worker had fallen
         total = (_cpu_self() - c0) / (time.monotonic() - t0)
         segments = sum(len(log.segments) for log in media.logs.values())
         return {"generator": generator, "total": total, "encode": max(0.0, total - generator),
-                "dropped": float(worker.dropped), "segments": float(segments)}
+                "dropped": float(worker.dropped), "segments": float(segments), "drain_s": drain}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def programs_scan(args: argparse.Namespace) -> str:
+    """Run 1, 2, 4, ... media workers side by side, each in its own process fed its own generated
+    720p30 source in real time (as a program's worker process is), until one falls behind: it
+    drops frames or needs more than a second after the end to catch up. The generators' CPU
+    counts against the machine, so the figure is conservative."""
+    cores = os.cpu_count() or 1
+    seconds = max(args.seconds, 8.0)
+    rows, best, count = [], 0, 1
+    while count <= 2 * cores:
+        before = machine_jiffies()
+        procs = [subprocess.Popen([sys.executable, str(SELF), "--encode-one", str(seconds), args.ladder,
+                                   args.preset], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                 for _ in range(count)]
+        results = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=seconds * 4 + 120)
+            results.append(json.loads(out.decode().strip().splitlines()[-1]))
+        busy = busy_cores(before, machine_jiffies())
+        dropped = sum(r["dropped"] for r in results)
+        drain = max(r["drain_s"] for r in results)
+        kept_up = dropped == 0 and drain < 1.0
+        rows.append(f"  {count:>3} programs: machine busy {busy:5.1f} of {cores} cores, frames dropped "
+                    f"{dropped:.0f}, slowest worker {drain:.2f} s behind at the end"
+                    f"{'' if kept_up else '  <- falls behind'}")
+        print(rows[-1], flush=True)
+        if not kept_up:
+            break
+        best = count
+        count = count * 2 if count < 4 else count + max(2, cores // 4)
+    return "\n".join([
+        f"programs transcoded in real time on this machine ({cores} cores, ladder {args.ladder}, "
+        f"x264 {args.preset}, each worker in its own process with its own 720p30 generator): {best}",
+        *rows])
 
 
 # ---- a real server -------------------------------------------------------------------------------
@@ -844,6 +884,10 @@ def table(out: dict[str, Any], args: argparse.Namespace) -> str:
 def main() -> None:
     if sys.argv[1:] == ["--publisher"]:
         sys.exit(asyncio.run(publisher_main()))
+    if sys.argv[1:2] == ["--encode-one"]:  # one program of --programs-scan
+        seconds, ladder, preset = float(sys.argv[2]), sys.argv[3], sys.argv[4]
+        print(json.dumps(measure_encode(seconds, ladder, preset, generator_alone=False)))
+        return
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="short run for CI")
@@ -863,6 +907,8 @@ def main() -> None:
     parser.add_argument("--note", default=None, help="a note for the header, e.g. 'shared with others'")
     parser.add_argument("--hls-settle", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="also print the raw figures as JSON")
+    parser.add_argument("--programs-scan", action="store_true",
+                        help="only measure how many 720p30 programs this machine transcodes in real time")
     args = parser.parse_args()
     args.seconds = args.seconds or (4.0 if args.smoke else 15.0)
     args.hls_seconds = args.hls_seconds or (4.0 if args.smoke else max(20.0, args.seconds))
@@ -870,6 +916,9 @@ def main() -> None:
     args.chat_clients = args.chat_clients or (50 if args.smoke else 500)
     size = args.publish_size or ("320x240" if args.smoke else "640x360")
     args.publish_size = tuple(int(x) for x in size.split("x"))
+    if args.programs_scan:
+        print(programs_scan(args))
+        return
     try:
         out = asyncio.run(run(args))
     except KeyboardInterrupt:

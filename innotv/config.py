@@ -81,6 +81,10 @@ class Config:
     # cost the least CPU per stream (a 720p30 encode needs well under one core), and the
     # machine's cores go to more programs instead.
     live_codec_threads: int = 2
+    # Scheduling niceness of media worker and premiere transcode processes (0-19). When cores run
+    # short, the server's event loop (chat, WebRTC receive, HLS requests) goes first and the
+    # encoders fall behind (and drop frames) instead.
+    live_worker_nice: int = 10
 
     @property
     def uses_redis(self) -> bool:

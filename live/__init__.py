@@ -40,6 +40,8 @@ def _checked_ladder(deps: Deps) -> tuple[Rung, ...]:
         raise ConfigError("live_slate_after_s: must be between 0.5 and 30")
     if not 10 <= cfg.live_queue_frames <= 2000:
         raise ConfigError("live_queue_frames: must be between 10 and 2000")
+    if not 0 <= cfg.live_worker_nice <= 19:
+        raise ConfigError("live_worker_nice: must be between 0 and 19")
     if not 0 <= cfg.live_codec_threads <= 64:
         raise ConfigError("live_codec_threads: must be between 0 (one per core) and 64")
     if not 1024 <= cfg.live_max_sdp_bytes <= 1_000_000:

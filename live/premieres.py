@@ -112,7 +112,7 @@ class Premieres:
         cfg = self.deps.config
         job = {"root": str(self.live.root), "program_id": program_id, "source": str(source),
                "settings": self.live.settings.to_json(), "window": cfg.live_window_segments,
-               "log_level": cfg.log_level, "log_format": cfg.log_format}
+               "log_level": cfg.log_level, "log_format": cfg.log_format, "nice": cfg.live_worker_nice}
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "live.transcode_main",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)

@@ -119,7 +119,7 @@ class LiveService:
         if bc.worker is None or bc.worker.done.done():
             cfg = self.deps.config
             worker = WorkerProcess(bc.program_id, self.root, self.settings, cfg.live_window_segments,
-                                   cfg.log_level, cfg.log_format)
+                                   cfg.log_level, cfg.log_format, cfg.live_worker_nice)
             bc.worker = worker
             bc.started_at = time.monotonic()
             urls = self.simulcast.urls_for(bc.program_id) if self.simulcast is not None else ()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def main() -> int:
         settings = WorkerSettings.from_json(job["settings"])
         root, program_id = Path(job["root"]), str(job["program_id"])
         setup_logging(job["log_level"], job["log_format"])
+        os.nice(int(job.get("nice", 0)))  # the server's event loop goes first
     except (ValueError, KeyError, TypeError) as exc:
         print(json.dumps({"error": f"bad job: {exc}"}))
         return 1

@@ -20,6 +20,7 @@ The end of the stream (the server died) stops the worker without writing the rep
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import sys
 import threading
@@ -107,6 +108,7 @@ def serve(link: Link) -> int:
         return 2
     init: dict[str, Any] = first[0][1]
     setup_logging(init["log_level"], init["log_format"])
+    os.nice(int(init.get("nice", 0)))  # the server's event loop goes first when cores run short
     settings = WorkerSettings.from_json(init["settings"])
     media = ProgramMedia(Path(init["root"]), init["program_id"], settings.segment_s, init["window"])
     media.load()

@@ -26,10 +26,11 @@ MAX_BUFFER = 8 * 1024 * 1024  # about 20 s of 720p video: the child is stuck, no
 
 class WorkerProcess:
     def __init__(self, program_id: str, root: Path, settings: WorkerSettings, window: int,
-                 log_level: str, log_format: str, max_buffer: int = MAX_BUFFER) -> None:
+                 log_level: str, log_format: str, nice: int = 0, max_buffer: int = MAX_BUFFER) -> None:
         self.program_id = program_id
         self._init = {"program_id": program_id, "root": str(root), "settings": settings.to_json(),
-                      "window": window, "log_level": log_level, "log_format": log_format}
+                      "window": window, "log_level": log_level, "log_format": log_format,
+                      "nice": nice}
         self.max_buffer = max_buffer
         self.dropped = 0  # packets dropped here because the child fell behind
         self.status: dict[str, Any] = {}  # the child's latest report (see worker_main.status_of)

@@ -75,7 +75,9 @@ def test_box_sink_splits_init_and_fragments_across_writes() -> None:
 
 
 @pytest.mark.parametrize("setting", [{"live_ladder": "720x"}, {"live_segment_s": 5.0},
-                                     {"live_x264_preset": "placebo"}, {"live_window_segments": 1}])
+                                     {"live_x264_preset": "placebo"}, {"live_window_segments": 1},
+                                     {"live_worker_nice": 20}, {"live_worker_nice": -1},
+                                     {"live_codec_threads": -1}, {"live_codec_threads": 65}])
 def test_bad_live_settings_stop_the_start(tmp_path: Path, setting: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         create_app(make_config("sqlite", tmp_path / "data", None, **setting))

@@ -256,9 +256,10 @@ def programs_scan(args: argparse.Namespace) -> str:
             break
         best = count
         count = count * 2 if count < 4 else count + max(2, cores // 4)
+    limit = "" if count <= 2 * cores else f" (the scan stops at twice the cores: at least {best})"
     return "\n".join([
         f"programs transcoded in real time on this machine ({cores} cores, ladder {args.ladder}, "
-        f"x264 {args.preset}, each worker in its own process with its own 720p30 generator): {best}",
+        f"x264 {args.preset}, each worker in its own process with its own 720p30 generator): {best}{limit}",
         *rows])
 
 
@@ -359,6 +360,15 @@ async def wait_playlist(http: aiohttp.ClientSession, url: str, within: float = 3
                 return
         await asyncio.sleep(0.3)
     raise RuntimeError(f"no segments at {url}")
+
+
+async def server_gauge(http: aiohttp.ClientSession, server: ServerProc, name: str) -> float | None:
+    """One gauge from the server's /metrics (None when it is not there)."""
+    async with http.get(f"{server.url}/metrics") as resp:
+        for line in (await resp.text()).splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return None
 
 
 # ---- the WHIP publishers, in their own process ---------------------------------------------------
@@ -753,6 +763,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                                       args.seconds)
                 print("WHEP preview latency ...", flush=True)
                 out["whep"] = await whep_latency(server, programs[0], args.seconds)
+                out["worker_dropped"] = await server_gauge(http, server, "innotv_live_frames_dropped")
             print("H.264 publishers (top rung passed through) ...", flush=True)
             async with Publishers(server, programs, size, 30, "video/H264") as pubs:
                 await asyncio.sleep(2.0 if args.smoke else 3.0)  # pass-through starts at a keyframe
@@ -849,6 +860,9 @@ def table(out: dict[str, Any], args: argparse.Namespace) -> str:
                        "idle server subtracted")]
     lines.append(_row("  idle server (process / children, cores)",
                       f"{idle['server']:.2f} / {idle['children']:.2f}"))
+    dropped = out.get("worker_dropped")
+    lines.append(_row("  frames the server's workers dropped (VP8 phase)",
+                      "—" if dropped is None else f"{dropped:.0f}", "a worker that cannot keep up drops"))
     lines.append(_row("streams per machine at 85 % (estimate)",
                       f"{int(cores * 0.85 / max(vp8['total'], 1e-6))}",
                       "from server CPU per VP8 stream"))

@@ -165,7 +165,11 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2 or not argv[1].isdigit():
         print("usage: python -m live.worker_main <fd> (started by innotv serve)", file=sys.stderr)
         return 2
-    link = Link(int(argv[1]))
+    try:
+        link = Link(int(argv[1]))
+    except OSError as exc:
+        print(f"live.worker_main: descriptor {argv[1]} is not our socket ({exc})", file=sys.stderr)
+        return 2
     try:
         return serve(link)
     finally:

@@ -125,9 +125,10 @@ def test_worker_and_transcoder_entry_points_refuse_bad_input(tmp_path: Path) -> 
     run = subprocess.run([sys.executable, "-m", "live.worker_main"], capture_output=True, text=True,
                          timeout=60)
     assert run.returncode == 2 and "usage" in run.stderr and "Traceback" not in run.stderr
-    run = subprocess.run([sys.executable, "-m", "live.worker_main", "not-a-descriptor"],
-                         capture_output=True, text=True, timeout=60)
-    assert run.returncode == 2 and "Traceback" not in run.stderr
+    for fd in ("not-a-descriptor", "987"):  # 987: not open
+        run = subprocess.run([sys.executable, "-m", "live.worker_main", fd],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     for job in ("not json", "[]", json.dumps({"root": str(tmp_path)})):
         run = subprocess.run([sys.executable, "-m", "live.transcode_main"], input=job,
                              capture_output=True, text=True, timeout=60)

@@ -62,6 +62,7 @@ def setup(app: web.Application, deps: Deps) -> None:
     deps.bus.subscribe("program", live.on_program)
     deps.bus.subscribe("lineup", premieres.on_lineup)
     deps.bus.subscribe("simulcast", live.on_simulcast)
+    deps.bus.subscribe("live", live.on_live)
     setup_routes(app, deps, live, premieres)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ the old or the new version, never half of one. Used from one media thread at a t
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import math
 import os
@@ -21,6 +22,21 @@ from pathlib import Path
 from .ladder import Rung
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
+
+
+def lock_media(directory: Path) -> int | None:
+    """An exclusive lock on a program's media directory (`.lock`, released when the descriptor is
+    closed or its process ends); None when someone else holds it. Whoever writes a program's
+    segments or playlists holds it: two innotv processes sharing a data directory never write one
+    program at once."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -28,11 +29,11 @@ from innotv.deps import Deps
 from innotv.errors import ApiError
 
 from .ladder import Rung
-from .media import ProgramMedia
+from .media import ProgramMedia, lock_media
 from .passthrough import chosen_video_codec, receive_packets, request_keyframe
 from .simulcast import Simulcast
 from .worker import WorkerSettings
-from .worker_process import WorkerProcess
+from .worker_process import WorkerLocked, WorkerProcess
 
 log = logging.getLogger("innotv.live")
 
@@ -149,7 +150,11 @@ class LiveService:
             return
         log.error("restarting the media worker of %s", bc.program_id)
         bc.restarts += 1
-        revived = await self._ensure_worker(bc)
+        try:
+            revived = await self._ensure_worker(bc)
+        except WorkerLocked:
+            log.warning("the media of %s is now produced by another process", bc.program_id)
+            return
         if bc.generator is not None:
             revived.generate(*bc.generator)
         if bc.publisher is not None and bc.publisher.video_receiver is not None:
@@ -185,7 +190,15 @@ class LiveService:
 
     async def _negotiate(self, bc: Broadcast, pub: Publisher, offer: str) -> str:
         pc = pub.pc
-        await self._ensure_worker(bc)
+        try:
+            await self._ensure_worker(bc)
+        except WorkerLocked:
+            # another innotv process on this data directory has the program: ask it to let go
+            # (it does only if its publisher has gone and it is showing the slate)
+            await self.deps.bus.publish("live", {"release": bc.program_id})
+            raise ApiError(409, "already_publishing",
+                           "Another server is producing this program's media. If its publisher has "
+                           "gone, it hands the program over now: try again in a few seconds.") from None
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -355,9 +368,17 @@ class LiveService:
         return True
 
     def _finalise_from_disk(self, program_id: str) -> bool:
-        media = ProgramMedia(self.root, program_id, self.settings.segment_s,
-                             self.deps.config.live_window_segments)
-        return media.load() and media.finalise()
+        """Write the replay from the journal, unless a worker (of another process) has the program:
+        it writes the replay itself when it stops."""
+        lock = lock_media(self.root / program_id)
+        if lock is None:
+            return False
+        try:
+            media = ProgramMedia(self.root, program_id, self.settings.segment_s,
+                                 self.deps.config.live_window_segments)
+            return media.load() and media.finalise()
+        finally:
+            os.close(lock)
 
     async def _finish(self, bc: Broadcast) -> bool:
         """Stop the worker (or finalise media already on disk) and publish the replay when ended."""
@@ -413,9 +434,30 @@ class LiveService:
             return
         if self.simulcast is not None:
             await self.simulcast.refresh(program_id)
-        worker = await self._ensure_worker(bc)
+        try:
+            worker = await self._ensure_worker(bc)
+        except WorkerLocked:
+            log.warning("demo: another process produces %s", program_id)
+            return
         bc.generator = ("generated-" + secrets.token_hex(4), width, height, fps)
         worker.generate(*bc.generator)
+
+    async def on_live(self, payload: dict[str, Any]) -> None:
+        """Bus topic "live": another process wants a program this one produces. Let go only of a
+        program whose publisher has gone (the slate is playing): its output continues there after
+        a discontinuity. A connected publisher or the demo keeps it here."""
+        program_id = payload.get("release")
+        bc = self.broadcasts.get(program_id) if isinstance(program_id, str) else None
+        if bc is None or bc.worker is None or bc.publisher is not None or bc.generator is not None:
+            return
+        async with self._locks.setdefault(bc.program_id, asyncio.Lock()):
+            worker = bc.worker
+            if worker is None or bc.publisher is not None or bc.generator is not None:
+                return  # a publisher arrived meanwhile
+            bc.worker = None
+            log.info("handing %s over to another process", bc.program_id)
+            worker.stop(finalise=False)
+            await worker.done
 
     async def on_simulcast(self, payload: dict[str, Any]) -> None:
         """Bus topic "simulcast": a program's destinations changed; tell its worker."""

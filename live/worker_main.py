@@ -4,6 +4,10 @@ It owns one program's `MediaWorker` (decoding, the ladder's encoders, segments, 
 simulcast pushers), so encoding never competes with the server's event loop for the interpreter
 lock, and a crash in a codec takes down this program's process, not the server or the chat.
 
+The worker holds an exclusive lock on `<program dir>/.lock` while it runs, so two workers (of two
+innotv processes sharing a data directory) never write one program at once: the second answers
+["locked"] and exits. Otherwise it answers ["ready"].
+
 The server talks to it over the socket pair whose end is `<fd>` (see ipc.py). The first message
 is ["init", {...}]; then (headers; "+ data" is the binary payload):
   ["video", epoch, codec, pts_90k, keyframe] + data  a received H.264/VP8 access unit
@@ -34,7 +38,7 @@ import av
 from innotv.logs import setup_logging
 
 from .ipc import pack, read_message
-from .media import ProgramMedia
+from .media import ProgramMedia, lock_media
 from .passthrough import VIDEO_TIME_BASE
 from .source import AUDIO_SAMPLES, TestPattern, Tone
 from .worker import MediaWorker, WorkerSettings
@@ -109,6 +113,18 @@ def serve(link: Link) -> int:
     init: dict[str, Any] = first[0][1]
     setup_logging(init["log_level"], init["log_format"])
     os.nice(int(init.get("nice", 0)))  # the server's event loop goes first when cores run short
+    lock = lock_media(Path(init["root"]) / init["program_id"])
+    if lock is None:
+        link.send(["locked"])
+        return 3
+    try:
+        return _serve(link, init)
+    finally:
+        os.close(lock)  # before the server hears "done" (it waits for this process to end)
+
+
+def _serve(link: Link, init: dict[str, Any]) -> int:
+    link.send(["ready"])
     settings = WorkerSettings.from_json(init["settings"])
     media = ProgramMedia(Path(init["root"]), init["program_id"], settings.segment_s, init["window"])
     media.load()

@@ -22,6 +22,11 @@ from .worker import WorkerSettings
 log = logging.getLogger("innotv.live")
 
 MAX_BUFFER = 8 * 1024 * 1024  # about 20 s of 720p video: the child is stuck, not slow
+START_S = 30.0  # a child that has not answered by then is broken
+
+
+class WorkerLocked(Exception):
+    """Another worker (of another innotv process on the same data directory) has this program."""
 
 
 class WorkerProcess:
@@ -58,8 +63,28 @@ class WorkerProcess:
             raise
         finally:
             theirs.close()
-        reader, self._writer = await asyncio.open_unix_connection(sock=ours)
-        self._send(["init", {**self._init, "destinations": list(destinations)}])
+        proc = self._proc
+        try:
+            reader, self._writer = await asyncio.open_unix_connection(sock=ours)
+            self._send(["init", {**self._init, "destinations": list(destinations)}])
+            async with asyncio.timeout(START_S):
+                first = await read_message_async(reader)
+            if first is None or first[0][0] != "ready":
+                if first is not None and first[0][0] == "locked":
+                    raise WorkerLocked()
+                raise RuntimeError(f"the media worker of {self.program_id} did not start")
+        except BaseException:
+            if self._writer is not None:
+                self._writer.close()
+            else:
+                ours.close()
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            await proc.wait()
+            self.done.set_result(None)
+            self.started.set()
+            raise
         self._reader_task = asyncio.create_task(self._read(reader))
         self.started.set()
 

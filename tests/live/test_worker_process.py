@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -17,7 +18,7 @@ from live.ladder import parse_ladder
 from live.tracks import whip_publish
 from live.worker import WorkerSettings
 from tests.chat.clients import viewer as chat_viewer
-from tests.helpers import running_server, spawn_server
+from tests.helpers import RedisServer, running_server, spawn_server
 
 from .support import get_text, new_program, segments, small_config, wait_for
 
@@ -141,3 +142,52 @@ def test_worker_and_transcoder_entry_points_refuse_bad_input(tmp_path: Path) -> 
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "missing.mp4" in json.loads(run.stdout)["error"]
     assert not list((tmp_path / "p1").glob("*/seg-*.m4s"))
+
+
+async def test_two_servers_on_one_data_dir_never_write_one_program_at_once(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """With Redis, two innotv processes share a data directory. A second publisher through the other
+    process is refused while the first is connected; once the first has gone (its process shows the
+    slate), the other process takes the program over and the numbering carries on, no segment
+    written twice."""
+    config = small_config(tmp_path, "redis", redis_server.url)
+    async with running_server(config) as one, running_server(config) as two:
+        program_id, key = await new_program(one)
+        viewer = one.client()
+        playlist = f"/hls/{program_id}/240p/live.m3u8"
+        first = await whip_publish(viewer, f"{one.url}/whip/{program_id}", key)
+        await wait_for(lambda: _has_segment(viewer, playlist, 1), what="segments from the first server")
+        refused_at = await _last_seq(viewer, playlist)
+        try:
+            await whip_publish(two.client(), f"{two.url}/whip/{program_id}", key)
+            raise AssertionError("a second server took a program whose publisher is connected")
+        except RuntimeError as exc:
+            assert "409" in str(exc) and "already_publishing" in str(exc)
+        await wait_for(lambda: _has_segment(viewer, playlist, refused_at + 1),
+                       what="the first server going on undisturbed")
+
+        await first.pc.close()  # the first publisher goes: the first server shows the slate
+        await wait_for(lambda: _playlist_mode(one, program_id, "slate"), what="the slate on the first server")
+        before = await _last_seq(viewer, playlist)
+
+        async def taken_over() -> Any:
+            try:
+                return await whip_publish(two.client(), f"{two.url}/whip/{program_id}", key)
+            except RuntimeError as exc:
+                assert "409" in str(exc), exc
+                return None  # refused while the first server lets go: try again
+
+        second = await wait_for(taken_over, what="the second server taking the program over")
+        await wait_for(lambda: _has_segment(viewer, playlist, before + 3),
+                       what="segments from the second server")
+        assert one.deps.services["live"].broadcasts[program_id].worker is None
+        journal = (Path(config.data_dir) / "live" / program_id / "240p" / "segments.log").read_text()
+        seqs = [json.loads(line)["seq"] for line in journal.splitlines()]
+        assert seqs == list(range(len(seqs))), "a segment number was written twice or skipped"
+        await second.pc.close()
+
+
+async def _playlist_mode(server: Any, program_id: str, mode: str) -> bool:
+    worker = server.deps.services["live"].broadcasts[program_id].worker
+    return worker is not None and (await worker.fresh_status()).get("mode") == mode

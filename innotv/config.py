@@ -77,9 +77,9 @@ class Config:
     live_ice_servers: tuple[str, ...] = ()
     # An H.264 publisher at the top rung's size is repackaged for that rung instead of re-encoded.
     live_passthrough: bool = True
-    # Threads per live encoder and decoder; 0 lets FFmpeg use one per core. Few threads per stream
-    # cost the least CPU per stream (a 720p30 encode needs well under one core), and the
-    # machine's cores go to more programs instead.
+    # Threads per live encoder and decoder; 0 lets FFmpeg use one per core. A 720p30 encode needs
+    # well under one core, so a few threads keep up; on the 16-core machine 0, 1 and 2 measured
+    # the same CPU per stream (bench/media.py), and 2 bounds the threads of many programs.
     live_codec_threads: int = 2
     # Scheduling niceness of media worker and premiere transcode processes (0-19). When cores run
     # short, the server's event loop (chat, WebRTC receive, HLS requests) goes first and the

@@ -69,6 +69,17 @@ async function hangUp(pc, location, headers) {
   }
 }
 
+/** Negotiates `pc` with the WHIP/WHEP endpoint; the session and how to end it, or throws (pc closed). */
+async function connect(url, pc, headers) {
+  try {
+    const location = await exchange(url, pc, headers);
+    return { pc, location, stop: () => hangUp(pc, location, headers) };
+  } catch (err) {
+    pc.close();
+    throw err;
+  }
+}
+
 /** Publishes `stream` to a WHIP endpoint with a Bearer stream key. */
 export async function publish(stream, url, streamKey) {
   const pc = new RTCPeerConnection();
@@ -77,13 +88,7 @@ export async function publish(stream, url, streamKey) {
     if (track.kind === 'video') preferH264(transceiver);
   }
   const headers = { Authorization: `Bearer ${streamKey}` };
-  try {
-    const location = await exchange(url, pc, headers);
-    return { pc, location, stop: () => hangUp(pc, location, headers) };
-  } catch (err) {
-    pc.close();
-    throw err;
-  }
+  return connect(url, pc, headers);
 }
 
 /** Receives a program over WHEP into `video` (host/producer session cookie). */
@@ -98,11 +103,5 @@ export async function watch(url, video, csrfToken) {
     video.play().catch(() => {});
   });
   const headers = csrfToken ? { 'X-CSRF-Token': csrfToken } : {};
-  try {
-    const location = await exchange(url, pc, headers);
-    return { pc, location, stop: () => hangUp(pc, location, headers) };
-  } catch (err) {
-    pc.close();
-    throw err;
-  }
+  return connect(url, pc, headers);
 }

@@ -59,6 +59,17 @@ async def wait_for(predicate: Any, within: float = 20.0, what: str = "condition"
         await asyncio.sleep(0.2)
 
 
+async def wait_for_state(server: Server, program_id: str, state: str) -> None:
+    """Until the program's state is `state` (set by a service in the server; nothing to await)."""
+    programs = server.deps.services["programs"]
+
+    async def reached() -> bool:
+        program = await programs.get(program_id)
+        return program is not None and program.state == state
+
+    await wait_for(reached, what=f"state {state}")
+
+
 async def get_text(client: aiohttp.ClientSession, path: str) -> tuple[int, str, dict[str, str]]:
     async with client.get(path) as resp:
         return resp.status, await resp.text(), dict(resp.headers)

@@ -13,7 +13,17 @@ from innotv.clock import ManualClock
 from live.tracks import make_offer
 from tests.helpers import Server, running_server
 
-from .support import decode, get_bytes, get_text, make_media_file, maps, segments, small_config, wait_for
+from .support import (
+    decode,
+    get_bytes,
+    get_text,
+    make_media_file,
+    maps,
+    segments,
+    small_config,
+    wait_for,
+    wait_for_state,
+)
 
 
 async def _premiere(server: Server, start: datetime) -> str:
@@ -86,11 +96,7 @@ async def test_premiere_starts_on_the_clock_and_ends_with_the_file(tmp_path: Pat
         programs = server.deps.services["programs"]
         await programs.set_state(program_id, "ended")
 
-        async def replay() -> bool:
-            program = await programs.get(program_id)
-            return program is not None and program.state == "replay"
-
-        await wait_for(replay, what="state replay")
+        await wait_for_state(server, program_id, "replay")
         code, vod, _ = await get_text(viewer, f"/vod/{program_id}/240p/vod.m3u8")
         assert code == 200 and segments(vod) == ["seg-0.m4s", "seg-1.m4s", "seg-2.m4s"]
 

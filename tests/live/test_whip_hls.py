@@ -23,6 +23,7 @@ from .support import (
     segments,
     small_config,
     wait_for,
+    wait_for_state,
 )
 
 DISC = "\n#EXT-X-DISCONTINUITY\n"
@@ -158,11 +159,7 @@ async def test_end_of_program_finalises_replay_and_sets_state(tmp_path: Path) ->
         assert status == 404
         await programs.set_state(program_id, "ended")
 
-        async def replay() -> bool:
-            program = await programs.get(program_id)
-            return program is not None and program.state == "replay"
-
-        await wait_for(replay, what="state replay")
+        await wait_for_state(server, program_id, "replay")
         status, text, _ = await get_text(viewer, f"/vod/{program_id}/120p/vod.m3u8")
         assert status == 200 and "#EXT-X-ENDLIST" in text and "#EXT-X-PLAYLIST-TYPE:VOD" in text
         status, live_text, _ = await get_text(viewer, f"/hls/{program_id}/120p/live.m3u8")

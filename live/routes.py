@@ -57,6 +57,16 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _missing(directory: Path, path: Path, vod: bool) -> str | None:
+    """Why a media file cannot be served ("replay", "media"), or None (blocking: run in a thread).
+    A premiere's files stay hidden until its start."""
+    if vod and not (directory / "vod.m3u8").is_file():
+        return "replay"
+    if not path.is_file() or (directory / HIDDEN_FILE).exists():
+        return "media"
+    return None
+
+
 def _with_cors(handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
@@ -217,10 +227,10 @@ def setup_routes(app: web.Application, deps: Deps, live: LiveService, premieres:
             if vod and name == "master.m3u8":
                 name = "vod.m3u8"
             path: Path = directory.joinpath(*name.split("/"))
-            if vod and not await asyncio.to_thread((directory / "vod.m3u8").is_file):
+            missing = await asyncio.to_thread(_missing, directory, path, vod)  # one thread hop
+            if missing == "replay":
                 raise ApiError(404, "replay_not_found", "This program has no replay (yet).")
-            hidden = directory / HIDDEN_FILE
-            if not await asyncio.to_thread(path.is_file) or await asyncio.to_thread(hidden.exists):
+            if missing == "media":
                 raise ApiError(404, "media_not_found", "Not broadcasting (yet): no such media file.")
             if msn is not None:
                 return await blocking_playlist(path, msn)

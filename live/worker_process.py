@@ -21,7 +21,7 @@ from .worker import WorkerSettings
 
 log = logging.getLogger("innotv.live")
 
-MAX_BUFFER = 8 * 1024 * 1024  # about 20 s of 720p video: the child is stuck, not slow
+MAX_BUFFER = 8 * 1024 * 1024  # about 20 s at 3 Mbit/s: the child is stuck, not slow
 START_S = 30.0  # a child that has not answered by then is broken
 
 

@@ -56,10 +56,6 @@ class Directives:
     part: int | None
     skip: str | None
 
-    @property
-    def blocking(self) -> bool:
-        return self.msn is not None
-
 
 def parse_directives(given: Mapping[str, Sequence[str]]) -> Directives:
     """The delivery directives among a request's query values (name -> every value given).
@@ -214,7 +210,6 @@ class PlaylistWatchers:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.held = 0  # requests waiting right now
-        self.rounds = 0  # polling rounds made (for tests and curiosity)
 
     @property
     def watchers(self) -> int:
@@ -252,7 +247,6 @@ class PlaylistWatchers:
     async def _run(self) -> None:
         while self._watchers:
             watched = list(self._watchers.values())
-            self.rounds += 1
             results = await asyncio.to_thread(_poll_all, [(w.path, w.signature) for w in watched])
             for watcher, result in zip(watched, results, strict=True):
                 if isinstance(result, OSError):

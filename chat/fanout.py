@@ -59,8 +59,7 @@ class Rooms:
         self.buffer_cap = buffer_cap
         self._rooms: dict[str, dict[str, Member]] = {}
         self._on_stalled = on_stalled
-        self.frames_sent = 0
-        self.stalled_total = 0
+        self.stalled_total = 0  # readers dropped for falling behind, since start
 
     def add(self, room: str, member: Member) -> None:
         self._rooms.setdefault(room, {})[member.sid] = member
@@ -88,9 +87,6 @@ class Rooms:
 
     def members(self, room: str) -> Iterable[Member]:
         return list(self._rooms.get(room, {}).values())
-
-    def has(self, room: str, sid: str) -> bool:
-        return sid in self._rooms.get(room, ())
 
     def broadcast(self, room: str, event: str, data: Any, *, privileged_only: bool = False) -> int:
         """Send one event to the room's members here; returns how many were written to."""
@@ -131,7 +127,6 @@ class Rooms:
             else:
                 continue
             sent += 1
-        self.frames_sent += sent
         for member in stalled:
             self._stall(member)
         return sent

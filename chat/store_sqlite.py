@@ -64,7 +64,6 @@ def _row(row: sqlite3.Row) -> Message:
 class SqliteChatStore:
     def __init__(self, backend: Backend) -> None:
         self._db = backend.require_db()
-        self._viewers: dict[str, int] = {}
 
     async def setup(self) -> None:
         await self._db.migrate("chat", MIGRATIONS)
@@ -313,8 +312,7 @@ class SqliteChatStore:
         return await self._db.run(q)
 
     async def report_viewers(self, process: str, counts: dict[str, int]) -> dict[str, int]:
-        self._viewers = dict(counts)
-        return dict(counts)
+        return dict(counts)  # one process: its own counts are the totals
 
 
 def _hearts(conn: sqlite3.Connection, room: str, minute: int) -> tuple[int, int]:

@@ -53,8 +53,6 @@ class AuthStore(Protocol):
     async def delete_session(self, sid_hash: str) -> None: ...
 
     # settings
-    async def get_setting(self, name: str) -> str | None: ...
-
     async def set_setting_if_absent(self, name: str, value: str, ttl_s: int | None = None) -> str:
         """Store `value` unless `name` is set; return whichever value is stored now."""
 
@@ -164,16 +162,6 @@ class SqliteAuthStore:
 
     async def delete_session(self, sid_hash: str) -> None:
         await self._db.run(lambda c: c.execute("DELETE FROM sessions WHERE sid_hash = ?", (sid_hash,)))
-
-    async def get_setting(self, name: str) -> str | None:
-        row = await self._db.run(
-            lambda c: c.execute(
-                "SELECT value, expires_at FROM settings WHERE name = ?", (name,)
-            ).fetchone()
-        )
-        if row is None or (row[1] is not None and row[1] < time.time()):
-            return None
-        return str(row[0])
 
     async def set_setting_if_absent(self, name: str, value: str, ttl_s: int | None = None) -> str:
         expires = time.time() + ttl_s if ttl_s else None
@@ -300,10 +288,6 @@ class RedisAuthStore:
 
     async def delete_session(self, sid_hash: str) -> None:
         await self._r.delete(self._b.key("session", sid_hash))
-
-    async def get_setting(self, name: str) -> str | None:
-        value = await self._r.get(self._b.key("setting", name))
-        return None if value is None else str(value)
 
     async def set_setting_if_absent(self, name: str, value: str, ttl_s: int | None = None) -> str:
         key = self._b.key("setting", name)

@@ -86,10 +86,6 @@ class Config:
     # encoders fall behind (and drop frames) instead.
     live_worker_nice: int = 10
 
-    @property
-    def uses_redis(self) -> bool:
-        return bool(self.redis_url)
-
     def link_base(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")

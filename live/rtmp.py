@@ -43,7 +43,6 @@ class RtmpPusher:
         self._stop = threading.Event()
         self.connected = threading.Event()
         self.state = "connecting"
-        self.failures = 0
         self.dropped = 0
         self.sent = 0
         self._thread = threading.Thread(target=self._run, name="rtmp-push", daemon=True)
@@ -81,7 +80,6 @@ class RtmpPusher:
                 out, video, audio = self._open()
                 self._pump(out, video, audio)
             except Exception as exc:
-                self.failures += 1
                 self.state = "retrying"
                 self.connected.clear()
                 log.warning("simulcast push to %s failed (%s); retrying in %.0f s",

@@ -49,7 +49,6 @@ class Session:
         self.audio_samples = 0
         self.resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE, frame_size=1024)
         self.discontinuity = True
-        self.video_frames = 0
         self.destinations = destinations
         self.keep: Any = None  # what the pass-through template stream belongs to
         self.pushers: dict[str, RtmpPusher] = {}
@@ -102,7 +101,6 @@ class Session:
     def _video_done(self, key: bool) -> None:
         """After a picture went into the rungs: write out what is ready; at a keyframe,
         bring the simulcast pushers in line with the wanted destinations."""
-        self.video_frames += 1
         self._drain()
         if key and self.destinations is not None:
             self._sync_pushers(self.destinations())

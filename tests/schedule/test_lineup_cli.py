@@ -8,17 +8,28 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from innotv.clock import ManualClock
+from innotv.config import Config
 from schedule import lineup as lineup_cli
 from schedule.expo import expo_lineup
-from tests.helpers import Server
+from tests.helpers import Server, running_server
 
-from .util import lineup
+from .util import lineup, seoul
+
+
+@pytest.fixture
+async def server(config: Config) -> AsyncIterator[Server]:
+    """The server on a clock stopped before the 2026 expo: its programs stay `scheduled` whatever
+    day the suite runs on (the CLI only writes the store; the server's scheduler moves states)."""
+    async with running_server(config, clock=ManualClock(seoul(2026, 11, 1, 9))) as srv:
+        yield srv
 
 
 async def cli(server: Server, *args: str) -> tuple[int, str, str]:

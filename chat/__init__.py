@@ -1,43 +1,59 @@
-"""The chat domain: Socket.IO rooms for programs and halls, with per-tick fan-out.
+"""The chat slice: Socket.IO rooms for programs and halls, with per-tick fan-out.
 
-`setup(app, deps)` builds the store, the Socket.IO server and the chat engine, registers the
-event handlers and REST routes, and starts/stops the tick with the app. It puts the engine into
-`deps.services["chat"]`.
+`setup(app, kernel, settings, programs=..., visitors=..., gate=...)` builds the store, the
+Socket.IO server and the chat engine, registers the event handlers and REST routes, starts and
+stops the tick with the app, and returns the `Chat` parts for the composition root.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
-from innotv.deps import Deps
+from kernel.core import Kernel
+from kernel.identity import Gate
 
 from .events import make_handlers
 from .features import add_features
 from .halls import setup_routes
+from .lean import LeanServer
 from .moderation import add_moderation
+from .ports import Programs, Visitors
 from .server import attach, make_sio
 from .service import ChatService
+from .settings import ChatSettings
 from .store import make_chat_store
 
+__all__ = ["Chat", "ChatSettings", "setup"]
 
-def setup(app: web.Application, deps: Deps) -> None:
+
+@dataclass(frozen=True)
+class Chat:
+    service: ChatService
+    lean: LeanServer  # fresh WebSocket connections
+    sio: Any  # python-socketio's server: long-polling and its upgrade
+
+
+def setup(app: web.Application, kernel: Kernel, settings: ChatSettings, *, programs: Programs,
+          visitors: Visitors, gate: Gate) -> Chat:
     """Register the chat with the app: /socket.io/, the chat routes and the tick."""
-    config = deps.config
-    store = make_chat_store(deps.backend, config.chat_history_max)
+    store = make_chat_store(kernel.backend, settings.history_max)
     sio = make_sio()
-    service = ChatService(deps, store, sio, config.chat_buffer_kib * 1024)
+    service = ChatService(settings, store, kernel.bus, kernel.metrics, programs,
+                          relay=kernel.backend.kind == "redis")
+    service.subscribe()
     handlers = make_handlers(service)
     add_moderation(handlers, service)
     add_features(handlers, service)
-    lean = attach(app, deps, sio, service)
+    lean = attach(app, sio, service, visitors, settings, kernel.settings.allowed_origins)
     handlers.register(sio, lean)
-    service.lean = lean
-    setup_routes(app, deps, service)
-    deps.services["chat"] = service
-    deps.metrics.counter("innotv_chat_stalled_total", "chat readers dropped for falling behind")
-    deps.metrics.gauge("innotv_chat_connections", "open chat connections", lambda: float(len(service.conns)))
+    setup_routes(app, service, gate)
+    kernel.metrics.counter("innotv_chat_stalled_total", "chat readers dropped for falling behind")
+    kernel.metrics.gauge("innotv_chat_connections", "open chat connections",
+                         lambda: float(len(service.conns)))
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await service.start()
@@ -54,3 +70,4 @@ def setup(app: web.Application, deps: Deps) -> None:
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(close_sockets)
+    return Chat(service, lean, sio)

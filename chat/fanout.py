@@ -15,9 +15,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from engineio import packet as eio_packet
-
-from .wire import TRANSPORT_ATTR, event_text, ws_frame
+from .socketio_internals import EioLink, message_packet
+from .wire import event_text, ws_frame
 
 log = logging.getLogger("innotv.chat.fanout")
 
@@ -29,14 +28,15 @@ class Member:
     """One connection's place in the fan-out: where to write and who it is.
 
     A lean WebSocket connection (`chat.lean`) has `eio` None and its `transport` set; a
-    python-engineio connection (long-polling, or upgraded from it) has its Engine.IO socket in
-    `eio`, whose transport is known once it is upgraded.
+    python-engineio connection (long-polling, or upgraded from it) has its `EioLink` in `eio`,
+    whose transport is known once it is upgraded.
     """
 
     __slots__ = ("eio", "privileged", "rooms", "sid", "transport", "viewer")
 
     def __init__(
-        self, sid: str, eio: Any, viewer: str, privileged: bool, transport: asyncio.Transport | None = None
+        self, sid: str, eio: EioLink | None, viewer: str, privileged: bool,
+        transport: asyncio.Transport | None = None
     ) -> None:
         self.sid = sid
         self.eio = eio
@@ -48,10 +48,7 @@ class Member:
         self.rooms: list[str] = []
 
     def ws_transport(self) -> asyncio.Transport | None:
-        sock = self.eio
-        if sock is None:
-            return self.transport
-        return getattr(sock, TRANSPORT_ATTR, None) if sock.upgraded else None
+        return self.transport if self.eio is None else self.eio.transport()
 
 
 class Rooms:
@@ -98,7 +95,7 @@ class Rooms:
 
     def write_text(self, members: list[Member], text: str, *, privileged_only: bool = False) -> int:
         frame = ws_frame(text)
-        pkt = eio_packet.Packet(eio_packet.MESSAGE, data=text[1:])
+        pkt = message_packet(text)
         cap = self.buffer_cap
         stalled: list[Member] = []
         sent = 0
@@ -106,10 +103,9 @@ class Rooms:
             if privileged_only and not member.privileged:
                 continue
             sock = member.eio
-            # Member.ws_transport(), inlined: this loop runs for every member of a room each tick.
-            transport = member.transport if sock is None else (
-                getattr(sock, TRANSPORT_ATTR, None) if sock.upgraded else None
-            )
+            # Member.ws_transport(), inlined for the lean members (nearly all): this loop runs for
+            # every member of a room each tick.
+            transport = member.transport if sock is None else sock.transport()
             if transport is not None:
                 if transport.is_closing():
                     continue
@@ -118,12 +114,12 @@ class Rooms:
                     continue
                 transport.write(frame)
             elif sock is not None:
-                if sock.closed or sock.closing:
+                if sock.closed():
                     continue
-                if sock.queue.qsize() > POLLING_QUEUE_CAP:
+                if sock.backlog() > POLLING_QUEUE_CAP:
                     stalled.append(member)
                     continue
-                sock.queue.put_nowait(pkt)
+                sock.put(pkt)
             else:
                 continue
             sent += 1
@@ -148,8 +144,8 @@ class Rooms:
                 asyncio.get_running_loop().call_later(
                     STALL_GRACE_S, _cut_if_stalled, transport, self.buffer_cap
                 )
-        elif sock is not None and not sock.closed:
-            sock.queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=text[1:]))
+        elif sock is not None and not sock.closed():
+            sock.put(message_packet(text))
         self._on_stalled(member)
 
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from innotv.deps import Deps
-from innotv.errors import ApiError
+from kernel.errors import ApiError
+from kernel.identity import Gate
 
 from .validate import MESSAGE_ID_RE
 
@@ -44,7 +44,7 @@ HALLS: dict[str, Hall] = {
 }
 
 
-def setup_routes(app: web.Application, deps: Deps, service: ChatService) -> None:
+def setup_routes(app: web.Application, service: ChatService, gate: Gate) -> None:
     async def list_halls(_request: web.Request) -> web.Response:
         rooms = [f"hall:{hall_id}" for hall_id in HALLS]
         totals = await service.store.hearts_totals(rooms)
@@ -82,11 +82,8 @@ def setup_routes(app: web.Application, deps: Deps, service: ChatService) -> None
         )
 
     async def stats(request: web.Request) -> web.Response:
-        await deps.auth.require(request, "producer")
-        program_id = request.match_info["id"]
-        programs = deps.services.get("programs")
-        if programs is None or await programs.get(program_id) is None:
-            raise ApiError(404, "not_found", "There is no such program.")
+        await gate.require(request, "producer")
+        program_id = (await service.programs.require(request.match_info["id"])).id
         room = f"program:{program_id}"
         from .service import minute_of, now_ms
 

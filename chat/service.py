@@ -2,8 +2,8 @@
 
 Every `tick_ms` each busy room's pending messages, deletions and hearts are written to the store
 in one call and the stored messages go out as ONE `messages` frame (encoded once, see fanout).
-With Redis, the same frame is relayed to the other processes over the bus, so two `innotv serve`
-processes are one chat. `hearts` goes out at most 5 times a second per room, `viewers` once a
+With Redis, the same frame is relayed to the other processes over the bus (`relay.py`), so two
+`innotv serve` processes are one chat. `hearts` goes out at most 5 times a second per room, `viewers` once a
 second when it changed, poll counts (to hosts) and the question list at most once a second.
 """
 
@@ -17,13 +17,31 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from innotv.auth import User
-from innotv.deps import Deps
+from kernel.bus import Bus
+from kernel.errors import ApiError
+from kernel.identity import User
+from kernel.metrics import Metrics
+from kernel.tasks import cancel_and_wait
+from kernel.topics import PROGRAM_CHANGED, ProgramChanged
 
 from .errors import ChatError
 from .fanout import Member, Rooms
 from .limits import Limiter
+from .ports import Programs
+from .relay import (
+    ROOM_DIRTY,
+    ROOM_EVENT,
+    ROOM_SETTING,
+    TICK_STORED,
+    VIEWER_NOTICE,
+    RoomDirty,
+    RoomEvent,
+    RoomSettingChanged,
+    TickStored,
+    ViewerNotice,
+)
 from .rooms import Pending, RoomState
+from .settings import ChatSettings
 from .store import ChatStore, NewMessage
 from .wire import event_text
 
@@ -37,7 +55,6 @@ POLL_EVERY_S = 0.5
 QUESTIONS_EVERY_S = 1.0
 ACK_TIMEOUT_S = 10.0
 SNAPSHOT = 50
-BUS_TOPIC = "chat"
 
 
 @dataclass(slots=True)
@@ -68,34 +85,31 @@ def minute_of(ms: int) -> int:
 
 
 class ChatService:
-    def __init__(self, deps: Deps, store: ChatStore, sio: Any, buffer_cap: int) -> None:
-        self.deps = deps
+    def __init__(self, settings: ChatSettings, store: ChatStore, bus: Bus, metrics: Metrics,
+                 programs: Programs, *, relay: bool) -> None:
+        self.settings = settings
         self.store = store
-        self.sio = sio
+        self.bus = bus
+        self.metrics = metrics
+        self.programs = programs
         self.process = secrets.token_hex(6)
         self.conns: dict[str, Conn] = {}
-        self.rooms = Rooms(buffer_cap, self._on_stalled)
+        self.rooms = Rooms(settings.buffer_kib * 1024, self._on_stalled)
         self._states: dict[str, RoomState] = {}
         self._loading: dict[str, asyncio.Future[RoomState]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._relay = deps.backend.kind == "redis"
+        # With Redis several processes serve one chat: what one stores, it relays to the others.
+        self._relay = relay
         self._viewers_at = 0.0
-        self._wake = asyncio.Event()
-        self.lean: Any = None  # the lean WebSocket server (chat.lean.LeanServer), set by setup
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         await self.store.setup()
-        self.deps.bus.subscribe(BUS_TOPIC, self._on_bus)
-        self.deps.bus.subscribe("program", self._on_program)
         self._task = asyncio.create_task(self._tick_loop(), name="chat-tick")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         # Whatever is pending is written before we go: acknowledged-to-be work is not lost.
         for state in list(self._states.values()):
             if state.busy():
@@ -118,11 +132,7 @@ class ChatService:
         try:
             state = RoomState(room, kind, ident)
             if kind == "program":
-                programs = self.deps.services.get("programs")
-                program = await programs.get(ident) if programs is not None else None
-                if program is None:
-                    raise ChatError("unknown_room", "There is no such program.")
-                state.program = program.public()
+                state.program = await self._program(ident)
             state.meta = await self.store.meta(room)
             state.hearts_total, state.hearts_minute = await self.store.hearts(room, minute_of(now_ms()))
             self._states[room] = state
@@ -161,7 +171,7 @@ class ChatService:
             raise ChatError("store_unavailable", "Not stored yet; retry with the same client_id.") from None
 
     async def _tick_loop(self) -> None:
-        interval = self.deps.config.tick_ms / 1000
+        interval = self.settings.tick_ms / 1000
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while True:
@@ -249,17 +259,9 @@ class ChatService:
             await self.set_meta(state, "pinned", None)
             await self.emit(state.name, "pinned", {"room": state.name, "message": None})
         if self._relay and (items or deleted or hearts):
-            await self.deps.bus.publish(
-                BUS_TOPIC,
-                {
-                    "k": "tick",
-                    "p": self.process,
-                    "room": state.name,
-                    "items": items,
-                    "deleted": deleted,
-                    "hearts": [result.hearts_total, result.hearts_minute],
-                },
-            )
+            await self.bus.publish(TICK_STORED, TickStored(
+                self.process, state.name, items, deleted, result.hearts_total, result.hearts_minute
+            ))
 
     async def snapshot(self, state: RoomState, limit: int) -> list[dict[str, Any]]:
         """The room's last `limit` messages, from memory once loaded."""
@@ -344,75 +346,82 @@ class ChatService:
     async def announce_dirty(self, state: RoomState, what: str) -> None:
         self.mark(state, what)
         if self._relay:
-            await self.deps.bus.publish(
-                BUS_TOPIC, {"k": "dirty", "p": self.process, "room": state.name, "what": what}
-            )
+            await self.bus.publish(ROOM_DIRTY, RoomDirty(self.process, state.name, what))
 
     # ---- cross-process events -----------------------------------------------------------------
+    def subscribe(self) -> None:
+        """Listen to the bus: the chat's relays and program state changes."""
+        self.bus.subscribe(ROOM_EVENT, self._on_room_event)
+        self.bus.subscribe(ROOM_SETTING, self._on_setting)
+        self.bus.subscribe(VIEWER_NOTICE, self._on_notice)
+        self.bus.subscribe(TICK_STORED, self._on_tick)
+        self.bus.subscribe(ROOM_DIRTY, self._on_dirty)
+        self.bus.subscribe(PROGRAM_CHANGED, self._on_program)
+
     async def emit(self, room: str, event: str, data: Any) -> None:
         """Send an event to the room on every process (this one included)."""
-        await self.deps.bus.publish(BUS_TOPIC, {"k": "emit", "room": room, "event": event, "data": data})
+        await self.bus.publish(ROOM_EVENT, RoomEvent(room, event, data))
 
     async def set_meta(self, state: RoomState, name: str, value: str | None) -> None:
         await self.store.set_meta(state.name, name, value)
         # Applied here at once (the bus may deliver later), and on every process by the bus.
-        if value is None:
-            state.meta.pop(name, None)
-        else:
-            state.meta[name] = value
-        await self.deps.bus.publish(
-            BUS_TOPIC, {"k": "meta", "room": state.name, "name": name, "value": value}
-        )
+        _apply_setting(state, name, value)
+        await self.bus.publish(ROOM_SETTING, RoomSettingChanged(state.name, name, value))
 
     async def notify_viewer(self, room: str, viewer: str, notice: dict[str, Any]) -> None:
-        await self.deps.bus.publish(
-            BUS_TOPIC, {"k": "notice", "room": room, "viewer": viewer, "data": notice}
-        )
+        await self.bus.publish(VIEWER_NOTICE, ViewerNotice(room, viewer, notice))
 
-    async def _on_bus(self, payload: dict[str, Any]) -> None:
-        kind = payload.get("k")
-        room = str(payload.get("room", ""))
-        if kind == "emit":
-            self.rooms.broadcast(room, str(payload["event"]), payload.get("data"))
-        elif kind == "meta":
-            state = self._states.get(room)
-            if state is not None:
-                name, value = str(payload["name"]), payload.get("value")
-                if value is None:
-                    state.meta.pop(name, None)
-                else:
-                    state.meta[name] = str(value)
-        elif kind == "notice":
-            viewer = payload.get("viewer")
-            targets = [m for m in self.rooms.members(room) if m.viewer == viewer]
-            if targets:
-                self.rooms.write_text(targets, event_text("notice", payload.get("data")))
-        elif payload.get("p") == self.process:
-            return
-        elif kind == "tick":
-            state = self._states.get(room)
-            if state is None:
-                return
-            total, minute = payload.get("hearts") or [0, 0]
-            if int(total) > state.hearts_total:
-                state.hearts_total = int(total)
-                state.hearts_minute = int(minute)
-            self._deliver(state, list(payload.get("items") or []), list(payload.get("deleted") or []))
-        elif kind == "dirty":
-            state = self._states.get(room)
-            if state is not None:
-                self.mark(state, str(payload.get("what")))
+    async def _on_room_event(self, event: RoomEvent) -> None:
+        self.rooms.broadcast(event.room, event.event, event.data)
 
-    async def _on_program(self, payload: dict[str, Any]) -> None:
-        ident = payload.get("id")
-        if not isinstance(ident, str):
+    async def _on_setting(self, event: RoomSettingChanged) -> None:
+        state = self._states.get(event.room)
+        if state is not None:
+            _apply_setting(state, event.name, event.value)
+
+    async def _on_notice(self, event: ViewerNotice) -> None:
+        targets = [m for m in self.rooms.members(event.room) if m.viewer == event.viewer]
+        if targets:
+            self.rooms.write_text(targets, event_text("notice", event.notice))
+
+    async def _on_tick(self, event: TickStored) -> None:
+        state = self._states.get(event.room)
+        if state is None or event.process == self.process:
             return
-        room = f"program:{ident}"
+        if event.hearts_total > state.hearts_total:
+            state.hearts_total = event.hearts_total
+            state.hearts_minute = event.hearts_minute
+        self._deliver(state, event.items, event.deleted)
+
+    async def _on_dirty(self, event: RoomDirty) -> None:
+        state = self._states.get(event.room)
+        if state is not None and event.process != self.process:
+            self.mark(state, event.what)
+
+    async def _on_program(self, event: ProgramChanged) -> None:
+        room = f"program:{event.id}"
         state = self._states.get(room)
         if state is not None:
-            state.program = dict(payload)
-        self.rooms.broadcast(room, "program", payload)
+            state.program = dict(event.program)
+        self.rooms.broadcast(room, "program", event.program)
+
+    async def _program(self, program_id: str) -> dict[str, Any]:
+        """The program's public JSON; `unknown_room` when there is no such program."""
+        try:
+            program = await self.programs.require(program_id)
+        except ApiError as err:
+            if err.status == 404:
+                raise ChatError("unknown_room", "There is no such program.") from None
+            raise
+        return program.public()
 
     # ---- connections ------------------------------------------------------------------------
     def _on_stalled(self, member: Member) -> None:
-        self.deps.metrics.inc("innotv_chat_stalled_total")
+        self.metrics.inc("innotv_chat_stalled_total")
+
+
+def _apply_setting(state: RoomState, name: str, value: str | None) -> None:
+    if value is None:
+        state.meta.pop(name, None)
+    else:
+        state.meta[name] = value

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from innotv.backend import Backend
+from kernel.storage import Backend
 
 Message = dict[str, Any]  # {"id", "viewer", "nickname", "text", "ts", "role"}
 

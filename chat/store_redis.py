@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from innotv.backend import Backend
+from kernel.storage import Backend
 
 from .store import Message, NewMessage, Recovery, TickResult
 

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from typing import Any
 
-from innotv.backend import Backend
+from kernel.storage import Backend
 
 from .store import Message, NewMessage, Recovery, TickResult
 

@@ -1,72 +1,84 @@
-"""The app factory: builds the store, bus, auth and every domain, and wires them into one aiohttp app.
+"""The app factory: builds the kernel and every slice, and wires them into one aiohttp app.
 
-`create_app(config)` is the only place that knows all the parts; each domain gets what it needs
-through `Deps` and registers itself with its own `setup(app, deps)`.
+`create_app(config)` is the only place that knows all the parts. Each slice's `setup` gets its
+own settings, the kernel, and the small interfaces it declared (`ports.py`), satisfied here by the
+other slices' services; it returns its parts, kept in `app[PARTS]` for the server, the CLI and
+the tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from aiohttp import web
 
+import accounts
 import chat
 import live
 import schedule
+from kernel.clock import Clock
+from kernel.core import Kernel, build_kernel
+from kernel.errors import json_errors
+from kernel.security import forwarded_proto, make_csrf_middleware, security_headers
 
-from .auth_routes import setup_routes as setup_auth_routes
-from .clock import Clock
 from .config import Config
-from .deps import Deps, build_deps
-from .errors import json_errors
 from .pages import setup_pages
-from .security import forwarded_proto, make_csrf_middleware, security_headers
-
-DEPS = web.AppKey("deps", Deps)
 
 # Request bodies beyond this are refused before a handler runs; uploads stream past it.
 CLIENT_MAX_SIZE = 256 * 1024
 
 
+@dataclass(frozen=True)
+class Parts:
+    config: Config
+    kernel: Kernel
+    auth: accounts.Auth
+    schedule: schedule.Schedule
+    chat: chat.Chat
+    live: live.Live
+
+
+PARTS = web.AppKey("parts", Parts)
+
+
 def create_app(config: Config, clock: Clock | None = None) -> web.Application:
-    deps = build_deps(config, clock)
+    kernel = build_kernel(config.core, clock)
+    auth = accounts.build(kernel, config.accounts)
     middlewares = [
         security_headers,
         json_errors,
-        make_csrf_middleware(deps.auth, exempt_prefixes=("/whip/",)),
+        make_csrf_middleware(auth, config.core.allowed_origins, exempt_prefixes=("/whip/",)),
     ]
-    if config.trust_proxy:
+    if config.core.trust_proxy:
         middlewares.insert(0, forwarded_proto)
     app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
-    app[DEPS] = deps
 
-    async def core_lifecycle(_app: web.Application) -> AsyncIterator[None]:
-        await deps.backend.open()
-        await deps.auth.start()
-        await deps.bus.start()
+    async def kernel_lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await kernel.open()
         yield
-        await deps.bus.close()
-        await deps.backend.close()
+        await kernel.close()
 
-    app.cleanup_ctx.append(core_lifecycle)
-    _setup_core_routes(app, deps)
-    setup_auth_routes(app, deps.auth)
-    schedule.setup(app, deps)
-    live.setup(app, deps)
-    chat.setup(app, deps)
-    setup_pages(app, deps)
+    app.cleanup_ctx.append(kernel_lifecycle)
+    _setup_core_routes(app, kernel)
+    accounts.setup(app, auth)
+    lineup = schedule.setup(app, kernel, config.schedule, accounts=auth, gate=auth)
+    talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, gate=auth)
+    media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth)
+    setup_pages(app, auth)
+    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media)
     return app
 
 
-def _setup_core_routes(app: web.Application, deps: Deps) -> None:
-    deps.metrics.counter("innotv_http_errors_total", "HTTP responses with status >= 500")
+def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
+    kernel.metrics.counter("innotv_http_errors_total", "HTTP responses with status >= 500")
 
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
     async def readyz(_request: web.Request) -> web.Response:
-        if await deps.backend.ping():
-            return web.json_response({"ok": True, "store": deps.backend.kind})
+        if await kernel.backend.ping():
+            return web.json_response({"ok": True, "store": kernel.backend.kind})
         return web.json_response(
             {"error": {"code": "store_unreachable", "message": "The store does not answer."}},
             status=503,
@@ -74,7 +86,7 @@ def _setup_core_routes(app: web.Application, deps: Deps) -> None:
 
     async def metrics(_request: web.Request) -> web.Response:
         return web.Response(
-            text=deps.metrics.render(), content_type="text/plain", charset="utf-8"
+            text=kernel.metrics.render(), content_type="text/plain", charset="utf-8"
         )
 
     app.router.add_get("/healthz", healthz)

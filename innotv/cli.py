@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import accounts
+from kernel.core import Kernel, build_kernel
+from kernel.errors import ApiError
+from kernel.logs import setup_logging
+
 from .config import Config, ConfigError, load_config
-from .deps import Deps, build_deps
-from .errors import ApiError
-from .logs import setup_logging
 
 
 def _store_flags(parser: argparse.ArgumentParser) -> None:
@@ -62,15 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 @asynccontextmanager
-async def opened_deps(config: Config) -> AsyncIterator[Deps]:
-    """The server's parts, opened on the configured store, for a one-shot command."""
-    deps = build_deps(config)
-    await deps.backend.open()
-    await deps.auth.start()
+async def opened(config: Config) -> AsyncIterator[tuple[Kernel, accounts.Auth]]:
+    """The kernel and accounts, opened on the configured store, for a one-shot command."""
+    kernel = build_kernel(config.core)
+    auth = accounts.build(kernel, config.accounts)
+    await kernel.open()
     try:
-        yield deps
+        await auth.start()
+        yield kernel, auth
     finally:
-        await deps.backend.close()
+        await kernel.close()
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -84,8 +87,8 @@ def _read_password(from_stdin: bool) -> str:
 
 async def _user_add(config: Config, args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
-    async with opened_deps(config) as deps:
-        account = await deps.auth.add_user(args.name, args.role, password)
+    async with opened(config) as (_kernel, auth):
+        account = await auth.add_user(args.name, args.role, password)
     print(f"created {account.role} {account.username}")
     return 0
 
@@ -93,8 +96,8 @@ async def _user_add(config: Config, args: argparse.Namespace) -> int:
 async def _lineup(config: Config, args: argparse.Namespace) -> int:
     import schedule  # imported here so that `innotv user add` does not load the media stack
 
-    async with opened_deps(config) as deps:
-        return await schedule.run_lineup_command(deps, args)
+    async with opened(config) as (kernel, auth):
+        return await schedule.run_lineup_command(kernel, auth, args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"innotv: {exc}", file=sys.stderr)
         return 2
-    setup_logging(config.log_level, config.log_format)
+    setup_logging(config.core.log_level, config.core.log_format)
     try:
         if args.command == "serve":
             from .server import run

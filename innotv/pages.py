@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from .deps import Deps
+from accounts import Auth
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -27,14 +27,16 @@ PAGES = {
 }
 
 
-def setup_pages(app: web.Application, deps: Deps) -> None:
+def setup_pages(app: web.Application, auth: Auth) -> None:
     def page(filename: str) -> Handler:
+        path = STATIC_DIR / filename
+        exists = path.is_file()  # checked once, at startup, not on the event loop per request
+
         async def handler(request: web.Request) -> web.StreamResponse:
-            path = STATIC_DIR / filename
-            if not path.is_file():
+            if not exists:
                 raise web.HTTPNotFound()
             response = web.FileResponse(path, headers={"Cache-Control": "no-cache"})
-            deps.auth.ensure_viewer_cookie(request, response)
+            auth.ensure_viewer_cookie(request, response)
             return response
 
         return handler

@@ -10,9 +10,10 @@ import sys
 
 from aiohttp import web
 
-from .app import DEPS, create_app
+from kernel.logs import AccessLogger
+
+from .app import PARTS, create_app
 from .config import Config
-from .logs import AccessLogger
 
 log = logging.getLogger("innotv.server")
 
@@ -23,25 +24,23 @@ async def serve(config: Config) -> None:
         app,
         access_log_class=AccessLogger,
         handle_signals=False,
-        shutdown_timeout=config.shutdown_timeout_s,
+        shutdown_timeout=config.core.shutdown_timeout_s,
     )
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
+    core = config.core
+    site = web.TCPSite(runner, core.host, core.port, reuse_address=True)
     await site.start()
     # Thousands of long-lived chat connections make the cyclic GC's passes over the whole heap
     # the main cost of a join storm or a mass disconnect (measured: ~40-60 %); keep what exists at
     # start out of it and collect less often (bench/chat.py).
     gc.freeze()
     gc.set_threshold(50_000, 50, 1000)
-    deps = app[DEPS]
-    base = config.link_base()
-    log.info(
-        "listening",
-        extra={"host": config.host, "port": config.port, "store": deps.backend.kind},
-    )
+    parts = app[PARTS]
+    base = core.link_base()
+    log.info("listening", extra={"host": core.host, "port": core.port, "store": parts.kernel.backend.kind})
     # Printed, not logged: the link is for the person at the console, not for log storage.
     print(f"innotv is running: open {base}/", flush=True)
-    token = await deps.auth.first_run_token()
+    token = await parts.auth.first_run_token()
     if token:
         print(
             "No producer account exists yet. Create the first one with this one-time link "

@@ -1,76 +1,76 @@
-"""Live broadcast: stream keys, WHIP ingest, the HLS ladder and recording, WHEP, premieres, replays."""
+"""The live slice: stream keys, WHIP ingest, the HLS ladder and recording, WHEP, premieres,
+replays, simulcast.
+
+`setup(app, kernel, settings, programs=..., gate=...)` registers the routes, listens to the bus
+and returns the `Live` parts for the composition root.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from aiohttp import web
 
-from innotv.config import ConfigError
-from innotv.deps import Deps
-from innotv.errors import ApiError
+from kernel.core import Kernel
+from kernel.identity import Gate
+from kernel.topics import LINEUP_CHANGED, PROGRAM_CHANGED
 
+from .blocking import PlaylistWatchers
+from .hls_routes import setup_hls_routes
 from .keys import StreamKeys, make_stream_key_store
-from .ladder import Rung, parse_ladder
+from .ports import Programs
+from .premiere_routes import setup_premiere_routes
 from .premieres import Premieres
-from .routes import setup_routes
 from .service import LiveService
+from .settings import LiveSettings
 from .simulcast import Simulcast, make_simulcast_store
+from .simulcast_routes import setup_simulcast_routes
+from .topics import MEDIA_WANTED, SIMULCAST_CHANGED
+from .whep_routes import setup_whep_routes
+from .whip_routes import setup_whip_routes
+
+__all__ = ["Live", "LiveSettings", "setup"]
 
 log = logging.getLogger("innotv.live")
 
 DEMO_PROGRAM = "demo"
 
 
-def _checked_ladder(deps: Deps) -> tuple[Rung, ...]:
-    cfg = deps.config
-    try:
-        ladder = parse_ladder(cfg.live_ladder)
-    except ValueError as exc:
-        raise ConfigError(f"live_ladder: {exc}") from None
-    if not 1.0 <= cfg.live_segment_s <= 2.0:
-        raise ConfigError("live_segment_s: must be between 1 and 2 seconds")
-    if not 3 <= cfg.live_window_segments <= 60:
-        raise ConfigError("live_window_segments: must be between 3 and 60")
-    if cfg.live_x264_preset not in ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"):
-        raise ConfigError("live_x264_preset: ultrafast, superfast, veryfast, faster, fast or medium")
-    if not 0.5 <= cfg.live_slate_after_s <= 30:
-        raise ConfigError("live_slate_after_s: must be between 0.5 and 30")
-    if not 10 <= cfg.live_queue_frames <= 2000:
-        raise ConfigError("live_queue_frames: must be between 10 and 2000")
-    if not 0 <= cfg.live_worker_nice <= 19:
-        raise ConfigError("live_worker_nice: must be between 0 and 19")
-    if not 0 <= cfg.live_codec_threads <= 64:
-        raise ConfigError("live_codec_threads: must be between 0 (one per core) and 64")
-    if not 1024 <= cfg.live_max_sdp_bytes <= 1_000_000:
-        raise ConfigError("live_max_sdp_bytes: must be between 1024 and 1000000")
-    return ladder
+@dataclass(frozen=True)
+class Live:
+    service: LiveService
+    keys: StreamKeys
+    simulcast: Simulcast
+    premieres: Premieres
+    watchers: PlaylistWatchers  # blocking playlist requests held for a future segment
 
 
-def setup(app: web.Application, deps: Deps) -> None:
-    keys = StreamKeys(make_stream_key_store(deps.backend))
-    deps.services["stream_keys"] = keys
-    simulcast = Simulcast(deps, make_simulcast_store(deps.backend))
-    deps.services["simulcast"] = simulcast
-    live = LiveService(deps, _checked_ladder(deps), simulcast)
-    deps.services["live"] = live
+def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, programs: Programs,
+          gate: Gate) -> Live:
+    keys = StreamKeys(make_stream_key_store(kernel.backend))
+    simulcast = Simulcast(make_simulcast_store(kernel.backend), kernel.bus, programs)
+    live = LiveService(settings, kernel.settings, kernel.bus, kernel.metrics, programs, simulcast)
     live.register_metrics()
-    premieres = Premieres(deps, live)
-    deps.services["premieres"] = premieres
-    deps.bus.subscribe("program", live.on_program)
-    deps.bus.subscribe("lineup", premieres.on_lineup)
-    deps.bus.subscribe("simulcast", live.on_simulcast)
-    deps.bus.subscribe("live", live.on_live)
-    setup_routes(app, deps, live, premieres)
+    premieres = Premieres(live, programs, kernel.clock)
+    kernel.bus.subscribe(PROGRAM_CHANGED, live.on_program)
+    kernel.bus.subscribe(LINEUP_CHANGED, premieres.on_lineup)
+    kernel.bus.subscribe(SIMULCAST_CHANGED, live.on_simulcast)
+    kernel.bus.subscribe(MEDIA_WANTED, live.on_media_wanted)
+    setup_whip_routes(app, live, keys, programs, gate)
+    setup_whep_routes(app, live, gate)
+    watchers = setup_hls_routes(app, live, kernel.metrics)
+    setup_premiere_routes(app, premieres, gate)
+    setup_simulcast_routes(app, live, simulcast, gate)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await keys.store.setup()
         await simulcast.store.setup()
         demo: asyncio.Task[None] | None = None
-        if deps.config.demo:
-            demo = asyncio.create_task(_play_demo(deps, live))
+        if kernel.settings.demo:
+            demo = asyncio.create_task(_play_demo(live, programs))
         try:
             await premieres.resume()
         except Exception:
@@ -82,26 +82,13 @@ def setup(app: web.Application, deps: Deps) -> None:
         await live.close()
 
     app.cleanup_ctx.append(lifecycle)
-
-    async def issue_key(request: web.Request) -> web.Response:
-        await deps.auth.require(request, "producer")
-        program_id = request.match_info["id"]
-        programs = deps.services.get("programs")
-        if programs is None or await programs.get(program_id) is None:
-            raise ApiError(404, "program_not_found", f"No program with id {program_id!r}.")
-        key = await keys.issue(program_id)
-        return web.json_response(
-            {"stream_key": key}, headers={"Cache-Control": "no-store"}
-        )
-
-    app.router.add_post("/api/programs/{id}/stream-key", issue_key)
+    return Live(live, keys, simulcast, premieres, watchers)
 
 
-async def _play_demo(deps: Deps, live: LiveService) -> None:
+async def _play_demo(live: LiveService, programs: Programs) -> None:
     """`--demo`: once the schedule has created the live-now program "demo", play the test source."""
     for _ in range(600):
-        programs = deps.services.get("programs")
-        program = await programs.get(DEMO_PROGRAM) if programs is not None else None
+        program = await programs.get(DEMO_PROGRAM)
         if program is not None and program.state not in ("ended", "replay"):
             await live.play_generated(DEMO_PROGRAM)
             log.info("demo: playing the generated test source in program %r", DEMO_PROGRAM)

@@ -14,9 +14,9 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
-from innotv.backend import Backend
-from innotv.signing import sha256_hex
-from innotv.sqlite import Database
+from kernel.signing import sha256_hex
+from kernel.sqlite import Database
+from kernel.storage import Backend
 
 KEY_PREFIX = "sk_"
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import av
 
-from innotv.errors import ApiError
+from kernel.errors import ApiError
 
 from .ladder import Rung, fit_ladder
 from .media import ProgramMedia, atomic_write

@@ -1,6 +1,6 @@
 """The premiere service: uploads, their transcoding jobs, and the clock that reveals them.
 
-One reveal task per premiere with ready media sleeps on `deps.clock` until the next segment has
+One reveal task per premiere with ready media sleeps on the program clock until the next segment has
 "played", rewrites the live playlists (in a thread) and sleeps again; a lineup edit wakes it so a
 moved start time is honoured. Tasks are rebuilt at startup from the media directories.
 """
@@ -15,14 +15,14 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from aiohttp import web
-
-from innotv.deps import Deps
-from innotv.errors import ApiError
+from kernel.clock import Clock
+from kernel.errors import ApiError
+from kernel.topics import LineupChanged
 
 from .media import ProgramMedia
+from .ports import Programs
 from .premiere import (
     SOURCE_FILE,
     probe,
@@ -39,37 +39,39 @@ log = logging.getLogger("innotv.live.premiere")
 _CHUNK = 1 << 20
 
 
+class ByteSource(Protocol):
+    """Where an upload's bytes come from (an HTTP request's body stream)."""
+
+    async def read(self, n: int = -1) -> bytes: ...
+
+
 class Premieres:
-    def __init__(self, deps: Deps, live: LiveService) -> None:
-        self.deps = deps
+    def __init__(self, live: LiveService, programs: Programs, clock: Clock) -> None:
         self.live = live
+        self.programs = programs
+        self.clock = clock
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.wakes: dict[str, asyncio.Event] = {}
         self.jobs: dict[str, asyncio.Task[None]] = {}
 
-    def _programs(self) -> Any:
-        programs = self.deps.services.get("programs")
-        if programs is None:
-            raise ApiError(503, "unavailable", "The lineup is not available.")
-        return programs
-
     # ---- upload ----
-    async def upload(self, request: web.Request, program_id: str) -> dict[str, Any]:
-        program = await self._programs().get(program_id)
-        if program is None:
-            raise ApiError(404, "program_not_found", f"No program with id {program_id!r}.")
+    async def upload(self, program_id: str, body: ByteSource, content_type: str,
+                     content_length: int | None) -> dict[str, Any]:
+        """Store the file `body` streams, probe it and start its transcode; 4xx ApiErrors for a
+        program that cannot take one or a file that is not a video."""
+        program = await self.programs.require(program_id)
         if program.kind != "premiere":
             raise ApiError(409, "not_a_premiere", "Only a premiere program takes a media file.")
-        if program.state in ("live", "ended", "replay") or self.deps.clock.now() >= program.starts_at:
+        if program.state in ("live", "ended", "replay") or self.clock.now() >= program.starts_at:
             raise ApiError(409, "premiere_started",
                            "The premiere has started; its file can no longer change.")
         if program_id in self.jobs and not self.jobs[program_id].done():
             raise ApiError(409, "transcoding", "A file for this premiere is still being prepared.")
-        if request.content_type.startswith("multipart/"):
+        if content_type.startswith("multipart/"):
             raise ApiError(415, "unsupported_media_type",
                            "Send the file itself as the request body (e.g. Content-Type: video/mp4).")
-        limit = self.deps.config.live_max_upload_mb * 1024 * 1024
-        if request.content_length is not None and request.content_length > limit:
+        limit = self.live.settings.max_upload_mb * 1024 * 1024
+        if content_length is not None and content_length > limit:
             raise ApiError(413, "payload_too_large", f"The file is larger than {limit // (1 << 20)} MB.")
         directory = self.live.media_dir(program_id)
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
@@ -78,7 +80,7 @@ class Premieres:
         fh = await asyncio.to_thread(open, part, "wb")
         try:
             while True:
-                chunk = await request.content.read(_CHUNK)
+                chunk = await body.read(_CHUNK)
                 if not chunk:
                     break
                 size += len(chunk)
@@ -109,10 +111,11 @@ class Premieres:
     async def _transcode(self, program_id: str, source: Path, status: dict[str, Any]) -> None:
         """Transcode in a process of its own (transcode_main.py), killed if the server stops."""
         directory = self.live.media_dir(program_id)
-        cfg = self.deps.config
-        job = {"root": str(self.live.root), "program_id": program_id, "source": str(source),
-               "settings": self.live.settings.to_json(), "window": cfg.live_window_segments,
-               "log_level": cfg.log_level, "log_format": cfg.log_format, "nice": cfg.live_worker_nice}
+        live, core = self.live, self.live.core
+        job = {"root": str(live.root), "program_id": program_id, "source": str(source),
+               "settings": live.worker_settings.to_json(), "window": live.settings.window_segments,
+               "log_level": core.log_level, "log_format": core.log_format,
+               "nice": live.settings.worker_nice}
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "live.transcode_main",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
@@ -138,8 +141,7 @@ class Premieres:
         self.start_reveal(program_id)
 
     async def status(self, program_id: str) -> dict[str, Any]:
-        if await self._programs().get(program_id) is None:
-            raise ApiError(404, "program_not_found", f"No program with id {program_id!r}.")
+        await self.programs.require(program_id)
         return await asyncio.to_thread(read_status, self.live.media_dir(program_id)) or {"state": "none"}
 
     # ---- reveal by the clock ----
@@ -156,12 +158,12 @@ class Premieres:
             event.set()
 
     async def _reveal(self, program_id: str) -> None:
-        clock = self.deps.clock
+        clock = self.clock
         live = self.live
 
         def _load() -> ProgramMedia:
-            media = ProgramMedia(live.root, program_id, live.settings.segment_s,
-                                 self.deps.config.live_window_segments)
+            media = ProgramMedia(live.root, program_id, live.worker_settings.segment_s,
+                                 live.settings.window_segments)
             media.load()
             return media
 
@@ -173,7 +175,7 @@ class Premieres:
         while True:
             wake = self.wakes[program_id]
             wake.clear()
-            program = await self._programs().get(program_id)
+            program = await self.programs.get(program_id)
             if program is None or program.kind != "premiere" or program.state in ("ended", "replay"):
                 return
             start = program.starts_at
@@ -192,17 +194,12 @@ class Premieres:
             assert next_end is not None
             await clock.sleep_until(start + timedelta(seconds=next_end), wake)
 
-    async def on_lineup(self, payload: dict[str, Any]) -> None:
-        program_id = payload.get("id")
-        if isinstance(program_id, str):
-            self.wake(program_id)
+    async def on_lineup(self, event: LineupChanged) -> None:
+        self.wake(event.id)
 
     async def resume(self) -> None:
         """At startup: a reveal task for every premiere whose media is ready."""
-        programs = self.deps.services.get("programs")
-        if programs is None:
-            return
-        for program in await programs.list_programs():
+        for program in await self.programs.list_programs():
             if program.kind != "premiere" or program.state in ("ended", "replay"):
                 continue
             status = await asyncio.to_thread(read_status, self.live.media_dir(program.id))

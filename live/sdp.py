@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from innotv.errors import ApiError
+from kernel.errors import ApiError
 
 _LINE = re.compile(r"^[a-z]=.*$")
 _RTPMAP = re.compile(r"^a=rtpmap:(\d+) ([A-Za-z0-9_.-]+)/(\d+)(?:/\d+)?$")
@@ -134,3 +134,18 @@ def validate_offer(raw: bytes, publishing: bool = True) -> OfferSummary:
     if problems:
         raise _unsupported("Unsupported offer: " + "; ".join(problems) + ".")
     return OfferSummary(tuple(sorted(set(video_ok))), tuple(sorted(set(audio_ok))))
+
+
+def chosen_video_codec(answer_sdp: str) -> str | None:
+    """"h264" or "vp8": the first payload type of the answer's video section."""
+    in_video = False
+    first_pt: str | None = None
+    for line in answer_sdp.splitlines():
+        if line.startswith("m="):
+            parts = line.split()
+            in_video = line.startswith("m=video")
+            first_pt = parts[3] if in_video and len(parts) > 3 else None
+        elif in_video and first_pt and line.startswith(f"a=rtpmap:{first_pt} "):
+            name = line.split(" ", 1)[1].split("/", 1)[0].lower()
+            return name if name in ("h264", "vp8") else None
+    return None

@@ -25,13 +25,19 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from innotv.deps import Deps
-from innotv.errors import ApiError
+from kernel.bus import Bus
+from kernel.errors import ApiError
+from kernel.metrics import Metrics
+from kernel.settings import CoreSettings
+from kernel.topics import ProgramChanged
 
-from .ladder import Rung
+from .aiortc_internals import keep_only_codec, receive_packets, request_keyframe
 from .media import ProgramMedia, lock_media
-from .passthrough import chosen_video_codec, receive_packets, request_keyframe
+from .ports import Programs
+from .sdp import chosen_video_codec
+from .settings import LiveSettings
 from .simulcast import Simulcast
+from .topics import MEDIA_WANTED, MediaWanted, SimulcastChanged
 from .worker import WorkerSettings
 from .worker_process import WorkerLocked, WorkerProcess
 
@@ -50,9 +56,9 @@ class Publisher:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     tracks: list[MediaStreamTrack] = field(default_factory=list)
     relay: MediaRelay = field(default_factory=MediaRelay)
-    video_codec: str | None = None  # "h264" or "vp8": what the packets are (see passthrough.py)
+    video_codec: str | None = None  # "h264" or "vp8": what the packets are (see aiortc_internals.py)
     video_receiver: Any = None
-    audio_packets: bool = False  # the audio track carries the Opus packets (see passthrough.py)
+    audio_packets: bool = False  # the audio track carries the Opus packets (see aiortc_internals.py)
     previews: dict[str, RTCPeerConnection] = field(default_factory=dict)
 
 
@@ -67,28 +73,32 @@ class Broadcast:
 
 
 class LiveService:
-    def __init__(self, deps: Deps, ladder: tuple[Rung, ...], simulcast: Simulcast | None = None) -> None:
+    def __init__(self, settings: LiveSettings, core: CoreSettings, bus: Bus, metrics: Metrics,
+                 programs: Programs, simulcast: Simulcast) -> None:
         self.simulcast = simulcast
-        cfg = deps.config
-        self.deps = deps
-        self.root = Path(cfg.data_dir) / "live"
-        self.settings = WorkerSettings(
-            ladder=ladder,
-            segment_s=cfg.live_segment_s,
-            preset=cfg.live_x264_preset,
-            slate_after_s=cfg.live_slate_after_s,
-            queue_frames=cfg.live_queue_frames,
-            passthrough=cfg.live_passthrough,
-            threads=cfg.live_codec_threads,
+        self.settings = settings
+        self.core = core
+        self.bus = bus
+        self.metrics = metrics
+        self.programs = programs
+        self.root = Path(core.data_dir) / "live"
+        self.worker_settings = WorkerSettings(
+            ladder=settings.rungs(),
+            segment_s=settings.segment_s,
+            preset=settings.x264_preset,
+            slate_after_s=settings.slate_after_s,
+            queue_frames=settings.queue_frames,
+            passthrough=settings.passthrough,
+            threads=settings.codec_threads,
         )
-        self.ice_servers = [RTCIceServer(urls=url) for url in cfg.live_ice_servers]
+        self.ice_servers = [RTCIceServer(urls=url) for url in settings.ice_servers]
         self.broadcasts: dict[str, Broadcast] = {}
         self._locks: dict[str, asyncio.Lock] = {}  # one per program: publishers never wait on another
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()  # the worker supervisors
 
     def register_metrics(self) -> None:
-        m = self.deps.metrics
+        m = self.metrics
         casts = self.broadcasts
 
         def workers() -> list[WorkerProcess]:
@@ -118,12 +128,12 @@ class LiveService:
     async def _ensure_worker(self, bc: Broadcast) -> WorkerProcess:
         """The broadcast's running worker process, started when there is none (or it died)."""
         if bc.worker is None or bc.worker.done.done():
-            cfg = self.deps.config
-            worker = WorkerProcess(bc.program_id, self.root, self.settings, cfg.live_window_segments,
-                                   cfg.log_level, cfg.log_format, cfg.live_worker_nice)
+            worker = WorkerProcess(bc.program_id, self.root, self.worker_settings,
+                                   self.settings.window_segments, self.core.log_level,
+                                   self.core.log_format, self.settings.worker_nice)
             bc.worker = worker
             bc.started_at = time.monotonic()
-            urls = self.simulcast.urls_for(bc.program_id) if self.simulcast is not None else ()
+            urls = self.simulcast.urls_for(bc.program_id)
             try:
                 await worker.start(urls)
             except BaseException:
@@ -167,11 +177,10 @@ class LiveService:
             if self._closing:
                 raise ApiError(503, "shutting_down", "The server is shutting down.")
             bc = self._broadcast(program_id)
-            if self.simulcast is not None:
-                await self.simulcast.refresh(program_id)
+            await self.simulcast.refresh(program_id)
             if bc.publisher is not None:
                 idle = time.monotonic() - bc.publisher.last_frame
-                if idle < self.settings.slate_after_s:
+                if idle < self.worker_settings.slate_after_s:
                     raise ApiError(409, "already_publishing",
                                    "Someone is already publishing to this program; stop that first.")
                 await self._drop_publisher(bc, bc.publisher)  # silent for long: a dead connection
@@ -195,7 +204,7 @@ class LiveService:
         except WorkerLocked:
             # another innotv process on this data directory has the program: ask it to let go
             # (it does only if its publisher has gone and it is showing the slate)
-            await self.deps.bus.publish("live", {"release": bc.program_id})
+            await self.bus.publish(MEDIA_WANTED, MediaWanted(bc.program_id))
             raise ApiError(409, "already_publishing",
                            "Another server is producing this program's media. If its publisher has "
                            "gone, it hands the program over now: try again in a few seconds.") from None
@@ -242,7 +251,7 @@ class LiveService:
         previews then never wait long for a decodable picture. OBS ignores PLIs (keyframe
         interval = segment length there)."""
         while True:
-            await asyncio.sleep(self.settings.segment_s)
+            await asyncio.sleep(self.worker_settings.segment_s)
             if pub.video_receiver is not None:
                 await request_keyframe(pub.video_receiver)
 
@@ -309,15 +318,12 @@ class LiveService:
                 mimes["audio"] = "audio/opus"
             for transceiver in pc.getTransceivers():
                 mime = mimes.get(transceiver.kind)
-                if mime is not None:
-                    # packets go out as they came in: only the publisher's codec will do (aiortc
-                    # fixes the common codecs in setRemoteDescription; narrowed here, pinned 1.16)
-                    same = [c for c in transceiver._codecs if c.mimeType.lower() == mime]
-                    if not same:
-                        name = mime.split("/")[1].upper() if transceiver.kind == "video" else "Opus"
-                        raise ApiError(400, "unsupported_offer",
-                                       f"The preview must accept {name} {transceiver.kind}.")
-                    transceiver._codecs = same
+                # packets go out as they came in: only the publisher's codec will do (aiortc
+                # fixes the common codecs in setRemoteDescription; narrowed here)
+                if mime is not None and not keep_only_codec(transceiver, mime):
+                    name = mime.split("/")[1].upper() if transceiver.kind == "video" else "Opus"
+                    raise ApiError(400, "unsupported_offer",
+                                   f"The preview must accept {name} {transceiver.kind}.")
             for track in pub.tracks:
                 # the publisher's packets, forwarded without re-encoding (buffered: a gap would
                 # break the picture until the next keyframe; the audio track mixes packets and
@@ -374,8 +380,8 @@ class LiveService:
         if lock is None:
             return False
         try:
-            media = ProgramMedia(self.root, program_id, self.settings.segment_s,
-                                 self.deps.config.live_window_segments)
+            media = ProgramMedia(self.root, program_id, self.worker_settings.segment_s,
+                                 self.settings.window_segments)
             return media.load() and media.finalise()
         finally:
             os.close(lock)
@@ -391,15 +397,13 @@ class LiveService:
         if recorded is None:  # no worker, or it crashed: what is on disk is the recording
             recorded = await asyncio.to_thread(self._finalise_from_disk, bc.program_id)
         if recorded:
-            programs = self.deps.services.get("programs")
-            if programs is not None:
-                await programs.set_state(bc.program_id, "replay", expected_state="ended")
+            await self.programs.set_state(bc.program_id, "replay", expected_state="ended")
         return bool(recorded)
 
-    async def on_program(self, payload: dict[str, Any]) -> None:
-        """Bus topic "program": when a program ends, stop its broadcast and publish the replay."""
-        program_id = payload.get("id")
-        if payload.get("state") != "ended" or not isinstance(program_id, str):
+    async def on_program(self, event: ProgramChanged) -> None:
+        """When a program ends, stop its broadcast and publish the replay."""
+        program_id = event.id
+        if event.state != "ended":
             return
         bc = self.broadcasts.get(program_id)
         if bc is None:
@@ -413,12 +417,7 @@ class LiveService:
 
     async def ensure_open(self, program_id: str) -> None:
         """Raise 409 when the program is over (ended or replay): nothing more is recorded."""
-        programs = self.deps.services.get("programs")
-        if programs is None:
-            return
-        program = await programs.get(program_id)
-        if program is None:
-            raise ApiError(404, "program_not_found", f"No program with id {program_id!r}.")
+        program = await self.programs.require(program_id)
         if program.state in _CLOSED_STATES:
             raise ApiError(409, "program_over", "This program has ended; it can no longer be published to.")
         if program.kind == "premiere":
@@ -432,8 +431,7 @@ class LiveService:
         bc = self._broadcast(program_id)
         if bc.generator is not None or bc.publisher is not None:
             return
-        if self.simulcast is not None:
-            await self.simulcast.refresh(program_id)
+        await self.simulcast.refresh(program_id)
         try:
             worker = await self._ensure_worker(bc)
         except WorkerLocked:
@@ -442,12 +440,11 @@ class LiveService:
         bc.generator = ("generated-" + secrets.token_hex(4), width, height, fps)
         worker.generate(*bc.generator)
 
-    async def on_live(self, payload: dict[str, Any]) -> None:
-        """Bus topic "live": another process wants a program this one produces. Let go only of a
-        program whose publisher has gone (the slate is playing): its output continues there after
-        a discontinuity. A connected publisher or the demo keeps it here."""
-        program_id = payload.get("release")
-        bc = self.broadcasts.get(program_id) if isinstance(program_id, str) else None
+    async def on_media_wanted(self, event: MediaWanted) -> None:
+        """Another process wants a program this one produces. Let go only of a program whose
+        publisher has gone (the slate is playing): its output continues there after a
+        discontinuity. A connected publisher or the demo keeps it here."""
+        bc = self.broadcasts.get(event.program_id)
         if bc is None or bc.worker is None or bc.publisher is not None or bc.generator is not None:
             return
         async with self._locks.setdefault(bc.program_id, asyncio.Lock()):
@@ -459,11 +456,9 @@ class LiveService:
             worker.stop(finalise=False)
             await worker.done
 
-    async def on_simulcast(self, payload: dict[str, Any]) -> None:
-        """Bus topic "simulcast": a program's destinations changed; tell its worker."""
-        program_id = payload.get("id")
-        if self.simulcast is None or not isinstance(program_id, str):
-            return
+    async def on_simulcast(self, event: SimulcastChanged) -> None:
+        """A program's destinations changed; tell its worker."""
+        program_id = event.program_id
         await self.simulcast.refresh(program_id)
         bc = self.broadcasts.get(program_id)
         if bc is not None and bc.worker is not None:

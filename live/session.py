@@ -31,7 +31,7 @@ class Session:
         self.segment_s = segment_s
         self.t0 = t0
         self.init_index = media.new_init_index()
-        # with a template, the top rung is the publisher's H.264 repackaged (see passthrough.py)
+        # with a template, the top rung is the publisher's H.264 repackaged (see aiortc_internals.py)
         self.passthrough = video_template is not None
         first = RenditionEncoder(media.rungs[0], segment_s, preset, video_template, threads)
         # one AAC encoder for every rung with the same audio bitrate (the usual case)

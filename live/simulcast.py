@@ -19,12 +19,14 @@ from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 
-from innotv.backend import Backend
-from innotv.deps import Deps
-from innotv.errors import ApiError
-from innotv.sqlite import Database
+from kernel.bus import Bus
+from kernel.errors import ApiError
+from kernel.sqlite import Database
+from kernel.storage import Backend
 
+from .ports import Programs
 from .rtmp import redact
+from .topics import SIMULCAST_CHANGED, SimulcastChanged
 
 MAX_DESTINATIONS = 5
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
@@ -129,9 +131,10 @@ def make_simulcast_store(backend: Backend) -> SimulcastStore:
 
 
 class Simulcast:
-    def __init__(self, deps: Deps, store: SimulcastStore) -> None:
-        self.deps = deps
+    def __init__(self, store: SimulcastStore, bus: Bus, programs: Programs) -> None:
         self.store = store
+        self.bus = bus
+        self.programs = programs
         self.urls: dict[str, tuple[str, ...]] = {}  # what each program's worker is told
 
     def urls_for(self, program_id: str) -> tuple[str, ...]:
@@ -140,17 +143,12 @@ class Simulcast:
     async def refresh(self, program_id: str) -> None:
         self.urls[program_id] = tuple(d.url for d in await self.store.list(program_id))
 
-    async def _exists(self, program_id: str) -> None:
-        programs = self.deps.services.get("programs")
-        if programs is not None and await programs.get(program_id) is None:
-            raise ApiError(404, "program_not_found", f"No program with id {program_id!r}.")
-
     async def list(self, program_id: str) -> list[Destination]:
-        await self._exists(program_id)
+        await self.programs.require(program_id)
         return await self.store.list(program_id)
 
     async def add(self, program_id: str, url: object) -> Destination:
-        await self._exists(program_id)
+        await self.programs.require(program_id)
         checked = check_url(url)
         current = await self.store.list(program_id)
         if len(current) >= MAX_DESTINATIONS:
@@ -160,12 +158,12 @@ class Simulcast:
             raise ApiError(409, "duplicate_destination", "This destination is already there.")
         dest = Destination(secrets.token_urlsafe(8), checked, time.time())
         await self.store.add(program_id, dest)
-        await self.deps.bus.publish("simulcast", {"id": program_id})
+        await self.bus.publish(SIMULCAST_CHANGED, SimulcastChanged(program_id))
         return dest
 
     async def delete(self, program_id: str, dest_id: str) -> bool:
-        await self._exists(program_id)
+        await self.programs.require(program_id)
         removed = await self.store.delete(program_id, dest_id)
         if removed:
-            await self.deps.bus.publish("simulcast", {"id": program_id})
+            await self.bus.publish(SIMULCAST_CHANGED, SimulcastChanged(program_id))
         return removed

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from innotv.logs import setup_logging
+from kernel.logs import setup_logging
 
 from .media import ProgramMedia
 from .premiere import clear_media, transcode

@@ -110,7 +110,7 @@ class MediaWorker:
             return None
 
     def _decode(self, decoders: dict[Any, Any], epoch: Any, payload: tuple[str, Any]) -> list[Any]:
-        """Decode a publisher's encoded packet (see passthrough.py: H.264/VP8 video, Opus sound)."""
+        """Decode a publisher's encoded packet (see aiortc_internals.py: H.264/VP8 video, Opus sound)."""
         codec, packet = payload
         ctx: Any = decoders.get((epoch, codec))
         if ctx is None:

@@ -35,11 +35,11 @@ from typing import Any
 
 import av
 
-from innotv.logs import setup_logging
+from kernel.logs import setup_logging
 
+from .aiortc_internals import VIDEO_TIME_BASE
 from .ipc import pack, read_message
 from .media import ProgramMedia, lock_media
-from .passthrough import VIDEO_TIME_BASE
 from .source import AUDIO_SAMPLES, TestPattern, Tone
 from .worker import MediaWorker, WorkerSettings
 

@@ -1,78 +1,84 @@
 """Programs and the lineup: model, validation, scheduler, REST routes, ICS feed, lineup CLI.
 
-`setup(app, deps)` registers the routes, puts the ProgramService into `deps.services["programs"]`
-and runs the scheduler (on Redis only in the process holding the lease). On startup, before the
-app serves, the store is migrated, `--demo` loads its lineup and the scheduler catches up.
+`setup(app, kernel, settings, accounts=..., gate=...)` registers the routes, runs the scheduler
+(on Redis only in the process holding the lease) and returns the `Schedule` (its service and
+scheduler) for the composition root to hand to other slices. On startup, before the app serves,
+the store is migrated, `--demo` loads its lineup and the scheduler catches up.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from aiohttp import web
 
-from innotv.deps import Deps
+from kernel.core import Kernel
+from kernel.identity import Gate
+from kernel.topics import LINEUP_CHANGED, LineupChanged
 
 from . import lineup
 from .demo import load_demo
 from .lease import Leadership, RedisLease, SoleLeader
+from .ports import Accounts
 from .routes import setup_routes
 from .scheduler import Scheduler
 from .service import ProgramService
+from .settings import ScheduleSettings
 from .store import make_program_store
 
-__all__ = ["ProgramService", "build_service", "run_lineup_command", "setup"]
+__all__ = ["ProgramService", "Schedule", "ScheduleSettings", "build_service", "run_lineup_command", "setup"]
 
 
-def build_service(deps: Deps) -> ProgramService:
-    async def account_exists(username: str) -> bool:
-        return await deps.auth.store.get_account(username) is not None
+@dataclass(frozen=True)
+class Schedule:
+    service: ProgramService
+    scheduler: Scheduler
 
-    return ProgramService(make_program_store(deps.backend), deps.bus, deps.clock, account_exists)
+
+def build_service(kernel: Kernel, accounts: Accounts) -> ProgramService:
+    return ProgramService(make_program_store(kernel.backend), kernel.bus, kernel.clock, accounts)
 
 
-def setup(app: web.Application, deps: Deps) -> None:
+def setup(
+    app: web.Application, kernel: Kernel, settings: ScheduleSettings, *, accounts: Accounts, gate: Gate
+) -> Schedule:
     """Register the schedule's routes and its scheduler with the app."""
-    service = build_service(deps)
-    deps.services["programs"] = service
+    service = build_service(kernel, accounts)
     leadership: Leadership
-    if deps.backend.redis is not None:
+    if kernel.backend.redis is not None:
         leadership = RedisLease(
-            deps.backend.redis, deps.backend.key("scheduler", "lease"), deps.config.scheduler_lease_ms
+            kernel.backend.redis, kernel.backend.key("scheduler", "lease"), settings.scheduler_lease_ms
         )
     else:
         leadership = SoleLeader()
     scheduler = Scheduler(
-        service,
-        deps.clock,
-        timedelta(minutes=deps.config.lobby_minutes),
-        leadership,
-        deps.config.scheduler_lease_ms,
+        service, kernel.clock, timedelta(minutes=settings.lobby_minutes), leadership,
+        settings.scheduler_lease_ms,
     )
-    deps.services["scheduler"] = scheduler
 
-    async def on_lineup(_payload: dict[str, Any]) -> None:
+    async def on_lineup(_event: LineupChanged) -> None:
         scheduler.poke()
 
-    deps.bus.subscribe("lineup", on_lineup)
+    kernel.bus.subscribe(LINEUP_CHANGED, on_lineup)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await service.setup()
-        if deps.config.demo:
-            await load_demo(service, deps.clock)
+        if kernel.settings.demo:
+            await load_demo(service, kernel.clock)
         await scheduler.start()
         yield
         await scheduler.stop()
 
     app.cleanup_ctx.append(lifecycle)
-    setup_routes(app, deps, service)
+    setup_routes(app, service, gate, kernel.clock, kernel.settings.link_base())
+    return Schedule(service, scheduler)
 
 
-async def run_lineup_command(deps: Deps, args: argparse.Namespace) -> int:
+async def run_lineup_command(kernel: Kernel, accounts: Accounts, args: argparse.Namespace) -> int:
     """`innotv lineup import|export|expo` on the configured store."""
-    service = build_service(deps)
+    service = build_service(kernel, accounts)
     await service.setup()
     return await lineup.run(service, args)

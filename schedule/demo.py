@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from innotv.clock import Clock
-from innotv.errors import ApiError
+from kernel.clock import Clock
+from kernel.errors import ApiError
 
 from .expo import expo_lineup
 from .model import FINAL_STATES, MIN_DURATION, SEOUL, Program

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from innotv.errors import ApiError
+from kernel.errors import ApiError
 
 from .expo import expo_lineup
 from .model import Program, new_program_id

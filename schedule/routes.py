@@ -11,14 +11,15 @@ from datetime import datetime
 
 from aiohttp import web
 
-from innotv.deps import Deps
-from innotv.errors import ApiError
-from innotv.jsonbody import read_json_object
+from kernel.body import read_json_object
+from kernel.clock import Clock
+from kernel.errors import ApiError
+from kernel.identity import Gate
 
 from .ics import build_calendar
 from .lineup import LineupFileError, parse_lineup_data
 from .model import new_program_id
-from .service import ProgramService, not_found
+from .service import ProgramService
 from .validation import parse_create, parse_datetime, parse_patch
 
 # A lineup of the ten days is a few kilobytes; this leaves room for hundreds of programs.
@@ -39,7 +40,9 @@ def _query_time(request: web.Request, name: str) -> datetime | None:
         raise ApiError(400, "invalid_query", f"{name}: {err.message}", details={"field": name}) from None
 
 
-def setup_routes(app: web.Application, deps: Deps, service: ProgramService) -> None:
+def setup_routes(
+    app: web.Application, service: ProgramService, gate: Gate, clock: Clock, link_base: str
+) -> None:
     async def list_programs(request: web.Request) -> web.Response:
         start, end = _query_time(request, "from"), _query_time(request, "to")
         if start is not None and end is not None and end <= start:
@@ -54,14 +57,11 @@ def setup_routes(app: web.Application, deps: Deps, service: ProgramService) -> N
         return web.json_response(program.public())
 
     async def get_program(request: web.Request) -> web.Response:
-        program_id = request.match_info["id"]
-        program = await service.get(program_id)
-        if program is None:
-            raise not_found(program_id)
+        program = await service.require(request.match_info["id"])
         return web.json_response(program.public())
 
     async def create(request: web.Request) -> web.Response:
-        await deps.auth.require(request, "producer")
+        await gate.require(request, "producer")
         body = await read_json_object(request)
         program = await service.create(parse_create(body, new_program_id()))
         return web.json_response(
@@ -69,20 +69,20 @@ def setup_routes(app: web.Application, deps: Deps, service: ProgramService) -> N
         )
 
     async def patch(request: web.Request) -> web.Response:
-        await deps.auth.require(request, "producer")
+        await gate.require(request, "producer")
         body = await read_json_object(request)
         version, changes = parse_patch(body)
         program = await service.update(request.match_info["id"], version, changes)
         return web.json_response(program.public())
 
     async def delete(request: web.Request) -> web.Response:
-        await deps.auth.require(request, "producer")
+        await gate.require(request, "producer")
         await service.delete(request.match_info["id"])
         return web.Response(status=204)
 
     async def import_lineup(request: web.Request) -> web.Response:
         """The REST twin of `innotv lineup import`: the same document, all of it or nothing."""
-        await deps.auth.require(request, "producer")
+        await gate.require(request, "producer")
         body = await read_json_object(request, max_bytes=MAX_IMPORT_BYTES)
         try:
             programs = parse_lineup_data(body, "lineup")
@@ -101,7 +101,7 @@ def setup_routes(app: web.Application, deps: Deps, service: ProgramService) -> N
 
     async def ics(_request: web.Request) -> web.Response:
         programs = await service.list_programs()
-        body = build_calendar(programs, deps.clock.now(), deps.config.link_base())
+        body = build_calendar(programs, clock.now(), link_base)
         return web.Response(
             body=body,
             content_type="text/calendar",

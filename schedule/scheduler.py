@@ -20,7 +20,8 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from innotv.clock import Clock
+from kernel.clock import Clock
+from kernel.tasks import cancel_and_wait
 
 from .lease import Leadership
 from .model import is_backwards, next_transition, target_state
@@ -140,7 +141,7 @@ class Scheduler:
     async def _step_down(self) -> None:
         self.leading = False
         log.warning("scheduler lease lost; stepping down")
-        await _cancel(self._loop_task)
+        await cancel_and_wait(self._loop_task)
         self._loop_task = None
 
     async def _keep_lease(self) -> None:
@@ -171,18 +172,10 @@ class Scheduler:
                     await self._step_down()
 
     async def stop(self) -> None:
-        await _cancel(self._lease_task)
-        await _cancel(self._loop_task)
+        await cancel_and_wait(self._lease_task)
+        await cancel_and_wait(self._loop_task)
         self._lease_task = self._loop_task = None
         if self.leading:
             self.leading = False
             with contextlib.suppress(Exception):
                 await self._leadership.release()
-
-
-async def _cancel(task: asyncio.Task[None] | None) -> None:
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -1,42 +1,42 @@
 """ProgramService: the lineup's one entry point for routes, the scheduler, the CLI and other domains.
 
 It checks what needs the store (hosts exist, overlaps, versions), turns store refusals into API
-errors that name the program in the way, and announces every change on the bus:
-`"program"` with `program.public()` on every state change, `"lineup"` with
-`{"id", "action": "created"|"updated"|"deleted", "program"}` on every edit.
-Other domains use `get`, `list_programs` and `set_state` (registered as `deps.services["programs"]`).
+errors that name the program in the way, and announces every change on the bus
+(`kernel.topics`): `ProgramChanged` on every state change, `LineupChanged` on every edit.
+Other slices reach it through their own small interfaces (`get`, `require`, `list_programs`,
+`set_state`), which the composition root satisfies with this service.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from innotv.bus import Bus
-from innotv.clock import Clock
-from innotv.errors import ApiError
+from kernel.bus import Bus
+from kernel.clock import Clock
+from kernel.errors import ApiError
+from kernel.topics import LINEUP_CHANGED, PROGRAM_CHANGED, LineupChanged, ProgramChanged
 
 from .model import STATES, Program, first_overlap, iso_seoul
+from .ports import Accounts
 from .store import Change, ImportMode, Overlap, ProgramExists, ProgramMissing, ProgramStore, VersionMismatch
 from .validation import apply_patch
 
 log = logging.getLogger("innotv.schedule")
 
-AccountExists = Callable[[str], Awaitable[bool]]
-
 
 def not_found(program_id: str) -> ApiError:
-    return ApiError(404, "program_not_found", f"No program with id {program_id!r}.")
+    """The one answer to "no such program", wherever a program id is looked up."""
+    return ApiError(404, "program_not_found", f"No program with id {program_id[:80]!r}.")
 
 
 class ProgramService:
-    def __init__(self, store: ProgramStore, bus: Bus, clock: Clock, account_exists: AccountExists) -> None:
+    def __init__(self, store: ProgramStore, bus: Bus, clock: Clock, accounts: Accounts) -> None:
         self.store = store
         self._bus = bus
         self._clock = clock
-        self._account_exists = account_exists
+        self._accounts = accounts
 
     async def setup(self) -> None:
         await self.store.setup()
@@ -44,6 +44,13 @@ class ProgramService:
     # ---- reading --------------------------------------------------------------------------
     async def get(self, program_id: str) -> Program | None:
         return await self.store.get(program_id)
+
+    async def require(self, program_id: str) -> Program:
+        """The program, or ApiError 404 `program_not_found`."""
+        program = await self.store.get(program_id)
+        if program is None:
+            raise not_found(program_id)
+        return program
 
     async def list_programs(
         self, start: datetime | None = None, end: datetime | None = None
@@ -73,9 +80,7 @@ class ProgramService:
         return stored
 
     async def update(self, program_id: str, version: int, changes: dict[str, Any]) -> Program:
-        current = await self.store.get(program_id)
-        if current is None:
-            raise not_found(program_id)
+        current = await self.require(program_id)
         if current.version != version:
             raise self._stale(program_id, current.version)
         edited = apply_patch(current, changes)
@@ -134,19 +139,20 @@ class ProgramService:
         changed = await self.store.set_state(program_id, new_state, expected_state)
         if changed is not None:
             log.info("program state", extra={"program": program_id, "state": new_state})
-            await self._bus.publish("program", changed.public())
+            await self._bus.publish(
+                PROGRAM_CHANGED, ProgramChanged(changed.id, changed.state, changed.kind, changed.public())
+            )
         return changed
 
     # ---- helpers --------------------------------------------------------------------------
     async def _announce(self, program_id: str, action: str, program: Program | None) -> None:
         await self._bus.publish(
-            "lineup",
-            {"id": program_id, "action": action, "program": program.public() if program else None},
+            LINEUP_CHANGED, LineupChanged(program_id, action, program.public() if program else None)
         )
 
     async def _check_hosts(self, program: Program) -> None:
         for host in program.hosts:
-            if not await self._account_exists(host):
+            if not await self._accounts.exists(host):
                 raise ApiError(
                     400, "unknown_host", f"No account named {host!r} (hosts are usernames).",
                     details={"field": "hosts", "host": host},

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from innotv.backend import Backend
+from kernel.storage import Backend
 
 from .model import Program
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from innotv.backend import Backend
+from kernel.storage import Backend
 
 from .model import MAX_DURATION, Program, to_ms
 from .store import Change, ImportMode, Overlap, ProgramExists, ProgramMissing, VersionMismatch

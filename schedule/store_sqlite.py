@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from innotv.sqlite import Database
+from kernel.sqlite import Database
 
 from .model import Program, to_ms
 from .store import Change, ImportMode, Overlap, ProgramExists, ProgramMissing, VersionMismatch

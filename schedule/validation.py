@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from innotv.errors import ApiError
+from kernel.errors import ApiError
 
 from .model import ID_RE, KINDS, MAX_DURATION, MIN_DURATION, RESERVED_IDS, STATES, Program
 

@@ -26,10 +26,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from innotv.app import DEPS, create_app
-from innotv.clock import Clock
+from innotv.app import PARTS, Parts, create_app
 from innotv.config import Config, load_config
-from innotv.deps import Deps
+from kernel.clock import Clock
 
 PRODUCER = ("prod", "producer-password-1")
 HOST = ("hostess", "host-password-1")
@@ -91,6 +90,11 @@ def make_config(kind: str, data_dir: Path, redis_url: str | None, **overrides: A
     return load_config(values, environ={})
 
 
+def with_settings(config: Config, **overrides: Any) -> Config:
+    """`config` with some settings changed (by their public names, e.g. `demo=True`)."""
+    return load_config({**config.overrides(), **overrides}, environ={})
+
+
 @dataclass
 class Server:
     """A running app: its base URL, its parts, and helpers to talk to it like a client."""
@@ -101,8 +105,8 @@ class Server:
     _sessions: list[aiohttp.ClientSession] = field(default_factory=list)
 
     @property
-    def deps(self) -> Deps:
-        return self.app[DEPS]
+    def parts(self) -> Parts:
+        return self.app[PARTS]
 
     def client(self, *, origin: bool = True) -> aiohttp.ClientSession:
         """A client with its own cookie jar; it sends our Origin like a browser on our page."""
@@ -120,15 +124,15 @@ class Server:
         return client
 
     async def add_user(self, username: str, role: str, password: str) -> None:
-        await self.deps.auth.add_user(username, role, password)
+        await self.parts.auth.add_user(username, role, password)
 
     async def producer(self) -> aiohttp.ClientSession:
-        if await self.deps.auth.store.get_account(PRODUCER[0]) is None:
+        if not await self.parts.auth.exists(PRODUCER[0]):
             await self.add_user(PRODUCER[0], "producer", PRODUCER[1])
         return await self.login(*PRODUCER)
 
     async def host(self) -> aiohttp.ClientSession:
-        if await self.deps.auth.store.get_account(HOST[0]) is None:
+        if not await self.parts.auth.exists(HOST[0]):
             await self.add_user(HOST[0], "host", HOST[1])
         return await self.login(*HOST)
 
@@ -141,7 +145,7 @@ class Server:
 async def running_server(config: Config, clock: Clock | None = None) -> AsyncIterator[Server]:
     """The real app from `create_app`, served on a free loopback port for the block's duration."""
     port = free_port()
-    config = load_config({**_as_overrides(config), "port": port, "host": "127.0.0.1"}, environ={})
+    config = load_config({**config.overrides(), "port": port, "host": "127.0.0.1"}, environ={})
     app = create_app(config, clock=clock)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2)
     await runner.setup()
@@ -165,12 +169,6 @@ async def _bounded(step: Awaitable[None], what: str, limit_s: float = 15.0) -> N
             print(f"--- {task!r}", file=sys.stderr)
             task.print_stack(file=sys.stderr)
         raise AssertionError(f"{what} took more than {limit_s:.0f} s (task stacks on stderr)") from None
-
-
-def _as_overrides(config: Config) -> dict[str, Any]:
-    from dataclasses import fields
-
-    return {f.name: getattr(config, f.name) for f in fields(config)}
 
 
 class SpawnedServer:

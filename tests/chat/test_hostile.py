@@ -5,7 +5,6 @@ address are capped; long-polling works as the fallback transport."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +15,7 @@ import socketio
 from innotv.config import Config
 from tests.chat.clients import HALL, connect, host, viewer, viewer_cookies
 from tests.chat.conftest import close_all
-from tests.helpers import Server, make_config, running_server
+from tests.helpers import Server, make_config, running_server, with_settings
 
 EVENTS = ["join", "leave", "nick", "chat", "heart", "question", "upvote", "vote",
           "mod:delete", "mod:timeout", "mod:ban", "mod:unban", "mod:slow", "mod:pin", "mod:words",
@@ -36,7 +35,7 @@ GARBAGE: list[Any] = [
 async def lenient(config: Config) -> AsyncIterator[Server]:
     """A server whose rate limits are scaled up so every payload reaches validation (flooding
     is tested against the real limits below)."""
-    async with running_server(dataclasses.replace(config, chat_rate_scale=100.0)) as server:
+    async with running_server(with_settings(config, chat_rate_scale=100.0)) as server:
         try:
             yield server
         finally:
@@ -168,7 +167,7 @@ async def test_connections_per_address_capped(tmp_path: Any) -> None:
         with pytest.raises(socketio.exceptions.ConnectionError):
             await connect(srv.url)
         await clients[0].close()
-        conns = srv.deps.services["chat"].conns
+        conns = srv.parts.chat.service.conns
         deadline = asyncio.get_running_loop().time() + 5
         while len(conns) > 2:
             assert asyncio.get_running_loop().time() < deadline, "the server never saw the close"

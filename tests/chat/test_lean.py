@@ -93,7 +93,7 @@ class Raw:
 
 
 def chat_service(srv: Server) -> ChatService:
-    service: ChatService = srv.deps.services["chat"]
+    service: ChatService = srv.parts.chat.service
     return service
 
 
@@ -108,15 +108,15 @@ async def test_open_packet_and_a_python_socketio_client_takes_the_lean_path(serv
     client = await connect(server.url)
     ack = await client.join()
     assert ack["ok"] and service.rooms.count(HALL) == 1
-    assert len(service.lean.links) == 1  # served by the lean path ...
-    assert not service.sio.eio.sockets  # ... not by python-engineio
+    assert len(server.parts.chat.lean.links) == 1  # served by the lean path ...
+    assert not server.parts.chat.sio.eio.sockets  # ... not by python-engineio
     assert (await client.call("heart", {"room": HALL, "count": 3})) == {"ok": True}
     assert (await client.call("heart", {"room": HALL, "count": 11}))["error"]["code"] == "invalid_count"
 
 
 async def test_pings_answered_keep_the_connection(server: Server) -> None:
     service = chat_service(server)
-    service.lean.ping_interval, service.lean.ping_timeout = 0.2, 0.4
+    server.parts.chat.lean.ping_interval, server.parts.chat.lean.ping_timeout = 0.2, 0.4
     raw = await Raw.open(server.url)
     opened = json.loads((await raw.text())[1:])
     assert opened["pingInterval"] == 200
@@ -125,13 +125,13 @@ async def test_pings_answered_keep_the_connection(server: Server) -> None:
     for _ in range(4):  # four pings, each answered: well past interval + timeout
         assert await raw.text() == "2"
         raw.send("3")
-    assert len(service.conns) == 1 and service.lean.ping_timeouts == 0
+    assert len(service.conns) == 1 and server.parts.chat.lean.ping_timeouts == 0
     raw.abort()
 
 
 async def test_ping_timeout_cuts_a_client_that_went_silent(server: Server) -> None:
     service = chat_service(server)
-    service.lean.ping_interval, service.lean.ping_timeout = 0.2, 0.3
+    server.parts.chat.lean.ping_interval, server.parts.chat.lean.ping_timeout = 0.2, 0.3
     raw = await Raw.open(server.url)
     await raw.connected()
     raw.send('421["join",{"room":"' + HALL + '"}]')
@@ -139,8 +139,8 @@ async def test_ping_timeout_cuts_a_client_that_went_silent(server: Server) -> No
     assert service.rooms.count(HALL) == 1
     assert await raw.until("2") == "2"  # the ping, never answered: the client is "gone"
     await raw.closed()
-    assert service.lean.ping_timeouts == 1
-    assert not service.conns and service.rooms.count(HALL) == 0 and not service.lean.links
+    assert server.parts.chat.lean.ping_timeouts == 1
+    assert not service.conns and service.rooms.count(HALL) == 0 and not server.parts.chat.lean.links
 
 
 async def test_client_that_vanishes_without_a_close_frame_is_cleaned_up(server: Server) -> None:
@@ -157,7 +157,8 @@ async def test_client_that_vanishes_without_a_close_frame_is_cleaned_up(server: 
     deadline = asyncio.get_running_loop().time() + 5
     while len(service.conns) > 1 and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.01)  # nothing to await: the server sees the reset on its own
-    assert len(service.conns) == 1 and service.rooms.count(HALL) == 1 and len(service.lean.links) == 1
+    assert len(service.conns) == 1 and service.rooms.count(HALL) == 1
+    assert len(server.parts.chat.lean.links) == 1
     # the survivor is served as before
     raws[2].send('422["heart",{"room":"' + HALL + '","count":2}]')
     assert await raws[2].until("432") == '432[{"ok":true}]'

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from innotv.clock import ManualClock
 from innotv.config import Config
+from kernel.clock import ManualClock
 from tests.chat.clients import host, viewer
 from tests.chat.conftest import close_all
 from tests.helpers import Server, running_server

@@ -46,7 +46,7 @@ async def test_since_recovery_after_disconnect(server: Server) -> None:
         assert [m["id"] for m in snap["messages"]] == [first, kept, kept2]
         # an id that is not in this room: recovered false and the latest snapshot
         other = await viewer(server)
-        ack2 = await other.join(HALL, since="999999999" if server.deps.backend.kind == "sqlite"
+        ack2 = await other.join(HALL, since="999999999" if server.parts.kernel.backend.kind == "sqlite"
                                 else "1-0:0")
         assert ack2["recovered"] is False
         assert [m["id"] for m in ack2["messages"]] == [first, kept, kept2]

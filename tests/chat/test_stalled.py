@@ -56,7 +56,7 @@ async def _read_frame(reader: asyncio.StreamReader) -> str:
 async def test_stalled_reader_is_dropped_and_told_to_resync(tmp_path: Path) -> None:
     config = make_config("sqlite", tmp_path / "d", None, chat_buffer_kib=64)
     async with running_server(config) as srv:
-        service: ChatService = srv.deps.services["chat"]
+        service: ChatService = srv.parts.chat.service
         port = int(srv.url.rsplit(":", 1)[1])
         reader, writer = await _raw_join(port)
         assert service.rooms.count(HALL) == 1
@@ -89,7 +89,7 @@ async def test_stalled_reader_is_dropped_and_told_to_resync(tmp_path: Path) -> N
 async def test_mass_disconnect_is_fast(tmp_path: Path) -> None:
     config = make_config("sqlite", tmp_path / "d", None, chat_max_conns_per_ip=1000)
     async with running_server(config) as srv:
-        service: ChatService = srv.deps.services["chat"]
+        service: ChatService = srv.parts.chat.service
         port = int(srv.url.rsplit(":", 1)[1])
         socks = await asyncio.gather(*(_raw_join(port) for _ in range(300)))
         assert len(service.conns) == 300 and service.rooms.count(HALL) == 300
@@ -100,5 +100,5 @@ async def test_mass_disconnect_is_fast(tmp_path: Path) -> None:
             await asyncio.sleep(0.005)
         assert time.monotonic() - start < 2.0
         assert service.rooms.count(HALL) == 0
-        sio_rooms = srv.deps.services["chat"].sio.manager.rooms
+        sio_rooms = srv.parts.chat.sio.manager.rooms
         assert not sio_rooms.get("/")

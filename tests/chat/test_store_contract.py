@@ -15,7 +15,7 @@ def _msg(text: str, key: str | None = None, ts: int = 1_700_000_000_000) -> NewM
 
 
 def _store(server: Server) -> ChatStore:
-    store: ChatStore = server.deps.services["chat"].store
+    store: ChatStore = server.parts.chat.service.store
     return store
 
 
@@ -78,7 +78,7 @@ async def test_votes_upvotes_meta(server: Server) -> None:
 @pytest.mark.parametrize("backend_kind", ["redis"])
 async def test_redis_commands_per_tick_are_fixed(server: Server) -> None:
     store = _store(server)
-    redis = server.deps.backend.require_redis()
+    redis = server.parts.kernel.backend.require_redis()
 
     # Every tick is one pipeline of 3 commands (script, INCRBY, HINCRBY), whatever its size.
     pipe_sizes = []

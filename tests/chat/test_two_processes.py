@@ -32,15 +32,13 @@ async def test_two_processes_are_one_chat(redis_server: RedisServer, tmp_path: P
     sessions: list[aiohttp.ClientSession] = []
     try:
         await asyncio.gather(one.wait_ready(), two.wait_ready())
-        from innotv.app import build_deps
+        from innotv.cli import opened
         from innotv.config import load_config
 
-        deps = build_deps(load_config({"redis_url": redis_server.url, "redis_prefix": prefix,
-                                       "data_dir": str(tmp_path / "c")}, environ={}))
-        await deps.backend.open()
-        await deps.auth.start()
-        await deps.auth.add_user(PRODUCER[0], "producer", PRODUCER[1])
-        await deps.backend.close()
+        config = load_config({"redis_url": redis_server.url, "redis_prefix": prefix,
+                              "data_dir": str(tmp_path / "c")}, environ={})
+        async with opened(config) as (_kernel, auth):
+            await auth.add_user(PRODUCER[0], "producer", PRODUCER[1])
 
         a = await _client(one.url, sessions)
         b = await _client(two.url, sessions)

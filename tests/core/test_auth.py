@@ -58,7 +58,7 @@ async def test_forged_session_cookie_is_ignored(server: Server) -> None:
 async def test_repeated_failures_are_throttled_with_429(server: Server) -> None:
     await server.add_user("alice", "host", "alice-password-1")
     client = server.client()
-    limit = server.config.login_max_failures
+    limit = server.config.accounts.login_max_failures
     for _ in range(limit):
         async with client.post("/api/session", json={"username": "alice", "password": "wrong-pass-1"}) as r:
             assert r.status == 401
@@ -109,7 +109,7 @@ async def test_csrf_without_origin_needs_the_token(server: Server) -> None:
 
 
 async def test_first_run_link_creates_one_producer_once(server: Server) -> None:
-    token = await server.deps.auth.first_run_token()
+    token = await server.parts.auth.first_run_token()
     assert token
     client = server.client()
     body = {"token": token, "username": "boss", "password": "boss-password-1"}
@@ -126,24 +126,24 @@ async def test_first_run_link_creates_one_producer_once(server: Server) -> None:
         assert r.status == 409
         assert (await r.json())["error"]["code"] == "already_set_up"
     # Once a producer exists no new link is minted.
-    assert await server.deps.auth.first_run_token() is None
+    assert await server.parts.auth.first_run_token() is None
     await server.login("boss", "boss-password-1")
 
 
 async def test_setup_token_is_single_use(server: Server) -> None:
-    token = await server.deps.auth.first_run_token()
+    token = await server.parts.auth.first_run_token()
     assert token
-    assert await server.deps.auth.store.take_setting("setup_token:x") is None
+    assert await server.parts.auth.store.take_setting("setup_token:x") is None
     client = server.client()
     async with client.post(
         "/api/setup", json={"token": token, "username": "boss", "password": "boss-password-1"}
     ) as r:
         assert r.status == 201
-    assert await server.deps.auth.first_run_token() is None
+    assert await server.parts.auth.first_run_token() is None
 
 
 async def test_add_user_validation(server: Server) -> None:
-    auth = server.deps.auth
+    auth = server.parts.auth
     for username, role, password, code in [
         ("Bad Name", "host", "long-enough-pw", "invalid_username"),
         ("ok", "admin", "long-enough-pw", "invalid_role"),

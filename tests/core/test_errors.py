@@ -43,7 +43,7 @@ async def test_a_crash_answers_json_500_with_an_incident_id() -> None:
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
 
-    from innotv.errors import json_errors
+    from kernel.errors import json_errors
 
     async def broken(_request: web.Request) -> web.Response:
         raise RuntimeError("secret internals")

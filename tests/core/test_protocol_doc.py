@@ -30,10 +30,10 @@ def test_every_route_is_documented(tmp_path: Path) -> None:
 
 
 def test_every_socketio_event_is_documented(tmp_path: Path) -> None:
-    from innotv.app import DEPS
+    from innotv.app import PARTS
 
     app = create_app(load_config({"data_dir": str(tmp_path)}, environ={}))
-    events = set(app[DEPS].services["chat"].lean.handlers)
+    events = set(app[PARTS].chat.lean.handlers)
     assert {"join", "chat", "heart", "vote", "mod:ban"} <= events
     doc = DOC.read_text()
     missing = sorted(e for e in events if f"`{e}`" not in doc)

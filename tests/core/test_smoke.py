@@ -12,7 +12,7 @@ async def test_health_and_ready(server: Server) -> None:
         assert (await r.json()) == {"ok": True}
     async with client.get("/readyz") as r:
         assert r.status == 200
-        assert (await r.json())["store"] == server.deps.backend.kind
+        assert (await r.json())["store"] == server.parts.kernel.backend.kind
 
 
 async def test_unknown_route_is_json_404(server: Server) -> None:

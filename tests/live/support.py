@@ -61,7 +61,7 @@ async def wait_for(predicate: Any, within: float = 20.0, what: str = "condition"
 
 async def wait_for_state(server: Server, program_id: str, state: str) -> None:
     """Until the program's state is `state` (set by a service in the server; nothing to await)."""
-    programs = server.deps.services["programs"]
+    programs = server.parts.schedule.service
 
     async def reached() -> bool:
         program = await programs.get(program_id)

@@ -43,9 +43,9 @@ async def _publishing(server: Server) -> tuple[str, str, aiohttp.ClientSession, 
 async def test_held_until_the_segment_exists_then_shared_watchers(tmp_path: Path) -> None:
     async with running_server(small_config(tmp_path)) as server:
         program_id, _key, viewer, pub = await _publishing(server)
-        watchers = server.deps.services["hls_watchers"]
+        watchers = server.parts.live.watchers
         path = f"/hls/{program_id}/240p/live.m3u8"
-        rung_dir = server.deps.services["live"].media_dir(program_id) / "240p"
+        rung_dir = server.parts.live.service.media_dir(program_id) / "240p"
         _, text, headers = await get_text(viewer, path)
         assert "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES" in text and "HOLD-BACK" not in text
         assert headers["Cache-Control"] == "public, max-age=1"
@@ -125,7 +125,7 @@ async def test_bad_directives_are_refused_with_json(tmp_path: Path) -> None:
         # the playlist is intact and nothing is left waiting
         status, text, _ = await get_text(viewer, path)
         assert status == 200 and len(segments(text)) >= 2
-        watchers = server.deps.services["hls_watchers"]
+        watchers = server.parts.live.watchers
         assert watchers.watchers == 0 and watchers.held == 0
         await pub.pc.close()
 
@@ -133,7 +133,7 @@ async def test_bad_directives_are_refused_with_json(tmp_path: Path) -> None:
 async def test_end_of_broadcast_releases_held_requests_and_vod_is_never_held(tmp_path: Path) -> None:
     async with running_server(small_config(tmp_path)) as server:
         program_id, _key, viewer, pub = await _publishing(server)
-        watchers = server.deps.services["hls_watchers"]
+        watchers = server.parts.live.watchers
         path = f"/hls/{program_id}/240p/live.m3u8"
         _, text, _ = await get_text(viewer, path)
         held = asyncio.ensure_future(get_text(viewer, f"{path}?_HLS_msn={last_msn(text) + 2}"))
@@ -170,8 +170,8 @@ log.add(0, b"segment from another process", 1.0, False)
 async def test_writer_in_another_process_and_timeout(tmp_path: Path) -> None:
     async with running_server(small_config(tmp_path)) as server:
         viewer = server.client()
-        watchers = server.deps.services["hls_watchers"]
-        rung_dir = server.deps.services["live"].media_dir("handmade") / "240p"
+        watchers = server.parts.live.watchers
+        rung_dir = server.parts.live.service.media_dir("handmade") / "240p"
         log = RenditionLog(rung_dir, 1.0, 6)  # the real playlist writer, as a media worker runs it
         log.write_init(0, b"init")
         for _ in range(2):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from innotv.clock import ManualClock
+from kernel.clock import ManualClock
 from live.tracks import make_offer
 from tests.helpers import Server, running_server
 
@@ -93,7 +93,7 @@ async def test_premiere_starts_on_the_clock_and_ends_with_the_file(tmp_path: Pat
         assert len(segments(text)) == 3
 
         # when the schedule ends the program, the premiere becomes a replay like any broadcast
-        programs = server.deps.services["programs"]
+        programs = server.parts.schedule.service
         await programs.set_state(program_id, "ended")
 
         await wait_for_state(server, program_id, "replay")

@@ -8,7 +8,7 @@ import pytest
 
 from innotv.app import create_app
 from innotv.config import ConfigError
-from innotv.errors import ApiError
+from kernel.errors import ApiError
 from live.fmp4 import BoxSink
 from live.ladder import fit_ladder, parse_ladder
 from live.media import RenditionLog

@@ -71,7 +71,7 @@ async def test_whep_preview_receives_frames(tmp_path: Path, codec: str) -> None:
         assert age < 5_000, f"preview frame is {age} ms old"
         # the server got the publisher's video as encoded packets (forwarded as they are to the
         # preview, decoded by the program's media worker process for HLS)
-        broadcast = server.deps.services["live"].broadcasts[program_id]
+        broadcast = server.parts.live.service.broadcasts[program_id]
         assert broadcast.publisher.video_codec == codec.split("/")[1].lower()
 
         async def decoded() -> dict[str, Any] | None:
@@ -138,7 +138,7 @@ async def test_whep_preview_relays_audio_without_reencoding(tmp_path: Path,
         assert len(decoded) == 1  # the preview's
         for payloads in decoded.values():
             assert len(payloads) >= 50 and set(payloads) <= sent
-        broadcast = server.deps.services["live"].broadcasts[program_id]
+        broadcast = server.parts.live.service.broadcasts[program_id]
         assert broadcast.publisher.audio_packets
         assert (await broadcast.worker.fresh_status())["decode_errors"] == 0
         await pc.close()

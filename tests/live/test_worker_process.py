@@ -59,7 +59,7 @@ async def test_a_crashed_worker_is_replaced_and_nothing_else_notices(tmp_path: P
         paths = {p: f"/hls/{p}/240p/live.m3u8" for p in (crashing, steady)}
         for path in paths.values():
             await wait_for(lambda p=path: _has_segment(viewer, p, 1), what="first segments")  # type: ignore[misc]
-        live = server.deps.services["live"]
+        live = server.parts.live.service
         victim = live.broadcasts[crashing].worker
         other = live.broadcasts[steady].worker
         assert victim.pid != os.getpid() and other.pid != victim.pid
@@ -181,13 +181,13 @@ async def test_two_servers_on_one_data_dir_never_write_one_program_at_once(
         second = await wait_for(taken_over, what="the second server taking the program over")
         await wait_for(lambda: _has_segment(viewer, playlist, before + 3),
                        what="segments from the second server")
-        assert one.deps.services["live"].broadcasts[program_id].worker is None
-        journal = (Path(config.data_dir) / "live" / program_id / "240p" / "segments.log").read_text()
+        assert one.parts.live.service.broadcasts[program_id].worker is None
+        journal = (Path(config.core.data_dir) / "live" / program_id / "240p" / "segments.log").read_text()
         seqs = [json.loads(line)["seq"] for line in journal.splitlines()]
         assert seqs == list(range(len(seqs))), "a segment number was written twice or skipped"
         await second.pc.close()
 
 
 async def _playlist_mode(server: Any, program_id: str, mode: str) -> bool:
-    worker = server.deps.services["live"].broadcasts[program_id].worker
+    worker = server.parts.live.service.broadcasts[program_id].worker
     return worker is not None and (await worker.fresh_status()).get("mode") == mode

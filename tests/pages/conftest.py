@@ -101,6 +101,6 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server
     config = make_config("sqlite", tmp_path_factory.mktemp("pages") / "data", None)
     async with running_server(config) as server:
         # The accounts every test may log in with, so any one test can run alone.
-        await server.deps.auth.add_user(PRODUCER[0], "producer", PRODUCER[1])
-        await server.deps.auth.add_user(HOST[0], "host", HOST[1])
+        await server.parts.auth.add_user(PRODUCER[0], "producer", PRODUCER[1])
+        await server.parts.auth.add_user(HOST[0], "host", HOST[1])
         yield server

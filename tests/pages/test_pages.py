@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Browser, expect
 
-from innotv.security import CSP
+from kernel.security import CSP
 
 from ..helpers import HOST, PRODUCER, Server, make_config, running_server
 from .conftest import DESKTOP, PHONE, api_login, screenshot, watched_page
@@ -51,7 +51,7 @@ async def create_program(site: Server, title: str, starts_at: str, ends_at: str)
 async def test_setup_page_creates_the_first_producer(browser: Browser, tmp_path: Path) -> None:
     config = make_config("sqlite", tmp_path / "data", None)
     async with running_server(config) as fresh:
-        token = await fresh.deps.auth.first_run_token()
+        token = await fresh.parts.auth.first_run_token()
         assert token
         w = await watched_page(browser)
         page = w.page
@@ -68,7 +68,7 @@ async def test_setup_page_creates_the_first_producer(browser: Browser, tmp_path:
         await page.wait_for_url(f"{fresh.url}/produce")
         await expect(page.locator("#desk")).to_be_visible()
         await expect(page.locator("#who")).to_contain_text("chief")
-        account = await fresh.deps.auth.store.get_account("chief")
+        account = await fresh.parts.auth.store.get_account("chief")
         assert account is not None and account.role == "producer"
         # The link is spent: a second visit explains so in Korean.
         await page.goto(f"{fresh.url}/setup#token={token}")

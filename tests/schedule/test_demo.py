@@ -3,17 +3,15 @@ shortened or skipped (never a crash) when the lineup is in the way."""
 
 from __future__ import annotations
 
-import dataclasses
-
-from innotv.clock import ManualClock
 from innotv.config import Config
-from tests.helpers import running_server
+from kernel.clock import ManualClock
+from tests.helpers import running_server, with_settings
 
 from .util import lineup, seoul
 
 
 async def test_demo_program_is_live_now_and_idempotent(config: Config) -> None:
-    demo = dataclasses.replace(config, demo=True)
+    demo = with_settings(config, demo=True)
     clock = ManualClock(seoul(2026, 11, 26, 10, 17, 42))
     async with running_server(demo, clock=clock) as server:
         programs = {p["id"]: p for p in await lineup(server.client())}
@@ -29,7 +27,7 @@ async def test_demo_program_is_live_now_and_idempotent(config: Config) -> None:
 
 
 async def test_demo_program_is_shortened_or_skipped(config: Config) -> None:
-    demo = dataclasses.replace(config, demo=True)
+    demo = with_settings(config, demo=True)
     async with running_server(demo, clock=ManualClock(seoul(2026, 12, 2, 13, 0, 5))) as server:
         programs = {p["id"]: p for p in await lineup(server.client())}
     assert programs["demo"]["ends_at"] == "2026-12-02T14:00:00+09:00"  # the competition starts then

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from innotv.app import build_deps
+from innotv.cli import opened
 from schedule import build_service
 from schedule.model import Program
 from tests.helpers import RedisServer, SpawnedServer, make_config, spawn_server
@@ -46,11 +46,11 @@ async def test_lease_handover_publishes_each_transition_once(
         async for message in pubsub.listen():
             event = json.loads(message["data"])
             if event["topic"] == "program":
-                seen.append((event["payload"]["id"], event["payload"]["state"]))
+                seen.append((event["event"]["id"], event["event"]["state"]))
 
     await pubsub.subscribe(prefix + "bus")
     listener = asyncio.create_task(listen())
-    deps = build_deps(make_config("redis", tmp_path / "cli", redis_server.url, redis_prefix=prefix))
+    cli = opened(make_config("redis", tmp_path / "cli", redis_server.url, redis_prefix=prefix))
     try:
         await asyncio.gather(*(s.wait_ready() for s in servers))
         lease_key = prefix + "scheduler:lease"
@@ -65,9 +65,8 @@ async def test_lease_handover_publishes_each_transition_once(
         follower = servers[1] if leader is servers[0] else servers[0]
 
         # Two short programs (the store takes any length; the API's 1-minute minimum is for people).
-        await deps.backend.open()
-        await deps.auth.start()
-        service = build_service(deps)
+        kernel, auth = await cli.__aenter__()
+        service = build_service(kernel, auth)
         await service.setup()
         now = datetime.now(UTC).replace(microsecond=0)
         programs = [
@@ -115,4 +114,4 @@ async def test_lease_handover_publishes_each_transition_once(
         listener.cancel()
         await pubsub.aclose()  # type: ignore[no-untyped-call]
         await r.aclose()
-        await deps.backend.close()
+        await cli.__aexit__(None, None, None)

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from innotv.clock import ManualClock
 from innotv.config import Config
+from kernel.clock import ManualClock
 from schedule import lineup as lineup_cli
 from schedule.expo import expo_lineup
 from tests.helpers import Server, running_server
@@ -37,10 +37,10 @@ async def cli(server: Server, *args: str) -> tuple[int, str, str]:
     config = server.config
     env = {k: v for k, v in os.environ.items() if not k.startswith("INNOTV_")}
     env["INNOTV_LOG_LEVEL"] = "WARNING"
-    store = ["--data-dir", str(config.data_dir)]
-    if config.redis_url:
-        store += ["--redis-url", config.redis_url]
-        env["INNOTV_REDIS_PREFIX"] = config.redis_prefix
+    store = ["--data-dir", str(config.core.data_dir)]
+    if config.core.redis_url:
+        store += ["--redis-url", config.core.redis_url]
+        env["INNOTV_REDIS_PREFIX"] = config.core.redis_prefix
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "innotv", "lineup", *args, *store,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
@@ -98,7 +98,7 @@ async def test_expo_2020_has_the_original_dates(server: Server) -> None:
 
 async def test_expo_year_out_of_range(server: Server, capsys: pytest.CaptureFixture[str]) -> None:
     args = argparse.Namespace(lineup_command="expo", year=1800)
-    assert await lineup_cli.run(server.deps.services["programs"], args) == 1
+    assert await lineup_cli.run(server.parts.schedule.service, args) == 1
     err = capsys.readouterr().err
     assert err.startswith("innotv: --year 1800") and err.count("\n") == 1
     assert await lineup(server.client()) == []
@@ -106,7 +106,7 @@ async def test_expo_year_out_of_range(server: Server, capsys: pytest.CaptureFixt
 
 async def _load_expo(server: Server) -> None:
     """The expo lineup loaded in-process (the CLI path is covered above)."""
-    await server.deps.services["programs"].save_many(expo_lineup(2026), "missing")
+    await server.parts.schedule.service.save_many(expo_lineup(2026), "missing")
 
 
 async def test_export_import_round_trip(server: Server, tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from innotv.cli import opened
 from innotv.config import load_config
-from innotv.deps import build_deps
 from live.keys import StreamKeys, make_stream_key_store
 from tests.helpers import spawn_server
 
@@ -72,13 +72,9 @@ async def test_programs_accounts_and_keys_survive_kill9(
         config = load_config(
             {"data_dir": str(data_dir), "redis_url": redis_url, "redis_prefix": prefix}, environ={}
         )
-        deps = build_deps(config)
-        await deps.backend.open()
-        try:
-            keys = StreamKeys(make_stream_key_store(deps.backend))
+        async with opened(config) as (kernel, _auth):
+            keys = StreamKeys(make_stream_key_store(kernel.backend))
             assert await keys.verify(created["id"], stream_key)
             assert not await keys.verify(created["id"], stream_key + "x")
-        finally:
-            await deps.backend.close()
     finally:
         server.kill9()

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from kernel.topics import LINEUP_CHANGED, LineupChanged
 from tests.helpers import Server
 
 from .util import body, lineup, seoul
@@ -42,12 +43,12 @@ async def _error(response: aiohttp.ClientResponse, status: int, code: str) -> di
 async def test_create_read_edit_delete(server: Server) -> None:
     producer = await server.producer()
     await server.host()  # the account "hostess" exists now
-    events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    events: asyncio.Queue[LineupChanged] = asyncio.Queue()
 
-    async def on_lineup(payload: dict[str, Any]) -> None:
-        await events.put(payload)
+    async def on_lineup(event: LineupChanged) -> None:
+        await events.put(event)
 
-    server.deps.bus.subscribe("lineup", on_lineup)
+    server.parts.kernel.bus.subscribe(LINEUP_CHANGED, on_lineup)
     created = await _create(producer, body(
         T0, 90, title_en="Innovation talk", description="첫 줄\n\t둘째 줄", hosts=["hostess"]
     ))
@@ -57,7 +58,7 @@ async def test_create_read_edit_delete(server: Server) -> None:
     assert (created["state"], created["version"], created["hosts"]) == ("scheduled", 1, ["hostess"])
     pid = created["id"]
     event = await asyncio.wait_for(events.get(), 5)
-    assert (event["id"], event["action"]) == (pid, "created")
+    assert (event.id, event.action) == (pid, "created")
 
     viewer = server.client()
     async with viewer.get(f"/api/programs/{pid}") as r:
@@ -70,19 +71,19 @@ async def test_create_read_edit_delete(server: Server) -> None:
     assert other["starts_at"] == "2030-11-24T17:00:00+09:00" == utc_start
     assert [p["id"] for p in await lineup(viewer)] == [pid, other["id"]]
     event = await asyncio.wait_for(events.get(), 5)
-    assert (event["id"], event["action"]) == (other["id"], "created")
+    assert (event.id, event.action) == (other["id"], "created")
 
     async with producer.patch(f"/api/programs/{pid}", json={"version": 1, "title": "바뀐 제목"}) as r:
         assert r.status == 200, await r.text()
         edited = await r.json()
     assert (edited["title"], edited["version"], edited["ends_at"]) == ("바뀐 제목", 2, created["ends_at"])
     event = await asyncio.wait_for(events.get(), 5)
-    assert (event["id"], event["action"], event["program"]["version"]) == (pid, "updated", 2)
+    assert (event.id, event.action, (event.program or {})["version"]) == (pid, "updated", 2)
 
     async with producer.delete(f"/api/programs/{pid}") as r:
         assert r.status == 204
     event = await asyncio.wait_for(events.get(), 5)
-    assert (event["id"], event["action"]) == (pid, "deleted")
+    assert (event.id, event.action) == (pid, "deleted")
     async with viewer.get(f"/api/programs/{pid}") as r:
         await _error(r, 404, "program_not_found")
     assert [p["id"] for p in await lineup(viewer)] == [other["id"]]
@@ -267,7 +268,7 @@ async def test_current_program(server: Server) -> None:
     async with client.get("/api/programs/current") as r:
         assert r.status == 200
         assert (await r.json())["id"] == first["id"]
-    service = server.deps.services["programs"]
+    service = server.parts.schedule.service
     assert await service.set_state(later["id"], "live") is not None
     async with client.get("/api/programs/current") as r:
         assert (await r.json())["id"] == later["id"]

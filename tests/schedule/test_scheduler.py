@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
 
-from innotv.clock import ManualClock
 from innotv.config import Config
+from kernel.clock import ManualClock
+from kernel.topics import PROGRAM_CHANGED, ProgramChanged
 from schedule.scheduler import Scheduler
 from tests.helpers import Server, running_server
 
@@ -25,11 +25,11 @@ class Events:
         self.queue: asyncio.Queue[tuple[str, str, datetime]] = asyncio.Queue()
         self.seen: list[tuple[str, str]] = []
 
-        async def on_program(payload: dict[str, Any]) -> None:
-            self.seen.append((payload["id"], payload["state"]))
-            await self.queue.put((payload["id"], payload["state"], clock.now()))
+        async def on_program(event: ProgramChanged) -> None:
+            self.seen.append((event.id, event.state))
+            await self.queue.put((event.id, event.state, clock.now()))
 
-        server.deps.bus.subscribe("program", on_program)
+        server.parts.kernel.bus.subscribe(PROGRAM_CHANGED, on_program)
 
     async def next(self) -> tuple[str, str, datetime]:
         return await asyncio.wait_for(self.queue.get(), WAIT)
@@ -49,7 +49,7 @@ async def _states(server: Server) -> dict[str, str]:
 
 async def _quiet_at(server: Server, clock: ManualClock, when: datetime) -> None:
     """Move the clock to `when` and wait for a full scheduler pass there."""
-    scheduler: Scheduler = server.deps.services["scheduler"]
+    scheduler: Scheduler = server.parts.schedule.scheduler
     await clock.set(when)
     scheduler.poke()
     await asyncio.wait_for(scheduler.wait_pass(when), WAIT)
@@ -88,7 +88,7 @@ async def test_catch_up_after_restart(config: Config) -> None:
             "scheduled": await _create(server, T0 + timedelta(hours=2)),
             "replay": await _create(server, T0 - timedelta(hours=6)),
         }
-        service = server.deps.services["programs"]
+        service = server.parts.schedule.service
         assert await service.set_state(ids["replay"], "replay") is not None
         assert set((await _states(server)).values()) == {"scheduled", "replay"}
 
@@ -142,7 +142,7 @@ async def test_an_early_start_is_kept_until_the_end(config: Config) -> None:
         await clock.set(start - timedelta(minutes=10))
         assert (await events.next())[:2] == (pid, "lobby")
         # The live domain opens the program five minutes early.
-        service = server.deps.services["programs"]
+        service = server.parts.schedule.service
         assert await service.set_state(pid, "live", expected_state="lobby") is not None
         assert (await events.next())[:2] == (pid, "live")
         await _quiet_at(server, clock, start - timedelta(minutes=5))

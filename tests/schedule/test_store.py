@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from innotv.app import build_deps
 from innotv.config import Config
+from kernel.core import build_kernel
 from schedule.store import (
     Overlap,
     ProgramExists,
@@ -27,14 +27,14 @@ T0 = seoul(2026, 11, 24, 14)
 @pytest.fixture
 async def store(config: Config) -> AsyncIterator[ProgramStore]:
     """The store alone on each backend (no server, so no scheduler moving states meanwhile)."""
-    deps = build_deps(config)
-    await deps.backend.open()
-    program_store = make_program_store(deps.backend)
+    kernel = build_kernel(config.core)
+    await kernel.backend.open()
+    program_store = make_program_store(kernel.backend)
     await program_store.setup()
     try:
         yield program_store
     finally:
-        await deps.backend.close()
+        await kernel.backend.close()
 
 
 async def test_create_get_and_list_in_order(store: ProgramStore) -> None:

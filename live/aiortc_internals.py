@@ -1,17 +1,18 @@
-"""Receive a publisher's video and audio as the encoded packets it sent.
+"""Every use of aiortc's unpublished internals, in one place (aiortc is pinned to 1.16.0 in
+pyproject; `tests/live/test_aiortc_internals.py` fails loudly when an upgrade changes them).
 
-aiortc has no public API for this (FIELD-NOTES): every receiver decodes in a thread running the
-module function `aiortc.rtcrtpreceiver.decoder_worker`. `install()` swaps that function for one
-that, for the receivers registered with `receive_packets(track)` (our WHIP ingest only), hands on
-`av.Packet`s (H.264 Annex B access units or VP8 frames with pts in 1/90000 and keyframes flagged;
-Opus packets with pts in 1/48000) and leaves every other receiver (e.g. an aiortc client in the
-same process) untouched. This relies on aiortc 1.16's internals, which is why pyproject pins
-`aiortc==1.16.0` and tests cover it.
-
-Why: nothing is decoded in the server's process. The WHEP preview forwards these packets without
-re-encoding, and the program's media worker process decodes them for the HLS ladder.
-`request_keyframe` asks the publisher for a keyframe (RTCP PLI), which we do at every segment
-boundary so a preview or a decoder that lost a packet recovers."""
+- Receiving the publisher's encoded packets: every receiver decodes in a thread running the module
+  function `aiortc.rtcrtpreceiver.decoder_worker`. `install()` swaps that function for one that,
+  for the tracks registered with `receive_packets(track)` (found by the track's `_queue`; our WHIP
+  ingest only), hands on `av.Packet`s (H.264 Annex B access units or VP8 frames with pts in
+  1/90000 and keyframes flagged; Opus packets with pts in 1/48000) and leaves every other receiver
+  (an aiortc client in the same process) untouched. Nothing is decoded in the server's process:
+  the WHEP preview forwards these packets, the program's media worker process decodes them.
+- `request_keyframe(receiver)` sends an RTCP PLI (`RTCRtpReceiver._send_rtcp_pli`), which we do at
+  every segment boundary so a preview or a decoder that lost a packet recovers.
+- `keep_only_codec(transceiver, mime)` narrows a transceiver's negotiable codecs
+  (`RTCRtpTransceiver._codecs`), so a preview is answered with the publisher's own codec.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import av
 
 log = logging.getLogger("innotv.live")
 
+PINNED = {"aiortc": "1.16.0"}
 VIDEO_TIME_BASE = Fraction(1, 90_000)  # RTP's video clock
 _ORIGINAL = _receiver.decoder_worker
 # The track queues whose receivers should deliver packets (weak: gone with their connection).
@@ -103,16 +105,10 @@ async def request_keyframe(receiver: Any) -> None:
             log.debug("sending a PLI failed", exc_info=True)
 
 
-def chosen_video_codec(answer_sdp: str) -> str | None:
-    """"h264" or "vp8": the first payload type of the answer's video section."""
-    in_video = False
-    first_pt: str | None = None
-    for line in answer_sdp.splitlines():
-        if line.startswith("m="):
-            parts = line.split()
-            in_video = line.startswith("m=video")
-            first_pt = parts[3] if in_video and len(parts) > 3 else None
-        elif in_video and first_pt and line.startswith(f"a=rtpmap:{first_pt} "):
-            name = line.split(" ", 1)[1].split("/", 1)[0].lower()
-            return name if name in ("h264", "vp8") else None
-    return None
+def keep_only_codec(transceiver: Any, mime: str) -> bool:
+    """Let `transceiver` negotiate only `mime` (e.g. "video/h264"); False when it cannot."""
+    same = [c for c in transceiver._codecs if c.mimeType.lower() == mime]
+    if not same:
+        return False
+    transceiver._codecs = same
+    return True

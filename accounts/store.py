@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from .backend import Backend
-from .sqlite import Database
+from kernel.sqlite import Database
+from kernel.storage import Backend
 
 
 @dataclass(frozen=True)

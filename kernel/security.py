@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from .auth import SESSION_COOKIE, Auth
 from .errors import ApiError, Handler, error_response
 
 CSP = "; ".join(
@@ -85,12 +85,22 @@ def origin_allowed(origin: str, request: web.Request, extra: Iterable[str]) -> b
     return origin in {o.rstrip("/").lower() for o in extra}
 
 
-def make_csrf_middleware(auth: Auth, exempt_prefixes: tuple[str, ...]) -> web.middleware:  # type: ignore[valid-type]
+class CsrfSessions(Protocol):
+    """Where the CSRF middleware finds a login session's token (the accounts slice)."""
+
+    def has_session_cookie(self, request: web.Request) -> bool: ...
+
+    async def csrf_token(self, request: web.Request) -> str | None:
+        """The CSRF token of the request's login session; None without a valid session."""
+
+
+def make_csrf_middleware(
+    sessions: CsrfSessions, allowed: tuple[str, ...], exempt_prefixes: tuple[str, ...]
+) -> web.middleware:  # type: ignore[valid-type]
     @web.middleware
     async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method in _SAFE_METHODS or request.path.startswith(exempt_prefixes):
             return await handler(request)
-        allowed = auth.config.allowed_origins
         origin = request.headers.get("Origin")
         if origin is not None and origin != "null":
             if not origin_allowed(origin, request, allowed):
@@ -102,10 +112,10 @@ def make_csrf_middleware(auth: Auth, exempt_prefixes: tuple[str, ...]) -> web.mi
             if not origin_allowed(f"{parts.scheme}://{parts.netloc}", request, allowed):
                 return error_response(_refused("The request came from another site."))
             return await handler(request)
-        if origin == "null" or SESSION_COOKIE in request.cookies:
-            found = await auth.session_of(request)
+        if origin == "null" or sessions.has_session_cookie(request):
+            expected = await sessions.csrf_token(request)
             token = request.headers.get("X-CSRF-Token", "")
-            if found is None or not hmac.compare_digest(token, found[1].csrf_token):
+            if expected is None or not hmac.compare_digest(token, expected):
                 return error_response(
                     _refused("Send the X-CSRF-Token header from GET /api/session.")
                 )

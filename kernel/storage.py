@@ -1,6 +1,6 @@
 """Which store the server runs on: the embedded SQLite database or a shared Redis.
 
-A domain builds its store from the `Backend` it is handed: `backend.db` on the embedded default,
+A slice builds its store from the `Backend` it is handed: `backend.db` on the embedded default,
 `backend.redis` (with `backend.key(...)` for namespaced keys) when `INNOTV_REDIS_URL` is set.
 """
 
@@ -16,7 +16,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .config import Config
+from .settings import CoreSettings
 from .sqlite import Database
 
 
@@ -43,10 +43,10 @@ class Backend:
     prefix: str
 
     @classmethod
-    def from_config(cls, config: Config) -> Backend:
-        if config.redis_url:
-            return cls("redis", None, connect_redis(config.redis_url), config.redis_prefix)
-        return cls("sqlite", Database(Path(config.data_dir) / "innotv.db"), None, config.redis_prefix)
+    def from_settings(cls, settings: CoreSettings) -> Backend:
+        if settings.redis_url:
+            return cls("redis", None, connect_redis(settings.redis_url), settings.redis_prefix)
+        return cls("sqlite", Database(Path(settings.data_dir) / "innotv.db"), None, settings.redis_prefix)
 
     def key(self, *parts: str) -> str:
         """A Redis key under this deployment's prefix, e.g. `innotv:program:42`."""

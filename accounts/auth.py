@@ -15,7 +15,6 @@ import asyncio
 import re
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.cookies import CookieError, SimpleCookie
 
@@ -23,12 +22,13 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from .auth_store import Account, AuthStore, SessionRecord
-from .config import Config
-from .errors import ApiError
-from .signing import sha256_hex, sign, unsign
+from kernel.errors import ApiError
+from kernel.identity import ROLES, User
+from kernel.signing import sha256_hex, sign, unsign
 
-ROLES = ("host", "producer")
+from .settings import AccountSettings
+from .store import Account, AuthStore, SessionRecord
+
 SESSION_COOKIE = "innotv_session"
 VIEWER_COOKIE = "innotv_viewer"
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
@@ -38,19 +38,6 @@ SETUP_TOKEN_TTL_S = 24 * 3600
 
 # A real hash to verify against for unknown usernames, so both paths cost the same.
 _hasher = PasswordHasher()
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    role: str
-
-    def can(self, role: str) -> bool:
-        """A producer can do all a host can."""
-        return self.role == role or (self.role == "producer" and role == "host")
-
-    def public(self) -> dict[str, str]:
-        return {"username": self.username, "role": self.role}
 
 
 _SESSION_KEY: web.RequestKey[tuple[User, SessionRecord] | None] = web.RequestKey(
@@ -85,10 +72,10 @@ def validate_role(role: object) -> str:
 
 
 class Auth:
-    def __init__(self, store: AuthStore, config: Config) -> None:
+    def __init__(self, store: AuthStore, settings: AccountSettings) -> None:
         self.store = store
-        self.config = config
-        self._secret = config.secret
+        self.settings = settings
+        self._secret = settings.secret
         self._dummy_hash = ""
 
     async def start(self) -> None:
@@ -110,6 +97,9 @@ class Auth:
             raise ApiError(409, "username_taken", f"The username {username!r} is taken.")
         return account
 
+    async def exists(self, username: str) -> bool:
+        return await self.store.get_account(username) is not None
+
     async def has_producer(self) -> bool:
         return any(a.role == "producer" for a in await self.store.list_accounts())
 
@@ -130,17 +120,17 @@ class Auth:
     # ---- throttling -----------------------------------------------------------------------
     async def throttle_check(self, keys: list[str]) -> None:
         for key in keys:
-            if await self.store.get_counter(key) >= self.config.login_max_failures:
+            if await self.store.get_counter(key) >= self.settings.login_max_failures:
                 raise ApiError(
                     429,
                     "too_many_attempts",
                     "Too many failed logins; wait a few minutes and try again.",
-                    headers={"Retry-After": str(self.config.login_window_s)},
+                    headers={"Retry-After": str(self.settings.login_window_s)},
                 )
 
     async def throttle_fail(self, keys: list[str]) -> None:
         for key in keys:
-            await self.store.hit_counter(key, self.config.login_window_s)
+            await self.store.hit_counter(key, self.settings.login_window_s)
 
     async def throttle_reset(self, keys: list[str]) -> None:
         for key in keys:
@@ -151,7 +141,7 @@ class Auth:
         """Open a session for `user`: (the signed cookie value, the session's CSRF token)."""
         sid = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
-        expires = time.time() + self.config.session_hours * 3600
+        expires = time.time() + self.settings.session_hours * 3600
         await self.store.create_session(sha256_hex(sid), SessionRecord(user.username, csrf, expires))
         return sign(sid, self._secret, "session"), csrf
 
@@ -161,7 +151,7 @@ class Auth:
         response.set_cookie(
             SESSION_COOKIE,
             cookie_value,
-            max_age=self.config.session_hours * 3600,
+            max_age=self.settings.session_hours * 3600,
             httponly=True,
             samesite="Lax",
             secure=request.secure,
@@ -196,12 +186,21 @@ class Auth:
             return None
         return User(account.username, account.role), record
 
+    def has_session_cookie(self, request: web.Request) -> bool:
+        return SESSION_COOKIE in request.cookies
+
+    async def csrf_token(self, request: web.Request) -> str | None:
+        found = await self.session_of(request)
+        return found[1].csrf_token if found else None
+
     async def current_user(self, request: web.Request) -> User | None:
         found = await self.session_of(request)
         return found[0] if found else None
 
     async def user_from_cookie_header(self, cookie_header: str | None) -> User | None:
         """For Socket.IO handshakes, which carry the cookies as one raw header."""
+        if not cookie_header or SESSION_COOKIE not in cookie_header:
+            return None  # most handshakes are viewers': no parsing, no store round trip
         found = await self._session_from_cookie_value(_cookie(cookie_header, SESSION_COOKIE))
         return found[0] if found else None
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from kernel.body import read_json_object
+from kernel.errors import ApiError
+
 from .auth import Auth, validate_password, validate_username
-from .errors import ApiError
-from .jsonbody import read_json_object
 
 
 def _fields(body: dict[str, object], allowed: set[str]) -> None:

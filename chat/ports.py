@@ -1,0 +1,33 @@
+"""What the chat slice needs from others, as small typed interfaces the root passes in."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from kernel.identity import User
+
+
+class ProgramView(Protocol):
+    """A program as the chat sees it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    def public(self) -> dict[str, Any]:
+        """The program's public JSON (PROTOCOL.md), sent in join acks and `program` events."""
+
+
+class Programs(Protocol):
+    async def require(self, program_id: str) -> ProgramView:
+        """The program, or ApiError 404 `program_not_found`."""
+
+
+class Visitors(Protocol):
+    """Who a Socket.IO handshake comes from, read from its raw Cookie header."""
+
+    def viewer_id_from_cookie_header(self, cookie_header: str | None) -> str | None: ...
+
+    async def user_from_cookie_header(self, cookie_header: str | None) -> User | None: ...

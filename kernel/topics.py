@@ -1,0 +1,35 @@
+"""The bus topics more than one slice uses: the events of the lineup.
+
+The schedule slice publishes them; chat and live react. A slice's private topics live in that
+slice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .bus import Topic
+
+
+@dataclass(frozen=True)
+class ProgramChanged:
+    """A program moved to a new state (scheduled, lobby, live, ended, replay)."""
+
+    id: str
+    state: str
+    kind: str
+    program: dict[str, Any]  # the program's public JSON, as `GET /api/programs/{id}` answers
+
+
+@dataclass(frozen=True)
+class LineupChanged:
+    """A producer created, edited or deleted a program."""
+
+    id: str
+    action: str  # "created" | "updated" | "deleted"
+    program: dict[str, Any] | None  # the public JSON after the change; None when deleted
+
+
+PROGRAM_CHANGED = Topic("program", ProgramChanged)
+LINEUP_CHANGED = Topic("lineup", LineupChanged)

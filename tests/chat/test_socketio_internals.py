@@ -1,0 +1,53 @@
+"""python-socketio's and python-engineio's internals that `chat/socketio_internals.py` relies on
+are still there: a failure here means an upgrade changed them (read the module's docstring before
+changing the pins)."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+from pathlib import Path
+
+import engineio.async_drivers.aiohttp as aiohttp_driver
+import socketio
+
+from chat import socketio_internals
+from chat.server import make_sio
+from tests.chat.clients import HALL, connect
+from tests.helpers import make_config, running_server
+
+
+def test_the_pinned_versions_are_installed() -> None:
+    pinned = socketio_internals.PINNED
+    assert {name: version(name) for name in pinned} == pinned
+
+
+def test_the_manager_keeps_the_tables_our_disconnect_edits() -> None:
+    manager = socketio.AsyncManager()
+    for table in ("rooms", "callbacks", "pending_connect", "pending_disconnect"):
+        assert isinstance(getattr(manager, table), dict), table
+    params = inspect.signature(socketio.AsyncManager.basic_disconnect).parameters
+    assert list(params)[:3] == ["self", "sid", "namespace"]
+
+
+def test_the_websocket_driver_table_is_replaced_per_server() -> None:
+    stock = dict(aiohttp_driver._async)
+    sio = make_sio()
+    assert sio.eio._async["websocket"] is socketio_internals.PlainWebSocket
+    assert aiohttp_driver._async == stock  # the module's own table is untouched
+    assert isinstance(sio.manager, socketio_internals.RoomlessManager)
+
+
+async def test_a_polling_connection_is_reached_through_its_engineio_socket(tmp_path: Path) -> None:
+    """A real long-polling client: the server finds its Engine.IO socket and its queue."""
+    async with running_server(make_config("sqlite", tmp_path / "data", None)) as server:
+        client = await connect(server.url, transports=["polling"])
+        try:
+            assert (await client.join())["ok"]
+            sid = next(iter(server.parts.chat.service.conns))
+            link = socketio_internals.eio_link(server.parts.chat.sio, sid)
+            assert not link.upgraded and link.transport() is None and not link.closed()
+            assert isinstance(link.backlog(), int)
+            assert server.parts.chat.service.rooms.count(HALL) == 1
+        finally:
+            await client.close()

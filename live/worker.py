@@ -5,6 +5,10 @@ It runs in the program's worker process (worker_main.py; the benchmark also runs
 segments and playlists. When the publisher drops, the thread switches to the generated slate
 until a publisher returns (a new epoch) or the broadcast is stopped, after which the replay is
 finalised. A frame that fails to encode is skipped and logged; the thread itself never dies of it.
+
+`MediaWorker` owns the queue and the thread; `WorkerLoop` is what the thread does: its state
+(mode, session, current epoch, slate clock, retry time) and one method per transition, driven
+one message (or timeout tick) at a time, so it can also be driven directly with a fake clock.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import av
 
@@ -48,24 +52,310 @@ class WorkerSettings:
         return cls(**{**raw, "ladder": tuple(Rung(**r) for r in raw["ladder"])})
 
 
+Mode = Literal["idle", "live", "slate", "stopped"]
+
+
+class WorkerLoop:
+    """The media thread's state and its transitions, one method each:
+
+    idle/slate --a picture--> live   (`on_picture` -> `start_live_session`; the first one picks
+                                      the rungs; a silent publisher's own picture resumes it)
+    live --a new epoch's picture--> live   (a new session; the previous epoch is finished)
+    live --`on_gone`--> slate        (the publisher left: its epoch is finished)
+    live --`on_silence`--> slate     (nothing from the publisher for `slate_after_s`)
+    any --`on_failure`--> idle       (something raised: frames dropped until the retry time)
+    any --`on_stop`--> stopped       (the replay playlists written or not)
+
+    Sound never starts a session, and media of a finished epoch is ignored.
+
+    `on_tick` is what time alone brings (silence, the slate frames due); `handle` applies one
+    message of MediaWorker's queue. Not thread-safe: one thread drives it (the others only read
+    the mode and counters). `clock` is the monotonic clock (injectable for tests).
+    """
+
+    RETRY_S = 1.0  # after a failure, frames are dropped for this long (no restart storm)
+
+    def __init__(self, media: ProgramMedia, settings: WorkerSettings,
+                 destinations: Callable[[], tuple[str, ...]] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.media = media
+        self.settings = settings
+        self.destinations = destinations
+        self.clock = clock
+        self.mode: Mode = "idle"
+        self.session_kind = ""  # "encode", "passthrough" (top rung repackaged) or "slate"
+        self.pushers: dict[str, Any] = {}  # the current session's simulcast pushers, for status
+        self.errors = 0
+        self.decode_errors = 0
+        self.packets = 0  # encoded video packets received (decoded here)
+        self.session: Session | None = None
+        self.epoch: Any = None  # the publisher of the live session (None: none since the last failure)
+        self.finished_epochs: set[Any] = set()  # publishers gone or replaced: their frames are ignored
+        self.decoders: dict[Any, Any] = {}  # (epoch, codec) -> decoder, the last few kept
+        self.first_pts: int | None = None  # the live session's first picture's pts
+        logs = list(media.logs.values())
+        # where the next session starts on the program's timeline (after an earlier run's segments)
+        self.t_end = sum(s.duration for s in logs[0].segments) if logs else 0.0
+        self.last_input = clock()
+        self.slate: Slate | None = None
+        self.silence: Tone | None = None
+        self.slate_started = 0.0
+        self.slate_frames = 0
+        self.retry_at = 0.0
+        self.recorded = False  # what `on_stop` returned
+
+    # ---- the queue's side ----
+    def timeout(self) -> float | None:
+        """How long the thread may wait for the next message before `on_tick` is due."""
+        if self.mode == "live":
+            return max(0.0, self.last_input + self.settings.slate_after_s - self.clock())
+        if self.mode == "slate":
+            fps = self.session.fps if self.session else 30
+            return max(0.0, self.slate_started + self.slate_frames / fps - self.clock())
+        return None
+
+    def handle(self, kind: str, ep: Any, payload: Any) -> None:
+        """One message from MediaWorker's queue ("tick": the wait timed out). A failure is
+        counted and logged, never raised."""
+        try:
+            if kind == "stop":
+                self.on_stop(bool(ep))
+                return
+            if kind == "gone":
+                self.on_gone(ep)
+            elif kind == "packet":
+                self.on_packet(ep, payload)
+            elif kind == "video":
+                self.on_picture(ep, payload)
+            elif kind == "audio":
+                self.on_sound(ep, payload)
+            self.on_tick()
+        except Exception:
+            self.on_failure()
+
+    # ---- transitions ----
+    def on_picture(self, ep: Any, picture: av.VideoFrame, source: tuple[str, Any] | None = None) -> None:
+        """A decoded picture from publisher `ep` (`source`: the codec and packet it was decoded
+        from, when the publisher's video arrives encoded). The first one of an epoch, or the
+        first after the slate or a failure, starts a live session."""
+        if not self._accepts(ep):
+            return
+        if ep != self.epoch or self.mode != "live":
+            self.start_live_session(ep, picture, source)
+        self.last_input = self.clock()
+        session = self.session
+        assert session is not None
+        base = self.first_pts
+        if base is None:
+            base = self.first_pts = picture.pts if picture.pts is not None else 0
+        rel = float(((picture.pts or 0) - base) * picture.time_base) if picture.time_base else 0.0
+        if session.passthrough:
+            session.video(picture, session.t0 + rel, source[1] if source else None)
+        else:
+            session.video(picture, session.t0 + rel)
+
+    def on_sound(self, ep: Any, sound: av.AudioFrame) -> None:
+        """Decoded sound from publisher `ep`; ignored until its first picture started a session."""
+        if not self._accepts(ep):
+            return
+        if ep != self.epoch or self.mode != "live":
+            return  # wait for the new publisher's first picture
+        self.last_input = self.clock()
+        assert self.session is not None
+        self.session.audio(sound)
+
+    def on_packet(self, ep: Any, payload: tuple[str, Any]) -> None:
+        """An encoded packet from publisher `ep`: ("opus" | "h264" | "vp8", av.Packet)."""
+        if payload[0] == "opus":
+            if ep not in self.finished_epochs and ep == self.epoch:
+                for sound in self._decode(ep, payload):
+                    self.on_sound(ep, sound)
+            return
+        self.packets += 1
+        if ep not in self.finished_epochs:
+            for i, picture in enumerate(self._decode(ep, payload)):
+                self.on_picture(ep, picture, payload if i == 0 else None)
+
+    def start_live_session(self, ep: Any, picture: av.VideoFrame, source: tuple[str, Any] | None) -> None:
+        """Publisher `ep`'s session (a new epoch replaces the previous publisher for good); the
+        ladder is fitted to its first picture unless the program already has one."""
+        st = self.settings
+        self._end_session()
+        if self.epoch is not None and ep != self.epoch:
+            self.finished_epochs.add(self.epoch)
+        self.epoch = ep
+        if not self.media.rungs:
+            self.media.set_rungs(fit_ladder(st.ladder, picture.width, picture.height))
+        template = self._template(source, picture) if st.passthrough else None
+        session = Session(self.media, st.segment_s, st.preset, self.t_end, self.destinations,
+                          template.streams.video[0] if template is not None else None,
+                          threads=st.threads)
+        session.keep = template
+        self.session = session
+        self.session_kind = "passthrough" if template is not None else "encode"
+        self.pushers = session.pushers
+        self.first_pts = None
+        self.mode = "live"
+
+    def on_gone(self, ep: Any) -> None:
+        """The live publisher `ep` left: its epoch is over; the slate."""
+        if ep == self.epoch and self.mode == "live":
+            self.finished_epochs.add(ep)
+            self._start_slate()
+
+    def on_silence(self) -> None:
+        """The live publisher sent nothing for `slate_after_s`: the slate (its epoch stays open:
+        its next picture switches back)."""
+        self._start_slate()
+
+    def on_tick(self) -> None:
+        """What time alone brings: the slate for a silent publisher, then the slate frames due."""
+        if self.mode == "live" and self.clock() - self.last_input >= self.settings.slate_after_s:
+            self.on_silence()
+        if self.mode == "slate":
+            self._emit_slate()
+
+    def on_stop(self, finalise: bool) -> bool:
+        """End the broadcast: close the session, and write the replay playlists when `finalise`;
+        whether a replay was written."""
+        self._end_session()
+        self.mode = "stopped"
+        self.recorded = self.media.finalise() if finalise else False
+        return self.recorded
+
+    def on_failure(self) -> None:
+        """Something raised while handling a message: count and log it, drop the session, and
+        ignore frames for RETRY_S; the next picture after that starts a new session."""
+        self.errors += 1
+        log.exception("media worker: a frame failed; starting a new session")
+        try:
+            self._end_session()
+        except Exception:
+            log.exception("media worker: ending the failed session failed too")
+        self.epoch = None
+        self.mode = "idle"
+        self.retry_at = self.clock() + self.RETRY_S
+
+    # ---- helpers ----
+    def _accepts(self, ep: Any) -> bool:
+        """Whether media of `ep` is wanted now: not a finished epoch, not before the retry time."""
+        return ep not in self.finished_epochs and self.retry_at < self.clock()
+
+    def _end_session(self) -> None:
+        session = self.session
+        if session is not None:
+            try:
+                session.close()
+            except Exception:
+                self.errors += 1
+                log.exception("closing a session failed")
+            self.t_end = max(self.t_end, session.end_t)
+            self.session = None
+
+    def _start_slate(self) -> None:
+        st = self.settings
+        self._end_session()
+        if not self.media.rungs:
+            self.mode = "idle"
+            return
+        top = self.media.rungs[0]
+        if self.slate is None:
+            self.slate = Slate(top.width, top.height)
+        if self.silence is None:
+            self.silence = Tone(silent=True)
+        session = Session(self.media, st.segment_s, st.preset, self.t_end, self.destinations,
+                          threads=st.threads)
+        self.session = session
+        self.session_kind = "slate"
+        self.pushers = session.pushers
+        self.slate_started = self.clock()
+        self.slate_frames = 0
+        self.mode = "slate"
+
+    def _emit_slate(self) -> None:
+        """The slate frames (and silence) due by now."""
+        session, slate, silence = self.session, self.slate, self.silence
+        assert session is not None and slate is not None and silence is not None
+        fps = session.fps
+        now = self.clock()
+        while self.slate_started + self.slate_frames / fps <= now:
+            session.video(slate.frame(), session.t0 + self.slate_frames / fps)
+            self.slate_frames += 1
+            while session.audio_samples < (self.slate_frames / fps) * 48_000:
+                session.audio(silence.next_frame())
+
+    def _template(self, source: tuple[str, Any] | None, frame: Any) -> Any:
+        """A demuxed copy of the publisher's first H.264 keyframe, whose parameters (SPS/PPS)
+        the repackaged top rung's init segment carries; None unless pass-through fits."""
+        rungs = self.media.rungs
+        if source is None or source[0] != "h264" or not source[1].is_keyframe or not rungs:
+            return None
+        if (frame.width, frame.height) != (rungs[0].width, rungs[0].height):
+            return None  # larger (or other) than the top rung: encode it
+        try:
+            return av.open(io.BytesIO(bytes(source[1])), format="h264")
+        except av.FFmpegError:
+            return None
+
+    def _decode(self, epoch: Any, payload: tuple[str, Any]) -> list[Any]:
+        """Decode a publisher's encoded packet (see aiortc_internals.py: H.264/VP8 video, Opus sound)."""
+        codec, packet = payload
+        decoders = self.decoders
+        ctx: Any = decoders.get((epoch, codec))
+        if ctx is None:
+            for old in list(decoders)[:-4]:
+                decoders.pop(old, None)
+            ctx = decoders[(epoch, codec)] = av.CodecContext.create(codec, "r")
+            ctx.thread_count = self.settings.threads
+        try:
+            frames = list(ctx.decode(packet))
+        except av.FFmpegError:
+            self.decode_errors += 1
+            return []  # a bad packet is skipped; the next keyframe (a PLI each segment) heals it
+        for frame in frames:
+            if frame.time_base is None:
+                frame.time_base = packet.time_base
+        return frames
+
+
 class MediaWorker:
     def __init__(self, media: ProgramMedia, settings: WorkerSettings, name: str,
                  destinations: Callable[[], tuple[str, ...]] | None = None) -> None:
         self.media = media
         self.destinations = destinations
-        self.pushers: dict[str, Any] = {}  # the current session's simulcast pushers, for status
         self.settings = settings
+        self.state = WorkerLoop(media, settings, destinations)
         self._q: queue.Queue[tuple[str, Any, Any]] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name=f"media-{name}", daemon=True)
         self.done: concurrent.futures.Future[bool] = concurrent.futures.Future()
-        self.dropped = 0
-        self.errors = 0
-        self.decode_errors = 0
-        self.packets = 0  # encoded video packets received (decoded here)
-        self.session_kind = ""  # "encode", "passthrough" (top rung repackaged) or "slate"
-        self.mode = "idle"
+        self.dropped = 0  # frames refused because the queue was full
         self._frames_in_queue = 0
         self._lock = threading.Lock()
+
+    # what the thread's state says (read from other threads: status reports, tests, benchmark)
+    @property
+    def mode(self) -> Mode:
+        return self.state.mode
+
+    @property
+    def session_kind(self) -> str:
+        return self.state.session_kind
+
+    @property
+    def pushers(self) -> dict[str, Any]:
+        return self.state.pushers
+
+    @property
+    def errors(self) -> int:
+        return self.state.errors
+
+    @property
+    def decode_errors(self) -> int:
+        return self.state.decode_errors
+
+    @property
+    def packets(self) -> int:
+        return self.state.packets
 
     def start(self) -> None:
         self._thread.start()
@@ -96,176 +386,16 @@ class MediaWorker:
             log.exception("media worker crashed")
             self.done.set_exception(exc)
 
-    def _template(self, source: tuple[str, Any] | None, frame: Any) -> Any:
-        """A demuxed copy of the publisher's first H.264 keyframe, whose parameters (SPS/PPS)
-        the repackaged top rung's init segment carries; None unless pass-through fits."""
-        rungs = self.media.rungs
-        if source is None or source[0] != "h264" or not source[1].is_keyframe or not rungs:
-            return None
-        if (frame.width, frame.height) != (rungs[0].width, rungs[0].height):
-            return None  # larger (or other) than the top rung: encode it
-        try:
-            return av.open(io.BytesIO(bytes(source[1])), format="h264")
-        except av.FFmpegError:
-            return None
-
-    def _decode(self, decoders: dict[Any, Any], epoch: Any, payload: tuple[str, Any]) -> list[Any]:
-        """Decode a publisher's encoded packet (see aiortc_internals.py: H.264/VP8 video, Opus sound)."""
-        codec, packet = payload
-        ctx: Any = decoders.get((epoch, codec))
-        if ctx is None:
-            for old in list(decoders)[:-4]:
-                decoders.pop(old, None)
-            ctx = decoders[(epoch, codec)] = av.CodecContext.create(codec, "r")
-            ctx.thread_count = self.settings.threads
-        try:
-            frames = list(ctx.decode(packet))
-        except av.FFmpegError:
-            self.decode_errors += 1
-            return []  # a bad packet is skipped; the next keyframe (a PLI each segment) heals it
-        for frame in frames:
-            if frame.time_base is None:
-                frame.time_base = packet.time_base
-        return frames
-
     def _loop(self) -> bool:
-        st = self.settings
-        session: Session | None = None
-        epoch: Any = None
-        finished_epochs: set[Any] = set()
-        decoders: dict[Any, Any] = {}
-        first: dict[str, int] = {}
-        logs = list(self.media.logs.values())
-        t_end = sum(s.duration for s in logs[0].segments) if logs else 0.0
-        last_input = time.monotonic()
-        slate: Slate | None = None
-        silence = Tone(silent=True)
-        slate_started = 0.0
-        slate_frames = 0
-        retry_at = 0.0  # after a failure, frames are dropped until then (no restart storm)
-
-        def end_session() -> None:
-            nonlocal session, t_end
-            if session is not None:
-                try:
-                    session.close()
-                except Exception:
-                    self.errors += 1
-                    log.exception("closing a session failed")
-                t_end = max(t_end, session.end_t)
-                session = None
-
-        def start_slate() -> None:
-            nonlocal session, slate, slate_started, slate_frames
-            end_session()
-            if not self.media.rungs:
-                self.mode = "idle"
-                return
-            top = self.media.rungs[0]
-            if slate is None:
-                slate = Slate(top.width, top.height)
-            session = Session(self.media, st.segment_s, st.preset, t_end, self.destinations,
-                              threads=st.threads)
-            self.session_kind = "slate"
-            self.pushers = session.pushers
-            slate_started = time.monotonic()
-            slate_frames = 0
-            self.mode = "slate"
-
-        def emit_slate() -> None:
-            """The slate frames (and silence) due by now."""
-            nonlocal slate_frames
-            assert session is not None and slate is not None
-            fps = session.fps
-            now = time.monotonic()
-            while slate_started + slate_frames / fps <= now:
-                session.video(slate.frame(), session.t0 + slate_frames / fps)
-                slate_frames += 1
-                while session.audio_samples < (slate_frames / fps) * 48_000:
-                    session.audio(silence.next_frame())
-
-        def media(kind: str, ep: Any, payload: Any, source: tuple[str, Any] | None = None) -> None:
-            """One decoded picture or sound from publisher `ep` (`source`: the codec and packet the
-            picture was decoded from, when the publisher's video arrives encoded)."""
-            nonlocal session, epoch, first, last_input
-            if ep in finished_epochs or retry_at >= time.monotonic():
-                return
-            if ep != epoch or self.mode != "live":
-                if kind == "audio":
-                    return  # wait for the new publisher's first picture
-                end_session()
-                if epoch is not None and ep != epoch:
-                    finished_epochs.add(epoch)
-                epoch = ep
-                if not self.media.rungs:
-                    self.media.set_rungs(fit_ladder(st.ladder, payload.width, payload.height))
-                template = self._template(source, payload) if st.passthrough else None
-                session = Session(self.media, st.segment_s, st.preset, t_end, self.destinations,
-                                  template.streams.video[0] if template is not None else None,
-                                  threads=st.threads)
-                session.keep = template
-                self.session_kind = "passthrough" if template is not None else "encode"
-                self.pushers = session.pushers
-                first = {}
-                self.mode = "live"
-            last_input = time.monotonic()
-            assert session is not None
-            if kind == "video":
-                frame: av.VideoFrame = payload
-                base = first.setdefault("video", frame.pts if frame.pts is not None else 0)
-                rel = float(((frame.pts or 0) - base) * frame.time_base) if frame.time_base else 0.0
-                if session.passthrough:
-                    session.video(frame, session.t0 + rel, source[1] if source else None)
-                else:
-                    session.video(frame, session.t0 + rel)
-            else:
-                session.audio(payload)
-
+        state = self.state
         while True:
-            timeout: float | None = None
-            if self.mode == "live":
-                timeout = max(0.0, last_input + st.slate_after_s - time.monotonic())
-            elif self.mode == "slate":
-                fps = session.fps if session else 30
-                timeout = max(0.0, slate_started + slate_frames / fps - time.monotonic())
             try:
-                kind, ep, payload = self._q.get(timeout=timeout)
+                kind, ep, payload = self._q.get(timeout=state.timeout())
             except queue.Empty:
                 kind, ep, payload = "tick", None, None
             if kind in ("video", "audio", "packet"):
                 with self._lock:
                     self._frames_in_queue -= 1
-            try:
-                if kind == "stop":
-                    end_session()
-                    self.mode = "stopped"
-                    return self.media.finalise() if ep else False
-                if kind == "gone":
-                    if ep == epoch and self.mode == "live":
-                        finished_epochs.add(ep)
-                        start_slate()
-                elif kind == "packet" and payload[0] == "opus":
-                    if ep not in finished_epochs and ep == epoch:
-                        for sound in self._decode(decoders, ep, payload):
-                            media("audio", ep, sound)
-                elif kind == "packet":
-                    self.packets += 1
-                    if ep not in finished_epochs:
-                        for i, picture in enumerate(self._decode(decoders, ep, payload)):
-                            media("video", ep, picture, payload if i == 0 else None)
-                elif kind in ("video", "audio"):
-                    media(kind, ep, payload)
-                if self.mode == "live" and time.monotonic() - last_input >= st.slate_after_s:
-                    start_slate()  # silent publisher: slate; its frames switch back if they resume
-                if self.mode == "slate":
-                    emit_slate()
-            except Exception:
-                self.errors += 1
-                log.exception("media worker: a frame failed; starting a new session")
-                try:
-                    end_session()
-                except Exception:
-                    log.exception("media worker: ending the failed session failed too")
-                epoch = None
-                self.mode = "idle"
-                retry_at = time.monotonic() + 1.0
+            state.handle(kind, ep, payload)
+            if state.mode == "stopped":
+                return state.recorded

@@ -4,6 +4,7 @@ slate and comes back on its own connection; a frame that cannot be encoded is sk
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from live.ladder import parse_ladder
@@ -24,17 +25,23 @@ def _feed(worker: MediaWorker, epoch: str, pattern: TestPattern, tone: Tone, sec
             time.sleep(delay)  # the source's own real-time pace
 
 
+def _wait_until(done: Callable[[], bool], what: str, within: float = 10.0) -> None:
+    """Poll the worker's state with a deadline: its thread signals nothing but the end (`done`)."""
+    deadline = time.monotonic() + within
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
 def test_silent_publisher_gets_the_slate_then_resumes(tmp_path: Path) -> None:
     media = ProgramMedia(tmp_path, "p", 1.0, 6)
     worker = MediaWorker(media, WorkerSettings(parse_ladder("120p15:100"), 1.0, "ultrafast", 0.5, 60), "p")
     worker.start()
     pattern, tone = TestPattern(160, 120, 15), Tone()
     _feed(worker, "a", pattern, tone, 1.5)
-    deadline = time.monotonic() + 10
-    while worker.mode != "slate" and time.monotonic() < deadline:
-        time.sleep(0.05)  # nothing to await across the thread boundary: poll with a deadline
-    assert worker.mode == "slate"
-    time.sleep(1.2)  # let the slate play for a segment
+    _wait_until(lambda: worker.mode == "slate", "the slate")
+    # the slate plays for a segment: the slate is the second session (init-1.mp4)
+    _wait_until(lambda: any(s.init == 1 for s in list(media.logs["120p"].segments)), "a slate segment")
     # a bad frame (an audio frame offered as video) is skipped, not fatal
     worker.offer("video", "a", tone.next_frame())
     _feed(worker, "a", pattern, tone, 1.5)  # the same connection speaks again

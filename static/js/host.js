@@ -159,6 +159,15 @@ async function mod(event, payload, statusEl = $('#mod-status')) {
   }
 }
 
+/** Replaces the room's blocked words with the field's list; shows the list the server kept. */
+async function saveWords() {
+  const words = $('#blocked').value.split(',').map((w) => w.trim()).filter(Boolean);
+  const ack = await mod('mod:words', { words });
+  if (!ack) return;
+  $('#blocked').value = ack.words.join(', ');
+  say($('#mod-status'), i18n.t('host.wordsSaved', { n: ack.words.length }), 'ok');
+}
+
 function moderate(action, item) {
   if (action === 'delete') mod('mod:delete', { id: item.id });
   else if (action === 'timeout') mod('mod:timeout', { viewer: item.viewer, seconds: TIMEOUT_SECONDS });
@@ -172,6 +181,8 @@ function joinRoom() {
   state.chat.setPinned(null);
   setQuestions([]);
   setPoll(null);
+  // The blocked words are saved as a whole list: not before the join ack has shown the stored one.
+  $('#blocked-save').disabled = true;
   state.joined = keepJoined(state.socket, room(), (ack, rejoin) => {
     const s = ack.state || ack;
     applyHistory(state.chat, ack, rejoin);
@@ -179,10 +190,15 @@ function joinRoom() {
     if (s.pinned !== undefined) state.chat.setPinned(s.pinned);
     const slow = s.slow ?? s.slow_mode;
     if (slow !== undefined) $('#slow').value = String(typeof slow === 'object' && slow ? slow.seconds ?? 0 : slow || 0);
-    if (Array.isArray(s.blocked_words)) $('#blocked').value = s.blocked_words.join(', ');
+    // Only a moderator's join ack carries the room's blocked words (`words`).
+    if (Array.isArray(ack.words)) {
+      $('#blocked').value = ack.words.join(', ');
+      $('#blocked-save').disabled = false;
+    }
     if (s.poll !== undefined) setPoll(s.poll);
     if (s.questions !== undefined) setQuestions(s.questions);
     say($('#program-status'), '');
+    $('#console').dataset.joined = room();
   }, (err) => say($('#program-status'), errText(err), 'error'));
 }
 
@@ -278,9 +294,7 @@ async function main() {
   $('#preview-start').addEventListener('click', startPreview);
   $('#slow').addEventListener('change', (e) => mod('mod:slow', { seconds: Number(e.target.value) }));
   $('#unpin').addEventListener('click', () => mod('mod:pin', { id: null }));
-  $('#blocked-save').addEventListener('click', () => mod('mod:words', {
-    words: $('#blocked').value.split(',').map((w) => w.trim()).filter(Boolean),
-  }));
+  $('#blocked-save').addEventListener('click', saveWords);
   $('#poll-form').addEventListener('submit', openPoll);
   $('#poll-close').addEventListener('click', () => state.poll && mod('poll:close', { poll_id: state.poll.id }, $('#poll-status')));
   $('#poll-reveal').addEventListener('click', () => state.poll && mod('poll:reveal', { poll_id: state.poll.id }, $('#poll-status')));

@@ -154,6 +154,7 @@ const DICT = {
   'host.slowOff': ['끄기', 'Off'],
   'host.blocked': ['금칙어 (쉼표로 구분)', 'Blocked words (comma separated)'],
   'host.save': ['저장', 'Save'],
+  'host.wordsSaved': ['금칙어 {n}개를 저장했습니다.', 'Saved {n} blocked words.'],
   'host.queue': ['질문 목록', 'Question queue'],
   'host.answer': ['답변 완료', 'Mark answered'],
   'host.polls': ['투표 진행', 'Polls'],

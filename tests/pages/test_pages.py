@@ -334,3 +334,56 @@ async def test_screenshots_of_every_page(browser: Browser, site: Server) -> None
     await screenshot(w.page, "watch-en-1280x800")
     w.assert_clean()
     await w.context.close()
+
+
+# Joins `room` on a fresh Socket.IO connection of the page (its cookies) and answers the raw ack.
+RAW_JOIN = """async (room) => {
+  const { ask, connect } = await import('/static/js/socket.js');
+  const socket = connect();
+  try { return await ask(socket, 'join', { room }); } finally { socket.close(); }
+}"""
+
+
+async def test_blocked_words_survive_a_console_reload(browser: Browser, site: Server) -> None:
+    """The host's join ack carries the stored blocked words, so a reloaded console shows them and
+    saving again keeps them; a viewer's join ack never carries the list."""
+    await site.host()
+    start, end = slot()
+    client = await site.producer()
+    body = {"title": "금칙어 시험", "kind": "live", "starts_at": start, "ends_at": end, "hosts": [HOST[0]]}
+    async with client.post("/api/programs", json=body) as response:
+        assert response.status == 201, await response.text()
+        program = await response.json()
+    room = f"program:{program['id']}"
+    w = await watched_page(browser, DESKTOP)
+    await api_login(w.context, site.url, *HOST)
+    page = w.page
+    await page.goto(f"{site.url}/host?program={program['id']}")
+    await expect(page.locator("#console")).to_have_attribute("data-joined", room)
+    await expect(page.locator("#blocked")).to_have_value("")
+    await expect(page.locator("#blocked-save")).to_be_enabled()  # only once the stored list is shown
+    await page.fill("#blocked", "스팸, 광고")
+    await page.click("#blocked-save")
+    await expect(page.locator("#mod-status")).to_have_text("금칙어 2개를 저장했습니다.")
+    await expect(page.locator("#blocked")).to_have_value("광고, 스팸")
+
+    # Reloaded, the console shows the stored list; an unrelated change and a save keep it.
+    await page.reload()
+    await expect(page.locator("#console")).to_have_attribute("data-joined", room)
+    await expect(page.locator("#blocked")).to_have_value("광고, 스팸")
+    await page.select_option("#slow", "5")
+    await expect(page.locator("#actions li[data-action=slow]")).to_have_count(1)
+    await expect(page.locator("#blocked-save")).to_be_enabled()
+    await page.click("#blocked-save")
+    await expect(page.locator("#mod-status")).to_have_text("금칙어 2개를 저장했습니다.")
+    host_ack = await page.evaluate(RAW_JOIN, room)
+    assert host_ack["words"] == ["광고", "스팸"] and host_ack["slow"] == 5, host_ack
+
+    viewer = await watched_page(browser, PHONE)
+    await viewer.page.goto(f"{site.url}/watch/{program['id']}")
+    viewer_ack = await viewer.page.evaluate(RAW_JOIN, room)
+    assert viewer_ack["ok"] is True and viewer_ack["you"]["role"] == "viewer"
+    assert "words" not in viewer_ack, viewer_ack
+    for each in (w, viewer):
+        each.assert_clean()
+        await each.context.close()

@@ -2,6 +2,8 @@
 // already in the HTML, so the page reads right before any script runs); the English toggle is
 // remembered in localStorage. Dynamic text asks t(key).
 
+import { fmtDay, fmtTime } from './dom.js';
+
 const STORAGE_KEY = 'innotv.lang';
 
 // key: [Korean, English]
@@ -301,8 +303,22 @@ export function has(key) {
   return Object.prototype.hasOwnProperty.call(DICT, key);
 }
 
-/** A user-facing line for an error from api.js or a Socket.IO ack: Korean first. */
-export function errorText(err) {
+/**
+ * The one user-facing line for anything a page caught: an ApiError (api.js), an AckError
+ * (socket.js), a WHIP/WHEP HttpSignalError, a DOMException or any other throw. Korean first;
+ * a 409 `program_conflict` names the program in the way and its Seoul times.
+ */
+export function errText(err) {
+  if (!err || typeof err !== 'object' || err.code === undefined) return errorText({ message: String(err) });
+  const conflict = err.code === 'program_conflict' && err.body && err.body.error && err.body.error.conflict;
+  if (conflict && conflict.title) {
+    const when = `${fmtDay(conflict.starts_at, lang)} ${fmtTime(conflict.starts_at, lang)}–${fmtTime(conflict.ends_at, lang)}`;
+    return t('produce.conflictWith', { title: conflict.title, when });
+  }
+  return errorText(err);
+}
+
+function errorText(err) {
   const message = (err && err.message) || '';
   // DOMExceptions carry a numeric code: their name and message say more.
   if (err && err.code !== undefined && typeof err.code !== 'string') return `${err.name || 'Error'}: ${message}`;

@@ -134,6 +134,9 @@ def make_handlers(service: ChatService) -> Handlers:
         ack["questions"] = await service.questions(state)
         ack["program"] = state.program
         ack["you"] = {"viewer": conn.viewer, "nickname": conn.nickname, "role": conn.role}
+        if conn.can_moderate():
+            # The blocked words are for moderators only: a viewer never learns the list.
+            ack["words"] = state.words
         return ack
 
     async def leave(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,26 @@
 // The message list shared by the viewer page, the halls and the host console: messages in, ids
 // deleted, a pinned line, system notices. Text goes in as text only; hosts get per-message
 // moderation buttons.
-import { clear, h } from './dom.js';
+import { clear, fmtTime, h } from './dom.js';
 import * as i18n from './i18n.js';
 
 const MAX_MESSAGES = 300;
+
+/** Refusals of `chat` (and `question`) that the server also announces with a `notice` event:
+ * the page shows the notice, not the refusal a second time. */
+export const NOTICED = new Set(['read_only', 'banned', 'timed_out', 'slow_mode', 'blocked_word']);
+
+/** A `notice` ({code, message, room, until?, retry_after?}) in the reader's language: our own
+ * words for known codes, the server's otherwise. */
+export function noticeText(notice) {
+  if (!i18n.has(`err.${notice.code}`)) return notice.message || notice.code;
+  let text = i18n.t(`err.${notice.code}`);
+  if (notice.code === 'timed_out' && notice.until) {
+    text += ` (${i18n.t('chat.until', { time: fmtTime(new Date(notice.until).toISOString(), i18n.currentLang()) })})`;
+  }
+  if (notice.code === 'slow_mode' && notice.retry_after) text += ` (${notice.retry_after} s)`;
+  return text;
+}
 
 /**
  * Applies a `join` ack's history: after a reconnect with `since`, the missed messages and
@@ -12,10 +28,9 @@ const MAX_MESSAGES = 300;
  * join, the list starts again from the recent messages.
  */
 export function applyHistory(view, ack, rejoin) {
-  const items = ack.messages || [];
-  if (rejoin && ack.recovered !== false) view.add(items);
-  else view.reset(items);
-  view.remove(ack.deleted || []);
+  if (rejoin && ack.recovered !== false) view.add(ack.messages);
+  else view.reset(ack.messages);
+  view.remove(ack.deleted);
 }
 
 export class ChatView {
@@ -90,20 +105,13 @@ export class ChatView {
     this.list.scrollTop = this.list.scrollHeight;
   }
 
-  /** pinned: null, a string, or a message-like {text, nickname}. */
-  setPinned(pinned) {
+  /** The pinned message (a `msg`), or null when nothing is pinned. */
+  setPinned(message) {
     if (!this.pinnedEl) return;
-    let value = pinned;
-    if (value && typeof value === 'object' && 'message' in value && !('text' in value)) value = value.message;
-    if (value && typeof value === 'object' && 'pinned' in value && !('text' in value)) value = value.pinned;
     clear(this.pinnedEl);
-    if (!value || (typeof value === 'object' && !value.text)) {
-      this.pinnedEl.hidden = true;
-      return;
-    }
-    const text = typeof value === 'string' ? value : value.text;
+    this.pinnedEl.hidden = !message;
+    if (!message) return;
     this.pinnedEl.append(h('strong', {}, i18n.t('chat.pinned')),
-      value.nickname ? h('span', { class: 'nick' }, value.nickname) : null, text);
-    this.pinnedEl.hidden = false;
+      message.nickname ? h('span', { class: 'nick' }, message.nickname) : null, String(message.text));
   }
 }

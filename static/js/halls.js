@@ -1,27 +1,25 @@
 // Halls (/halls, /halls/{id}): the exhibition halls ranked by hearts; one hall's comments (its
 // chat room `hall:{id}`) and its heart button.
-import { ApiError, get, whoami } from './api.js';
-import { ChatView, applyHistory } from './chat.js';
+import { get, whoami } from './api.js';
+import { ChatView, NOTICED, noticeText } from './chat.js';
 import { $, clear, h, prefersReducedMotion, say } from './dom.js';
 import * as i18n from './i18n.js';
-import { AckError, ask, connect, keepJoined } from './socket.js';
+import { errText } from './i18n.js';
+import { openRoom } from './room.js';
+import { ask, connect } from './socket.js';
 
 const NICK_KEY = 'innotv.nick';
-const state = { halls: [], hall: null, socket: null, chat: null, joined: null, hearts: 0 };
-const errText = (err) => i18n.errorText(err instanceof ApiError || err instanceof AckError ? err : { message: String(err) });
+const state = { halls: [], hall: null, socket: null, chat: null, room: null, hearts: 0 };
 
+// A hall of GET /api/halls: {id, name, name_en, cases (a number or null), room, hearts, viewers, rank}.
 function hallName(hall) {
-  return i18n.currentLang() === 'en' && hall.name_en ? hall.name_en : (hall.name ?? hall.title ?? hall.id);
-}
-
-function heartsOf(hall) {
-  return Number(typeof hall.hearts === 'object' && hall.hearts ? hall.hearts.total : hall.hearts) || 0;
+  return i18n.currentLang() === 'en' && hall.name_en ? hall.name_en : hall.name;
 }
 
 async function loadHalls() {
   try {
     const data = await get('/api/halls');
-    state.halls = (data && data.halls) || (Array.isArray(data) ? data : []);
+    state.halls = data.halls;
   } catch (err) {
     say($('#list-status'), `${i18n.t('halls.none')} (${errText(err)})`, 'error');
     state.halls = [];
@@ -30,20 +28,19 @@ async function loadHalls() {
 
 function renderList() {
   const ol = clear($('#halls'));
-  const ranked = [...state.halls].sort((a, b) => heartsOf(b) - heartsOf(a));
-  ranked.forEach((hall, index) => {
-    const cases = hall.cases ?? hall.case_count;
-    ol.append(h('li', { dataset: { id: String(hall.id) } },
-      h('span', { class: 'rank', 'aria-hidden': 'true' }, String(index + 1)),
+  // The server ranks the halls by hearts (ties in hall order).
+  for (const hall of state.halls) {
+    ol.append(h('li', { dataset: { id: hall.id } },
+      h('span', { class: 'rank', 'aria-hidden': 'true' }, String(hall.rank)),
       h('div', { class: 'info' },
         h('a', { href: `/halls/${encodeURIComponent(hall.id)}` }, hallName(hall)),
-        typeof cases === 'number' ? h('div', { class: 'small muted' }, i18n.t('halls.cases', { n: cases })) : null),
-      h('span', { class: 'small', 'aria-label': i18n.t('hearts.total', { n: heartsOf(hall) }) }, `♥ ${heartsOf(hall)}`)));
-  });
+        typeof hall.cases === 'number' ? h('div', { class: 'small muted' }, i18n.t('halls.cases', { n: hall.cases })) : null),
+      h('span', { class: 'small', 'aria-label': i18n.t('hearts.total', { n: hall.hearts }) }, `♥ ${hall.hearts}`)));
+  }
 }
 
 function setHearts(total) {
-  state.hearts = Number(total) || 0;
+  state.hearts = total;
   $('#hall-hearts').textContent = String(state.hearts);
 }
 
@@ -55,28 +52,24 @@ function openHall(id) {
   $('#hall-name').textContent = hallName(hall);
   document.title = `${hallName(hall)} · ${i18n.t('halls.title')}`;
   $('#hall-description').textContent = i18n.currentLang() === 'en' && hall.description_en ? hall.description_en : (hall.description || '');
-  const cases = hall.cases ?? hall.case_count;
-  $('#hall-cases').textContent = typeof cases === 'number' ? i18n.t('halls.cases', { n: cases }) : '';
-  setHearts(heartsOf(hall));
+  $('#hall-cases').textContent = typeof hall.cases === 'number' ? i18n.t('halls.cases', { n: hall.cases }) : '';
+  setHearts(hall.hearts ?? 0);
   state.chat = new ChatView($('#comments'));
-  const room = `hall:${id}`;
   const s = state.socket;
-  const mine = (handler) => (m) => { if (m && (!m.room || m.room === room)) handler(m); };
-  s.on('messages', mine((m) => { state.chat.add(m.items || []); state.joined.seen(state.chat.lastId); }));
-  s.on('deleted', mine((m) => state.chat.remove(m.ids || [])));
-  s.on('hearts', mine((m) => setHearts(m.total)));
-  s.on('notice', mine((m) => m.code !== 'resync' && state.chat.system(i18n.has(`err.${m.code}`) ? i18n.t(`err.${m.code}`) : m.message || m.code)));
   s.on('disconnect', () => say($('#hall-status'), i18n.t('chat.disconnected'), 'info'));
-  state.joined = keepJoined(s, room, (ack, rejoin) => {
-    applyHistory(state.chat, ack, rejoin);
-    state.joined.seen(state.chat.lastId);
-    const hearts = ack.hearts ?? (ack.state && ack.state.hearts);
-    if (hearts !== undefined) setHearts(typeof hearts === 'object' && hearts ? hearts.total : hearts);
-    state.chat.placeholder(i18n.t('halls.noComments'));
-    const saved = localStorage.getItem(NICK_KEY);
-    if (saved) ask(s, 'nick', { nickname: saved }).catch(() => {});
-    say($('#hall-status'), '');
-  }, (err) => say($('#hall-status'), errText(err), 'error'));
+  const room = openRoom(s, `hall:${id}`, {
+    joined: (joined) => {
+      setHearts(joined.hearts.total);
+      state.chat.placeholder(i18n.t('halls.noComments'));
+      const saved = localStorage.getItem(NICK_KEY);
+      if (saved) ask(s, 'nick', { nickname: saved }).catch(() => {});
+      say($('#hall-status'), '');
+    },
+    hearts: (hearts) => setHearts(hearts.total),
+    notice: (notice) => state.chat.system(noticeText(notice)),
+    error: (err) => say($('#hall-status'), errText(err), 'error'),
+  }, state.chat);
+  state.room = room;
 
   $('#hall-nickname').value = localStorage.getItem(NICK_KEY) || '';
   $('#comment-form').addEventListener('submit', async (e) => {
@@ -90,10 +83,11 @@ function openHall(id) {
         await ask(s, 'nick', { nickname });
         localStorage.setItem(NICK_KEY, nickname);
       }
-      await ask(s, 'chat', { room, text });
+      await room.ask('chat', { text });
       $('#comment-text').value = '';
     } catch (err) {
-      if (!['slow_mode', 'timed_out', 'banned', 'read_only', 'blocked_word'].includes(err.code)) state.chat.system(errText(err));
+      // Refusals that come with a `notice` are already on screen.
+      if (!NOTICED.has(err.code)) state.chat.system(errText(err));
     } finally {
       $('#comment-send').disabled = false;
     }
@@ -106,7 +100,7 @@ function openHall(id) {
       button.classList.add('pop');
     }
     try {
-      await ask(s, 'heart', { room, count: 1 });
+      await room.ask('heart', { count: 1 });
     } catch (err) {
       state.chat.system(errText(err));
     }

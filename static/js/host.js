@@ -1,12 +1,15 @@
 // Host console: pick a program, go live from the camera over WHIP (or read the OBS settings),
 // preview over WHEP, moderate the chat, take questions, run the polls.
-import { ApiError, csrf, get, post } from './api.js';
-import { ChatView, applyHistory } from './chat.js';
+import { csrf, post } from './api.js';
+import { ChatView, noticeText } from './chat.js';
 import { $, clear, fmtDateTime, h, say } from './dom.js';
 import * as i18n from './i18n.js';
+import { errText } from './i18n.js';
 import { requireRole } from './login.js';
 import { pollState, renderPoll } from './poll.js';
-import { AckError, ask, connect, keepJoined } from './socket.js';
+import { fetchPrograms, title } from './programs.js';
+import { openRoom } from './room.js';
+import { connect } from './socket.js';
 import { publish, watch } from './whip.js';
 
 const SEGMENT_SECONDS = 1;
@@ -17,7 +20,7 @@ const state = {
   programs: [],
   program: null,
   socket: null,
-  joined: null,
+  room: null, // the open room (room.js) of the chosen program
   chat: null,
   camera: null,
   publisher: null,
@@ -26,18 +29,11 @@ const state = {
   questions: [],
 };
 
-const errText = (err) => i18n.errorText(err instanceof ApiError || err instanceof AckError || (err && err.code) ? err : { message: String(err) });
-const room = () => (state.program ? `program:${state.program.id}` : null);
 const keyStore = (id) => `innotv.key.${id}`;
 
-function title(p) {
-  return i18n.currentLang() === 'en' && p.title_en ? p.title_en : p.title;
-}
-
 async function loadPrograms() {
-  const data = await get('/api/programs');
-  const all = (data && data.programs) || [];
-  state.programs = state.user.role === 'producer' ? all : all.filter((p) => (p.hosts || []).includes(state.user.username));
+  const all = await fetchPrograms();
+  state.programs = state.user.role === 'producer' ? all : all.filter((p) => p.hosts.includes(state.user.username));
   const select = clear($('#program'));
   if (!state.programs.length) {
     select.append(h('option', { value: '' }, i18n.t('host.noPrograms')));
@@ -150,13 +146,22 @@ async function startPreview() {
 
 async function mod(event, payload, statusEl = $('#mod-status')) {
   try {
-    const ack = await ask(state.socket, event, { room: room(), ...payload });
+    const ack = await state.room.ask(event, payload);
     say(statusEl, '');
     return ack;
   } catch (err) {
     say(statusEl, errText(err), 'error');
     return null;
   }
+}
+
+/** Replaces the room's blocked words with the field's list; shows the list the server kept. */
+async function saveWords() {
+  const words = $('#blocked').value.split(',').map((w) => w.trim()).filter(Boolean);
+  const ack = await mod('mod:words', { words });
+  if (!ack) return;
+  $('#blocked').value = ack.words.join(', ');
+  say($('#mod-status'), i18n.t('host.wordsSaved', { n: ack.words.length }), 'ok');
 }
 
 function moderate(action, item) {
@@ -167,41 +172,40 @@ function moderate(action, item) {
 }
 
 function joinRoom() {
-  if (state.joined) state.joined.stop();
+  if (state.room) state.room.close();
   state.chat.reset();
   state.chat.setPinned(null);
   setQuestions([]);
   setPoll(null);
-  state.joined = keepJoined(state.socket, room(), (ack, rejoin) => {
-    const s = ack.state || ack;
-    applyHistory(state.chat, ack, rejoin);
-    state.joined.seen(state.chat.lastId);
-    if (s.pinned !== undefined) state.chat.setPinned(s.pinned);
-    const slow = s.slow ?? s.slow_mode;
-    if (slow !== undefined) $('#slow').value = String(typeof slow === 'object' && slow ? slow.seconds ?? 0 : slow || 0);
-    if (Array.isArray(s.blocked_words)) $('#blocked').value = s.blocked_words.join(', ');
-    if (s.poll !== undefined) setPoll(s.poll);
-    if (s.questions !== undefined) setQuestions(s.questions);
-    say($('#program-status'), '');
-  }, (err) => say($('#program-status'), errText(err), 'error'));
-}
-
-function wireSocket() {
-  const s = state.socket;
-  const mine = (handler) => (m) => { if (m && (!m.room || m.room === room())) handler(m); };
-  s.on('messages', mine((m) => { state.chat.add(m.items || []); if (state.joined) state.joined.seen(state.chat.lastId); }));
-  s.on('deleted', mine((m) => state.chat.remove(m.ids || [])));
-  s.on('pinned', mine((m) => state.chat.setPinned(m.message !== undefined ? m.message : m.pinned)));
-  s.on('slow', mine((m) => { $('#slow').value = String(m.seconds ?? 0); }));
-  s.on('poll', mine((m) => setPoll(m.poll !== undefined ? m.poll : m)));
-  s.on('questions', mine((m) => setQuestions(m.items || m.questions || [])));
-  s.on('notice', mine((m) => m.code !== 'resync' && state.chat.system(i18n.has(`err.${m.code}`) ? i18n.t(`err.${m.code}`) : m.message || m.code)));
-  s.on('moderation', mine(showAction));
-  s.on('program', (m) => {
-    const p = state.programs.find((x) => x.id === m.id);
-    if (p) Object.assign(p, m);
-    if (state.program && state.program.id === m.id) say($('#program-status'), `${title(state.program)}: ${i18n.t(`state.${m.state}`)}`, 'info');
-  });
+  delete $('#console').dataset.joined;
+  // The blocked words are saved as a whole list: not before the join ack has shown the stored one.
+  $('#blocked-save').disabled = true;
+  const name = `program:${state.program.id}`;
+  state.room = openRoom(state.socket, name, {
+    joined: (room) => {
+      $('#slow').value = String(room.slow);
+      // Only a moderator's join ack carries the room's blocked words (`words`).
+      if (room.words) {
+        $('#blocked').value = room.words.join(', ');
+        $('#blocked-save').disabled = false;
+      }
+      setPoll(room.poll);
+      setQuestions(room.questions);
+      say($('#program-status'), '');
+      $('#console').dataset.joined = name;
+    },
+    slow: (seconds) => { $('#slow').value = String(seconds); },
+    poll: setPoll,
+    questions: setQuestions,
+    notice: (notice) => state.chat.system(noticeText(notice)),
+    moderation: showAction,
+    program: (program) => {
+      const entry = state.programs.find((x) => x.id === program.id);
+      if (entry) Object.assign(entry, program);
+      say($('#program-status'), `${title(program)}: ${i18n.t(`state.${program.state}`)}`, 'info');
+    },
+    error: (err) => say($('#program-status'), errText(err), 'error'),
+  }, state.chat);
 }
 
 /** One line per moderation action in this room (from any host), with "unban" where it helps. */
@@ -228,10 +232,10 @@ function setQuestions(items) {
   state.questions = Array.isArray(items) ? items : [];
   const ul = clear($('#questions'));
   if (!state.questions.length) ul.append(h('li', { class: 'muted' }, i18n.t('qa.empty')));
-  const ordered = [...state.questions].sort((a, b) => Number(!!a.answered) - Number(!!b.answered) || (b.votes ?? b.upvotes ?? 0) - (a.votes ?? a.upvotes ?? 0));
+  const ordered = [...state.questions].sort((a, b) => Number(a.answered) - Number(b.answered) || b.votes - a.votes);
   for (const q of ordered) {
     ul.append(h('li', { class: q.answered ? 'answered' : '', dataset: { id: String(q.id) } },
-      h('span', { class: 'small' }, `▲ ${q.votes ?? q.upvotes ?? 0}`),
+      h('span', { class: 'small' }, `▲ ${q.votes}`),
       h('span', { class: 'text' }, String(q.text ?? '')),
       q.answered ? h('span', { class: 'badge' }, i18n.t('qa.answered'))
         : h('button', { type: 'button', class: 'btn small', onclick: () => mod('question:answer', { question_id: q.id }) }, i18n.t('host.answer'))));
@@ -269,7 +273,6 @@ async function main() {
   $('#issue-key').hidden = state.user.role !== 'producer';
   state.chat = new ChatView($('#messages'), { pinned: $('#pinned'), moderate });
   state.socket = connect();
-  wireSocket();
   $('#program').addEventListener('change', (e) => choose(e.target.value));
   $('#camera-start').addEventListener('click', startCamera);
   $('#go-live').addEventListener('click', goLive);
@@ -278,9 +281,7 @@ async function main() {
   $('#preview-start').addEventListener('click', startPreview);
   $('#slow').addEventListener('change', (e) => mod('mod:slow', { seconds: Number(e.target.value) }));
   $('#unpin').addEventListener('click', () => mod('mod:pin', { id: null }));
-  $('#blocked-save').addEventListener('click', () => mod('mod:words', {
-    words: $('#blocked').value.split(',').map((w) => w.trim()).filter(Boolean),
-  }));
+  $('#blocked-save').addEventListener('click', saveWords);
   $('#poll-form').addEventListener('submit', openPoll);
   $('#poll-close').addEventListener('click', () => state.poll && mod('poll:close', { poll_id: state.poll.id }, $('#poll-status')));
   $('#poll-reveal').addEventListener('click', () => state.poll && mod('poll:reveal', { poll_id: state.poll.id }, $('#poll-status')));

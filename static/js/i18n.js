@@ -2,6 +2,8 @@
 // already in the HTML, so the page reads right before any script runs); the English toggle is
 // remembered in localStorage. Dynamic text asks t(key).
 
+import { fmtDay, fmtTime } from './dom.js';
+
 const STORAGE_KEY = 'innotv.lang';
 
 // key: [Korean, English]
@@ -154,6 +156,7 @@ const DICT = {
   'host.slowOff': ['끄기', 'Off'],
   'host.blocked': ['금칙어 (쉼표로 구분)', 'Blocked words (comma separated)'],
   'host.save': ['저장', 'Save'],
+  'host.wordsSaved': ['금칙어 {n}개를 저장했습니다.', 'Saved {n} blocked words.'],
   'host.queue': ['질문 목록', 'Question queue'],
   'host.answer': ['답변 완료', 'Mark answered'],
   'host.polls': ['투표 진행', 'Polls'],
@@ -300,8 +303,22 @@ export function has(key) {
   return Object.prototype.hasOwnProperty.call(DICT, key);
 }
 
-/** A user-facing line for an error from api.js or a Socket.IO ack: Korean first. */
-export function errorText(err) {
+/**
+ * The one user-facing line for anything a page caught: an ApiError (api.js), an AckError
+ * (socket.js), a WHIP/WHEP HttpSignalError, a DOMException or any other throw. Korean first;
+ * a 409 `program_conflict` names the program in the way and its Seoul times.
+ */
+export function errText(err) {
+  if (!err || typeof err !== 'object' || err.code === undefined) return errorText({ message: String(err) });
+  const conflict = err.code === 'program_conflict' && err.body && err.body.error && err.body.error.conflict;
+  if (conflict && conflict.title) {
+    const when = `${fmtDay(conflict.starts_at, lang)} ${fmtTime(conflict.starts_at, lang)}–${fmtTime(conflict.ends_at, lang)}`;
+    return t('produce.conflictWith', { title: conflict.title, when });
+  }
+  return errorText(err);
+}
+
+function errorText(err) {
   const message = (err && err.message) || '';
   // DOMExceptions carry a numeric code: their name and message say more.
   if (err && err.code !== undefined && typeof err.code !== 'string') return `${err.name || 'Error'}: ${message}`;

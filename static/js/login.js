@@ -1,6 +1,6 @@
 // The login box shared by the host console and the producer desk: shows a form until someone
 // with the needed role is logged in, then hands the user to the page.
-import { ApiError, login, logout, whoami } from './api.js';
+import { login, logout, whoami } from './api.js';
 import { clear, h, say } from './dom.js';
 import * as i18n from './i18n.js';
 
@@ -62,7 +62,7 @@ function renderForm(box, role, current, done) {
       password.value = '';
       done(user);
     } catch (err) {
-      say(status, i18n.errorText(err instanceof ApiError ? err : { message: String(err) }), 'error');
+      say(status, i18n.errText(err), 'error');
       submit.disabled = false;
     }
   });

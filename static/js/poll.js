@@ -3,31 +3,13 @@
 import { clear, h } from './dom.js';
 import * as i18n from './i18n.js';
 
-/** Choices as [{id, text}] whatever shape the server used (strings or objects). */
-export function choicesOf(poll) {
-  const list = poll.choices || poll.options || [];
-  return list.map((c, index) => (typeof c === 'object' && c !== null
-    ? { id: c.id ?? index, text: String(c.text ?? c.label ?? c.title ?? '') }
-    : { id: index, text: String(c) }));
-}
-
-/** Counts keyed by choice id, from `counts`/`results`/`tally` (array or object). */
-export function countsOf(poll) {
-  const raw = poll.counts || poll.results || poll.tally || null;
-  if (!raw) return null;
-  const out = new Map();
-  if (Array.isArray(raw)) raw.forEach((v, i) => out.set(i, Number(typeof v === 'object' ? v.count ?? v.votes ?? 0 : v)));
-  else for (const [k, v] of Object.entries(raw)) out.set(/^\d+$/.test(k) ? Number(k) : k, Number(v));
-  for (const c of poll.choices || []) {
-    if (c && typeof c === 'object' && c.id !== undefined && typeof c.count === 'number') out.set(c.id, c.count);
-  }
-  return out;
-}
-
+/**
+ * A poll as the server sends it: `{id, room, question, choices: [names], state: 'open'|'closed',
+ * revealed, opened_at, voted?, counts?: [votes per choice]}`. Its stage on the card: 'open',
+ * 'closed' or 'revealed'.
+ */
 export function pollState(poll) {
-  if (poll.revealed || poll.state === 'revealed') return 'revealed';
-  if (poll.state === 'closed' || poll.closed || poll.open === false) return 'closed';
-  return 'open';
+  return poll.revealed ? 'revealed' : poll.state;
 }
 
 /**
@@ -37,7 +19,7 @@ export function pollState(poll) {
  */
 export function renderPoll(card, poll, opts = {}) {
   clear(card);
-  if (!poll || (!poll.id && poll.id !== 0)) {
+  if (!poll) {
     card.hidden = true;
     return;
   }
@@ -46,15 +28,16 @@ export function renderPoll(card, poll, opts = {}) {
   const stateNow = pollState(poll);
   card.dataset.state = stateNow;
   card.append(h('p', { class: 'small muted' }, stateNow === 'revealed' ? i18n.t('poll.result') : i18n.t('poll.title')),
-    h('p', { class: 'q' }, String(poll.question ?? poll.title ?? '')));
-  const choices = choicesOf(poll);
-  const counts = countsOf(poll);
+    h('p', { class: 'q' }, poll.question));
+  // Choices are answered by index (`vote {choice}`); `counts` only reach hosts, or everyone once revealed.
+  const choices = poll.choices.map((text, id) => ({ id, text }));
+  const counts = Array.isArray(poll.counts) ? poll.counts : null;
   const list = h('div', { class: 'choices' });
   if (stateNow === 'revealed' || (opts.showCounts && counts)) {
-    const total = counts ? [...counts.values()].reduce((a, b) => a + b, 0) : 0;
-    const best = counts ? Math.max(0, ...counts.values()) : 0;
+    const total = counts ? counts.reduce((a, b) => a + b, 0) : 0;
+    const best = counts ? Math.max(0, ...counts) : 0;
     for (const c of choices) {
-      const n = counts ? counts.get(c.id) ?? counts.get(String(c.id)) ?? 0 : 0;
+      const n = counts ? counts[c.id] ?? 0 : 0;
       const pct = total ? Math.round((n / total) * 100) : 0;
       const bar = h('span', { class: `w${Math.min(100, Math.round(pct / 5) * 5)}` });
       list.append(h('div', { class: stateNow === 'revealed' && n === best && n > 0 ? 'winner' : '', dataset: { choice: String(c.id) } },

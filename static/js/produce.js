@@ -1,11 +1,14 @@
 // Producer desk: the ten-day lineup (create, edit, delete with inline errors), hosts, stream
 // keys, premiere media, RTMP simulcast targets, live numbers as charts, import/export as JSON.
-import { ApiError, api, del, get, patch, post } from './api.js';
+import { api, del, get, patch, post } from './api.js';
 import { makeChart } from './chart.js';
 import { $, clear, fmtDay, fmtTime, h, isoToLocal, localToIso, say, seoulDay } from './dom.js';
 import * as i18n from './i18n.js';
+import { errText } from './i18n.js';
 import { requireRole } from './login.js';
-import { connect, keepJoined } from './socket.js';
+import { fetchPrograms, lineupLoader, title } from './programs.js';
+import { openRoom } from './room.js';
+import { connect } from './socket.js';
 
 const state = {
   programs: [],
@@ -13,37 +16,22 @@ const state = {
   selected: null, // program whose details are open
   statsTimer: null,
   charts: null,
-  room: null,
+  room: null, // the open room (room.js) of the program whose details are open
   socket: null,
 };
 
-function errText(err) {
-  const conflict = err && err.code === 'program_conflict' && err.body && err.body.error && err.body.error.conflict;
-  if (conflict && conflict.title) {
-    const lang = i18n.currentLang();
-    const when = `${fmtDay(conflict.starts_at, lang)} ${fmtTime(conflict.starts_at, lang)}–${fmtTime(conflict.ends_at, lang)}`;
-    return i18n.t('produce.conflictWith', { title: conflict.title, when });
-  }
-  return i18n.errorText(err instanceof ApiError ? err : { message: String(err) });
-}
+const fetchLineup = lineupLoader((programs) => {
+  state.programs = programs;
+  renderLineup();
+});
 
-let lineupJson = '';
-
+/** The lineup again (re-rendered only when it changed); a failure shows in the status line. */
 async function loadLineup() {
   try {
-    const data = await get('/api/programs');
-    const json = JSON.stringify(data);
-    if (json === lineupJson) return;
-    lineupJson = json;
-    state.programs = (data && data.programs) || [];
-    renderLineup();
+    await fetchLineup();
   } catch (err) {
     say($('#lineup-status'), errText(err), 'error');
   }
-}
-
-function programTitle(p) {
-  return i18n.currentLang() === 'en' && p.title_en ? p.title_en : p.title;
 }
 
 function renderLineup() {
@@ -67,7 +55,7 @@ function renderLineup() {
     body.append(h('tr', { dataset: { id: p.id } },
       h('td', {}, `${fmtTime(p.starts_at, lang)}–${fmtTime(p.ends_at, lang)}`),
       h('td', { class: 'ptitle' },
-        h('a', { href: `/watch/${encodeURIComponent(p.id)}` }, programTitle(p)), ' ',
+        h('a', { href: `/watch/${encodeURIComponent(p.id)}` }, title(p)), ' ',
         h('span', { class: `badge ${p.state}` }, i18n.t(`state.${p.state}`)), ' ',
         p.kind === 'premiere' ? h('span', { class: 'badge' }, i18n.t('kind.premiere')) : null,
         p.hosts && p.hosts.length ? h('div', { class: 'small muted' }, p.hosts.join(', ')) : null),
@@ -197,7 +185,7 @@ function closeDetails() {
   $('#detail-panel').hidden = true;
   if (state.statsTimer) clearInterval(state.statsTimer);
   clearTimeout(mediaTimer);
-  if (state.room) state.room.stop();
+  if (state.room) state.room.close();
   state.room = null;
 }
 
@@ -205,7 +193,7 @@ function openDetails(p) {
   closeDetails();
   state.selected = p;
   $('#detail-panel').hidden = false;
-  $('#detail-h').textContent = programTitle(p);
+  $('#detail-h').textContent = title(p);
   $('#key-box').hidden = true;
   $('#key-value').textContent = '';
   say($('#key-status'), '');
@@ -250,14 +238,14 @@ async function refreshStats() {
   }
 }
 
+/** The program's room moves the charts between stats polls; its state changes reload the lineup. */
 function watchRoom(p) {
-  if (!state.socket) {
-    state.socket = connect();
-    state.socket.on('viewers', (m) => { if (state.selected && m.room === `program:${state.selected.id}`) state.charts.viewers.push(m.count); });
-    state.socket.on('hearts', (m) => { if (state.selected && m.room === `program:${state.selected.id}` && typeof m.per_minute === 'number') state.charts.hearts.setLast(m.per_minute); });
-    state.socket.on('program', () => loadLineup());
-  }
-  state.room = keepJoined(state.socket, `program:${p.id}`, () => {});
+  if (!state.socket) state.socket = connect();
+  state.room = openRoom(state.socket, `program:${p.id}`, {
+    viewers: (count) => state.charts.viewers.push(count),
+    hearts: (hearts) => state.charts.hearts.setLast(hearts.per_minute),
+    program: () => loadLineup(),
+  });
 }
 
 async function issueKey() {
@@ -362,7 +350,7 @@ async function removeTarget(target) {
 
 async function exportLineup() {
   try {
-    const data = await get('/api/programs');
+    const data = { programs: await fetchPrograms() };
     const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
     const url = URL.createObjectURL(blob);
     const a = h('a', { href: url, download: 'innotv-lineup.json' });
@@ -418,7 +406,7 @@ async function main() {
   $('#import-file').addEventListener('change', importLineup);
   i18n.onLangChange(() => {
     renderLineup();
-    if (state.selected) $('#detail-h').textContent = programTitle(state.selected);
+    if (state.selected) $('#detail-h').textContent = title(state.selected);
   });
   await loadLineup();
   // Other producers' edits and the scheduler's state changes show up within 20 s.

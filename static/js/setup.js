@@ -1,6 +1,6 @@
 // First-run page: the one-time token travels in the URL fragment (#token=...), which browsers
 // never send to a server or put in a Referer; it is sent once, in the POST body.
-import { ApiError, login, post } from './api.js';
+import { login, post } from './api.js';
 import { $, say } from './dom.js';
 import * as i18n from './i18n.js';
 
@@ -40,7 +40,7 @@ function main() {
       $('#setup-done').hidden = false;
       setTimeout(() => { location.assign('/produce'); }, 800);
     } catch (err) {
-      say(status, i18n.errorText(err instanceof ApiError ? err : { message: String(err) }), 'error');
+      say(status, i18n.errText(err), 'error');
       submit.disabled = false;
     }
   });

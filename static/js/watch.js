@@ -1,24 +1,24 @@
 // Viewer page (/ and /watch/{id}): the program live now or a countdown to the next, the player,
 // chat, hearts, Q&A, the vote card, the viewer count, the ten-day lineup and the replays.
-import { ApiError, get, whoami } from './api.js';
-import { ChatView, applyHistory } from './chat.js';
+import { get, whoami } from './api.js';
+import { ChatView, NOTICED, noticeText } from './chat.js';
 import { $, clear, fmtCountdown, fmtDateTime, fmtDay, fmtTime, h, prefersReducedMotion, say, seoulDay } from './dom.js';
 import * as i18n from './i18n.js';
+import { errText } from './i18n.js';
 import { Player } from './player.js';
 import { renderPoll } from './poll.js';
-import { AckError, ask, connect, keepJoined } from './socket.js';
+import { isStale, lineupLoader, title } from './programs.js';
+import { openRoom } from './room.js';
+import { ask, connect } from './socket.js';
 
 const NICK_KEY = 'innotv.nick';
-// Chat refusals the server also announces with a `notice` event.
-const NOTICED = new Set(['slow_mode', 'timed_out', 'banned', 'read_only', 'blocked_word']);
 const VOTES_KEY = 'innotv.votes';
 
 const state = {
   program: null,
   programs: [],
   socket: null,
-  room: null,
-  joined: null,
+  room: null, // the open room (room.js), or null without a program
   chat: null,
   player: null,
   countdownTimer: null,
@@ -31,12 +31,6 @@ const state = {
   viewers: null,
 };
 
-const errText = (err) => i18n.errorText(err instanceof ApiError || err instanceof AckError ? err : { message: String(err) });
-
-function title(p) {
-  return i18n.currentLang() === 'en' && p.title_en ? p.title_en : p.title;
-}
-
 // ---- program and player ---------------------------------------------------------------------
 
 async function loadProgram() {
@@ -46,7 +40,7 @@ async function loadProgram() {
     const data = state.fixedId
       ? await get(`/api/programs/${encodeURIComponent(state.fixedId)}`)
       : await get('/api/programs/current');
-    return (data && (data.program !== undefined ? data.program : data)) || null;
+    return data;
   } catch (err) {
     if (err.status === 404) return null;
     throw err;
@@ -143,33 +137,29 @@ async function refreshProgram() {
   }
 }
 
-const STATE_ORDER = ['scheduled', 'lobby', 'live', 'ended', 'replay'];
-
-/** An event older than what we show: same version, earlier in the lifecycle (events about one
- * program can arrive out of order, e.g. "replay" just before "ended"). */
-function isStale(current, incoming) {
-  if (!current || incoming.version === undefined || current.version === undefined) return false;
-  if (incoming.version !== current.version) return incoming.version < current.version;
-  return STATE_ORDER.indexOf(incoming.state) < STATE_ORDER.indexOf(current.state);
+/** A newer copy of the shown program (a `program` event, or the join ack after a reconnect):
+ * shown when it is not older than what the page has and says something new. */
+function applyProgram(program) {
+  const entry = state.programs.find((x) => x.id === program.id);
+  if (entry && !isStale(entry, program)) Object.assign(entry, program);
+  const shown = state.program;
+  if (shown && shown.id === program.id && !isStale(shown, program)
+      && (shown.state !== program.state || shown.version !== program.version)) {
+    state.program = program;
+    renderProgram();
+  }
+  renderLineup();
 }
 
 // ---- lineup and replays ---------------------------------------------------------------------
 
-let lineupJson = '';
-
-async function loadLineup() {
-  let data;
-  try {
-    data = await get('/api/programs');
-  } catch {
-    return;
-  }
-  const json = JSON.stringify(data);
-  if (json === lineupJson) return;
-  lineupJson = json;
-  state.programs = (data && data.programs) || [];
+const fetchLineup = lineupLoader((programs) => {
+  state.programs = programs;
   renderLineup();
-}
+});
+
+/** The lineup again (re-rendered only when it changed); a failed load keeps what is shown. */
+const loadLineup = () => fetchLineup().catch(() => {});
 
 function renderLineup() {
   const lang = i18n.currentLang();
@@ -210,121 +200,75 @@ function roomName() {
 }
 
 function joinRoom() {
-  if (state.joined) state.joined.stop();
-  state.joined = null;
+  if (state.room) state.room.close();
+  state.room = null;
   state.chat.reset();
   state.chat.setPinned(null);
   state.questions = [];
   renderQuestions();
   setPoll(null);
   setHearts(0);
-  const room = roomName();
-  if (!room) return;
-  state.joined = keepJoined(state.socket, room, (ack, rejoin) => {
-    say($('#chat-status'), '');
-    applyRoomState(ack, rejoin);
-  }, (err) => say($('#chat-status'), errText(err), 'error'));
+  const name = roomName();
+  if (!name) return;
+  state.room = openRoom(state.socket, name, {
+    joined: onJoined,
+    hearts: (hearts) => {
+      const before = state.hearts;
+      setHearts(hearts.total);
+      if (hearts.total > before && document.visibilityState === 'visible') floatHearts(Math.min(5, hearts.total - before));
+    },
+    viewers: setViewers,
+    slow: setSlow,
+    poll: setPoll,
+    questions: setQuestions,
+    notice: (notice) => {
+      state.chat.system(noticeText(notice));
+      if (['slow_mode', 'timed_out', 'banned', 'read_only'].includes(notice.code)) {
+        say($('#chat-status'), noticeText(notice), notice.code === 'slow_mode' ? 'info' : 'error');
+      }
+    },
+    program: (program) => {
+      applyProgram(program);
+      setReadOnly(!(program.state === 'lobby' || program.state === 'live'));
+    },
+    error: (err) => say($('#chat-status'), errText(err), 'error'),
+  }, state.chat);
 }
 
-function applyRoomState(ack, rejoin) {
-  const roomState = ack.state || ack.room_state || ack;
-  applyHistory(state.chat, ack, rejoin);
-  if (state.chat.lastId !== null) state.joined.seen(state.chat.lastId);
-  const pick = (...names) => {
-    for (const n of names) {
-      if (ack[n] !== undefined) return ack[n];
-      if (roomState && roomState[n] !== undefined) return roomState[n];
-    }
-    return undefined;
-  };
-  const hearts = pick('hearts');
-  if (hearts !== undefined) setHearts(typeof hearts === 'object' && hearts ? hearts.total : hearts);
-  const viewers = pick('viewers');
-  if (viewers !== undefined) setViewers(typeof viewers === 'object' && viewers ? viewers.count : viewers);
-  const pinned = pick('pinned');
-  if (pinned !== undefined) state.chat.setPinned(pinned);
-  const slow = pick('slow', 'slow_mode');
-  if (slow !== undefined) setSlow(slow);
-  const poll = pick('poll');
-  if (poll !== undefined) setPoll(poll && poll.poll !== undefined ? poll.poll : poll);
-  const questions = pick('questions');
-  if (questions !== undefined) setQuestions(questions);
-  const you = pick('you');
-  const nickname = (you && you.nickname) || pick('nickname');
-  if (nickname && !$('#nickname').value) $('#nickname').value = nickname;
+/** The room state of each join (first or after a reconnect). */
+function onJoined(room) {
+  say($('#chat-status'), '');
+  setHearts(room.hearts.total);
+  setViewers(room.viewers);
+  setSlow(room.slow);
+  setPoll(room.poll);
+  setQuestions(room.questions);
+  if (room.program) applyProgram(room.program);
+  const { nickname } = room.you;
+  if (!$('#nickname').value) $('#nickname').value = nickname;
   const saved = localStorage.getItem(NICK_KEY);
-  if (saved && saved !== nickname) ask(state.socket, 'nick', { nickname: saved }).catch(() => {});
-  setReadOnly(pick('read_only') === true);
+  if (saved && saved !== nickname) state.room.ask('nick', { nickname: saved }).catch(() => {});
+  setReadOnly(room.read_only);
 }
-
-const forRoom = (handler) => (msg) => {
-  if (!msg || (msg.room && msg.room !== roomName())) return;
-  handler(msg);
-};
 
 function setHearts(total) {
-  state.hearts = Number(total) || 0;
+  state.hearts = total;
   $('#hearts-total').textContent = String(state.hearts);
   $('#heart').setAttribute('aria-label', `${i18n.t('hearts.send')} · ${i18n.t('hearts.total', { n: state.hearts })}`);
 }
 
 function setViewers(count) {
-  state.viewers = Number(count) || 0;
+  state.viewers = count;
   $('#viewers').textContent = i18n.t('watch.viewers', { n: state.viewers });
 }
 
-function setSlow(slow) {
-  const seconds = typeof slow === 'object' && slow ? (slow.seconds ?? slow.interval ?? 0) : Number(slow) || 0;
+function setSlow(seconds) {
   if (seconds > 0) say($('#chat-status'), i18n.t('chat.slow', { n: seconds }), 'info');
   else if ($('#chat-status').dataset.kind === 'info') say($('#chat-status'), '');
 }
 
 function wireSocket() {
-  const s = state.socket;
-  s.on('messages', forRoom((m) => {
-    state.chat.add(m.items || []);
-    if (state.joined && state.chat.lastId !== null) state.joined.seen(state.chat.lastId);
-  }));
-  s.on('deleted', forRoom((m) => state.chat.remove(m.ids || [])));
-  s.on('hearts', forRoom((m) => {
-    const before = state.hearts;
-    setHearts(m.total);
-    if (m.total > before && document.visibilityState === 'visible') floatHearts(Math.min(5, m.total - before));
-  }));
-  s.on('viewers', forRoom((m) => setViewers(m.count)));
-  s.on('pinned', forRoom((m) => state.chat.setPinned(m.message !== undefined ? m.message : m.pinned)));
-  s.on('slow', forRoom((m) => setSlow(m.seconds !== undefined ? m.seconds : m)));
-  s.on('poll', forRoom((m) => setPoll(m.poll !== undefined ? m.poll : m)));
-  s.on('questions', forRoom((m) => setQuestions(m.items || m.questions || [])));
-  s.on('notice', (m) => {
-    if (m && m.room && m.room !== roomName()) return;
-    if (m && m.code === 'resync') return; // handled by keepJoined: it rejoins with `since`
-    state.chat.system(noticeText(m));
-    if (m.code === 'slow_mode' || m.code === 'timed_out' || m.code === 'banned' || m.code === 'read_only') {
-      say($('#chat-status'), noticeText(m), m.code === 'slow_mode' ? 'info' : 'error');
-    }
-  });
-  s.on('program', (m) => {
-    if (!m) return;
-    const p = state.programs.find((x) => x.id === m.id);
-    if (p && !isStale(p, m)) Object.assign(p, m);
-    if (state.program && state.program.id === m.id && !isStale(state.program, m)) {
-      state.program = { ...state.program, ...m };
-      renderProgram();
-      setReadOnly(!(m.state === 'lobby' || m.state === 'live'));
-    }
-    renderLineup();
-  });
-  s.on('disconnect', () => say($('#chat-status'), i18n.t('chat.disconnected'), 'info'));
-}
-
-/** A notice in the reader's language: our own words for known codes, the server's otherwise. */
-function noticeText(m) {
-  if (!i18n.has(`err.${m.code}`)) return m.message || m.code;
-  let text = i18n.t(`err.${m.code}`);
-  if (m.code === 'timed_out' && m.until) text += ` (${i18n.t('chat.until', { time: fmtTime(new Date(m.until).toISOString(), i18n.currentLang()) })})`;
-  if (m.code === 'slow_mode' && m.retry_after) text += ` (${m.retry_after} s)`;
-  return text;
+  state.socket.on('disconnect', () => say($('#chat-status'), i18n.t('chat.disconnected'), 'info'));
 }
 
 // ---- hearts ---------------------------------------------------------------------------------
@@ -342,7 +286,7 @@ function floatHearts(n) {
 }
 
 function tapHeart() {
-  const room = roomName();
+  const { room } = state;
   if (!room) return;
   floatHearts(1);
   state.pendingHearts += 1;
@@ -353,7 +297,7 @@ function tapHeart() {
     state.pendingHearts = 0;
     state.heartTimer = null;
     try {
-      await ask(state.socket, 'heart', { room, count });
+      await room.ask('heart', { count });
     } catch (err) {
       state.chat.system(errText(err));
     }
@@ -385,7 +329,7 @@ function setPoll(poll) {
     voted,
     onVote: async (choice) => {
       try {
-        await ask(state.socket, 'vote', { room: roomName(), poll_id: poll.id, choice });
+        await state.room.ask('vote', { poll_id: poll.id, choice });
         const all = votes();
         all[poll.id] = choice;
         sessionStorage.setItem(VOTES_KEY, JSON.stringify(all));
@@ -411,8 +355,8 @@ function renderQuestions() {
       q.answered ? h('span', { class: 'badge' }, i18n.t('qa.answered')) : null,
       h('button', {
         type: 'button', class: 'btn small secondary', 'aria-label': `${i18n.t('qa.upvote')}: ${q.text}`,
-        onclick: () => ask(state.socket, 'upvote', { room: roomName(), question_id: q.id }).catch((err) => say($('#qa-status'), errText(err), 'error')),
-      }, `▲ ${q.votes ?? q.upvotes ?? 0}`)));
+        onclick: () => state.room.ask('upvote', { question_id: q.id }).catch((err) => say($('#qa-status'), errText(err), 'error')),
+      }, `▲ ${q.votes}`)));
   }
 }
 
@@ -455,11 +399,11 @@ function wireForms() {
     e.preventDefault();
     const input = $('#chat-text');
     const text = input.value.trim();
-    const room = roomName();
+    const { room } = state;
     if (!text || !room) return;
     $('#chat-send').disabled = true;
     try {
-      await ask(state.socket, 'chat', { room, text });
+      await room.ask('chat', { text });
       input.value = '';
     } catch (err) {
       // Refusals that come with a `notice` are already on screen.
@@ -472,9 +416,9 @@ function wireForms() {
   $('#qa-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const text = $('#qa-text').value.trim();
-    if (!text || !roomName()) return;
+    if (!text || !state.room) return;
     try {
-      await ask(state.socket, 'question', { room: roomName(), text });
+      await state.room.ask('question', { text });
       $('#qa-text').value = '';
       say($('#qa-status'), '');
     } catch (err) {

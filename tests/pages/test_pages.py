@@ -334,3 +334,132 @@ async def test_screenshots_of_every_page(browser: Browser, site: Server) -> None
     await screenshot(w.page, "watch-en-1280x800")
     w.assert_clean()
     await w.context.close()
+
+
+# Joins `room` on a fresh Socket.IO connection of the page (its cookies) and answers the raw ack.
+RAW_JOIN = """async (room) => {
+  const { ask, connect } = await import('/static/js/socket.js');
+  const socket = connect();
+  try { return await ask(socket, 'join', { room }); } finally { socket.close(); }
+}"""
+
+
+async def test_blocked_words_survive_a_console_reload(browser: Browser, site: Server) -> None:
+    """The host's join ack carries the stored blocked words, so a reloaded console shows them and
+    saving again keeps them; a viewer's join ack never carries the list."""
+    await site.host()
+    start, end = slot()
+    client = await site.producer()
+    body = {"title": "금칙어 시험", "kind": "live", "starts_at": start, "ends_at": end, "hosts": [HOST[0]]}
+    async with client.post("/api/programs", json=body) as response:
+        assert response.status == 201, await response.text()
+        program = await response.json()
+    room = f"program:{program['id']}"
+    w = await watched_page(browser, DESKTOP)
+    await api_login(w.context, site.url, *HOST)
+    page = w.page
+    await page.goto(f"{site.url}/host?program={program['id']}")
+    await expect(page.locator("#console")).to_have_attribute("data-joined", room)
+    await expect(page.locator("#blocked")).to_have_value("")
+    await expect(page.locator("#blocked-save")).to_be_enabled()  # only once the stored list is shown
+    await page.fill("#blocked", "스팸, 광고")
+    await page.click("#blocked-save")
+    await expect(page.locator("#mod-status")).to_have_text("금칙어 2개를 저장했습니다.")
+    await expect(page.locator("#blocked")).to_have_value("광고, 스팸")
+
+    # Reloaded, the console shows the stored list; an unrelated change and a save keep it.
+    await page.reload()
+    await expect(page.locator("#console")).to_have_attribute("data-joined", room)
+    await expect(page.locator("#blocked")).to_have_value("광고, 스팸")
+    await page.select_option("#slow", "5")
+    await expect(page.locator("#actions li[data-action=slow]")).to_have_count(1)
+    await expect(page.locator("#blocked-save")).to_be_enabled()
+    await page.click("#blocked-save")
+    await expect(page.locator("#mod-status")).to_have_text("금칙어 2개를 저장했습니다.")
+    host_ack = await page.evaluate(RAW_JOIN, room)
+    assert host_ack["words"] == ["광고", "스팸"] and host_ack["slow"] == 5, host_ack
+
+    viewer = await watched_page(browser, PHONE)
+    await viewer.page.goto(f"{site.url}/watch/{program['id']}")
+    viewer_ack = await viewer.page.evaluate(RAW_JOIN, room)
+    assert viewer_ack["ok"] is True and viewer_ack["you"]["role"] == "viewer"
+    assert "words" not in viewer_ack, viewer_ack
+    for each in (w, viewer):
+        each.assert_clean()
+        await each.context.close()
+
+
+# room.js against a stand-in socket: the page-side contract of the room client, step by step.
+ROOM_CLIENT = """async () => {
+  const { openRoom } = await import('/static/js/room.js');
+  const { ChatView } = await import('/static/js/chat.js');
+  const listeners = {};
+  const sent = [];
+  const acks = [];
+  const socket = {
+    connected: true,
+    on(event, fn) { (listeners[event] ||= []).push(fn); },
+    off(event, fn) { listeners[event] = listeners[event].filter((f) => f !== fn); },
+    emit(event, payload) { sent.push([event, payload]); },
+    timeout() { return this; },
+    async emitWithAck(event, payload) { sent.push([event, payload]); return acks.shift(); },
+  };
+  const fire = (event, payload) => (listeners[event] || []).forEach((fn) => fn(payload));
+  const program = (state, version) => ({ id: 'p1', state, version, title: 't' });
+  const ack = (extra) => ({ ok: true, room: 'program:p1', deleted: [],
+    hearts: { room: 'program:p1', total: 3, per_minute: 1 }, viewers: 2, pinned: null, slow: 0,
+    read_only: false, poll: null, questions: [], program: program('live', 1),
+    you: { viewer: 'v1', nickname: 'n', role: 'viewer' }, ...extra });
+  const msg = (id, text) => ({ id, viewer: 'v2', nickname: 'a', text, ts: 1 });
+  const got = { joined: [], viewers: [], program: [], notice: [] };
+  const chat = new ChatView(document.createElement('ul'));
+  let joined;
+  const first = new Promise((resolve) => { joined = resolve; });
+  acks.push(ack({ messages: [msg('m1', 'hi')] }));
+  const room = openRoom(socket, 'program:p1', {
+    joined: (state, rejoin) => { got.joined.push({ state, rejoin }); joined(); },
+    viewers: (count) => got.viewers.push(count),
+    program: (p) => got.program.push(p.state),
+    notice: (n) => got.notice.push(n.code),
+  }, chat);
+  await first;
+  fire('messages', { room: 'program:p1', items: [msg('m2', 'yo')] });
+  fire('messages', { room: 'program:other', items: [msg('x9', 'no')] });
+  fire('viewers', { room: 'program:p1', count: 7 });
+  fire('viewers', { room: 'hall:x', count: 99 });
+  fire('program', program('ended', 1));
+  fire('program', program('live', 1));  // older: same version, earlier state
+  fire('program', { ...program('live', 1), id: 'p2' });  // another program
+  fire('notice', { code: 'slow_mode', message: 'm', room: 'program:p1' });
+  const second = new Promise((resolve) => { joined = resolve; });
+  acks.push(ack({ messages: [], recovered: true, words: ['w'] }));
+  fire('notice', { code: 'resync', message: 'm', rooms: ['program:p1'] });  // rejoins with since
+  await second;
+  const texts = Array.from(chat.list.querySelectorAll('li .text')).map((li) => li.textContent);
+  const rejoin = got.joined[1];
+  room.close();
+  const left = Object.entries(listeners).filter(([, fns]) => fns.length).map(([e]) => e);
+  return { sent, texts, viewers: got.viewers, program: got.program, notice: got.notice,
+    first: got.joined[0].state, rejoin: rejoin.rejoin, words: rejoin.state.words, left };
+}"""
+
+
+async def test_room_client_hands_pages_exactly_the_server_fields(browser: Browser, site: Server) -> None:
+    w = await watched_page(browser, PHONE)
+    await w.page.goto(f"{site.url}/halls")
+    result = await w.page.evaluate(ROOM_CLIENT)
+    # One join, then after the resync notice a join with `since` = the newest message shown.
+    assert result["sent"][0] == ["join", {"room": "program:p1"}]
+    assert result["sent"][1] == ["join", {"room": "program:p1", "since": "m2"}]
+    assert result["sent"][2] == ["leave", {"room": "program:p1"}]
+    assert result["texts"] == ["hi", "yo"]  # another room's messages stay out
+    assert result["viewers"] == [7]
+    assert result["program"] == ["ended"]  # the late, older copy and another program's are ignored
+    assert result["notice"] == ["slow_mode"]
+    first = result["first"]
+    assert first["hearts"]["total"] == 3 and first["viewers"] == 2 and first["read_only"] is False
+    assert first["words"] is None  # a viewer's ack has none
+    assert result["rejoin"] is True and result["words"] == ["w"]
+    assert result["left"] == []  # close() takes every listener off the socket
+    w.assert_clean()
+    await w.context.close()

@@ -17,11 +17,11 @@ from kernel.core import Kernel
 from kernel.identity import Gate
 
 from .events import make_handlers
-from .features import add_features
 from .halls import setup_routes
 from .lean import LeanServer
 from .moderation import add_moderation
 from .ports import Programs, Visitors
+from .qa_polls import add_qa_and_polls
 from .server import attach, make_sio
 from .service import ChatService
 from .settings import ChatSettings
@@ -47,11 +47,13 @@ def setup(app: web.Application, kernel: Kernel, settings: ChatSettings, *, progr
     service.subscribe()
     handlers = make_handlers(service)
     add_moderation(handlers, service)
-    add_features(handlers, service)
+    add_qa_and_polls(handlers, service)
     lean = attach(app, sio, service, visitors, settings, kernel.settings.allowed_origins)
     handlers.register(sio, lean)
     setup_routes(app, service, gate)
     kernel.metrics.counter("innotv_chat_stalled_total", "chat readers dropped for falling behind")
+    kernel.metrics.counter("innotv_chat_ping_timeouts_total",
+                           "lean WebSocket connections cut for not answering pings")
     kernel.metrics.gauge("innotv_chat_connections", "open chat connections",
                          lambda: float(len(service.conns)))
 

@@ -15,7 +15,7 @@ from typing import Any
 from .errors import ChatError
 from .halls import HALLS
 from .lean import LeanServer
-from .rooms import RoomState
+from .room_state import RoomState
 from .service import ChatService, Conn, now_ms
 from .store import NewMessage
 from .validate import MAX_NICK, clean_text, client_id, fold, int_field, message_id, require_dict, room_name
@@ -81,7 +81,7 @@ class Handlers:
     async def refuse(self, conn: Conn, state: RoomState, code: str, message: str, **details: Any) -> None:
         """Tell the sender why (a `notice`), then refuse the event with the same code."""
         notice = {"code": code, "message": message, "room": state.name, **details}
-        self.service.rooms.write_text([conn.member], event_text("notice", notice))
+        self.service.members.write_text([conn.member], event_text("notice", notice))
         raise ChatError(code, message, **details)
 
     async def check_can_write(self, conn: Conn, state: RoomState) -> None:
@@ -113,7 +113,7 @@ def make_handlers(service: ChatService) -> Handlers:
         state = await service.state(room, kind, ident)
         # Member first, history second: nothing stored in between is missed (ids may repeat;
         # clients skip ids they already have).
-        service.rooms.add(room, conn.member)
+        service.members.add(room, conn.member)
         ack: dict[str, Any] = {"ok": True, "room": room}
         recovery = None
         if since is not None:
@@ -141,7 +141,7 @@ def make_handlers(service: ChatService) -> Handlers:
 
     async def leave(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         room, _kind, _ident = room_name(data)
-        service.rooms.remove(room, conn.member)
+        service.members.remove(room, conn.member)
         return {"ok": True, "room": room}
 
     async def nick(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:

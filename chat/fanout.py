@@ -51,12 +51,11 @@ class Member:
         return self.transport if self.eio is None else self.eio.transport()
 
 
-class Rooms:
+class RoomMembers:
     def __init__(self, buffer_cap: int, on_stalled: Callable[[Member], None]) -> None:
         self.buffer_cap = buffer_cap
         self._rooms: dict[str, dict[str, Member]] = {}
         self._on_stalled = on_stalled
-        self.stalled_total = 0  # readers dropped for falling behind, since start
 
     def add(self, room: str, member: Member) -> None:
         self._rooms.setdefault(room, {})[member.sid] = member
@@ -78,9 +77,6 @@ class Rooms:
 
     def count(self, room: str) -> int:
         return len(self._rooms.get(room, ()))
-
-    def counts(self) -> dict[str, int]:
-        return {room: len(members) for room, members in self._rooms.items()}
 
     def members(self, room: str) -> Iterable[Member]:
         return list(self._rooms.get(room, {}).values())
@@ -128,7 +124,6 @@ class Rooms:
         return sent
 
     def _stall(self, member: Member) -> None:
-        self.stalled_total += 1
         rooms = list(member.rooms)
         self.remove_everywhere(member)
         log.warning("dropped a stalled reader", extra={"sid": member.sid, "rooms": rooms})

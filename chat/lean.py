@@ -6,7 +6,7 @@ on the same wire protocol: the Engine.IO open packet, server pings every `ping_i
 cut when the pong is `ping_timeout` late, Socket.IO CONNECT / CONNECT_ERROR / DISCONNECT, events
 with acks. What it saves per connection: python-engineio's writer task, its queue, a task per
 received message, a task per ping and the WSGI-style environ; here there is the aiohttp handler
-task (reading) and one small `Link` object. Everything sent is a pre-encoded frame written
+task (reading) and one small `LeanConnection` object. Everything sent is a pre-encoded frame written
 straight into the transport (as the fan-out does), so nothing per connection waits to write.
 
 Pings are sent by ONE sweep task for all connections (O(connections) per second, a few ms at
@@ -43,7 +43,7 @@ CLOSE_WAIT_S = 1.0
 
 EventHandler = Callable[..., Awaitable[Any]]
 # (sid, request, member-to-be) -> the Member it made; raises ConnectionRefused to refuse.
-Opener = Callable[[str, web.Request, "Link"], Awaitable[Member]]
+Opener = Callable[[str, web.Request, "LeanConnection"], Awaitable[Member]]
 Closer = Callable[[str], object]
 
 
@@ -61,7 +61,7 @@ class ConnectionRefused(Exception):
         return {"message": self.message, "data": {"code": self.code}}
 
 
-class Link:
+class LeanConnection:
     """One lean WebSocket connection: its transport, ping state and (once connected) member."""
 
     __slots__ = ("busy", "member", "ping_at", "pong_due", "sid", "transport", "ws")
@@ -98,8 +98,8 @@ class LeanServer:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.handlers: dict[str, EventHandler] = {}
-        self.links: dict[int, Link] = {}
-        self.ping_timeouts = 0
+        self.links: dict[int, LeanConnection] = {}
+        self.on_ping_timeout: Callable[[], None] = lambda: None
         self._tasks: set[asyncio.Task[None]] = set()
         self._pinger: asyncio.Task[None] | None = None
 
@@ -149,7 +149,7 @@ class LeanServer:
         if transport is None:  # pragma: no cover - the client left during the handshake
             return ws
         loop_time = time.monotonic()
-        link = Link(ws, transport, loop_time + self.ping_interval)  # type: ignore[arg-type]
+        link = LeanConnection(ws, transport, loop_time + self.ping_interval)  # type: ignore[arg-type]
         key = id(link)
         self.links[key] = link
         eio_sid = secrets.token_urlsafe(15)
@@ -191,7 +191,7 @@ class LeanServer:
             await ws.close()
         return ws
 
-    async def _socketio(self, link: Link, request: web.Request, data: str) -> bool:
+    async def _socketio(self, link: LeanConnection, request: web.Request, data: str) -> bool:
         """One Socket.IO packet (`data` = "4" + packet). False: drop the connection."""
         kind = data[1:2]
         body = data[2:]
@@ -216,7 +216,7 @@ class LeanServer:
             return True  # acks of server-to-client calls: we make none
         return False  # binary packets and anything unknown
 
-    async def _connect(self, link: Link, request: web.Request, body: str) -> None:
+    async def _connect(self, link: LeanConnection, request: web.Request, body: str) -> None:
         if link.sid is not None:
             return  # already connected on `/`
         sid = secrets.token_urlsafe(15)
@@ -232,7 +232,7 @@ class LeanServer:
         link.sid = sid
         link.write(ws_frame("40" + dumps({"sid": sid})))
 
-    async def _event(self, link: Link, body: str) -> bool:
+    async def _event(self, link: LeanConnection, body: str) -> bool:
         sid = link.sid
         if sid is None:
             return True  # not connected to the namespace: ignored, as python-socketio does
@@ -261,7 +261,8 @@ class LeanServer:
         return True
 
     async def _run(
-        self, link: Link, handler: EventHandler, sid: str, args: list[Any], ack: str | None, counted: bool
+        self, link: LeanConnection, handler: EventHandler, sid: str, args: list[Any], ack: str | None,
+        counted: bool,
     ) -> None:
         try:
             result = await handler(sid, *args)
@@ -283,7 +284,7 @@ class LeanServer:
         for link in list(self.links.values()):
             if link.pong_due:
                 if now > link.pong_due:
-                    self.ping_timeouts += 1
+                    self.on_ping_timeout()
                     link.pong_due = 0.0
                     link.transport.abort()
             elif now >= link.ping_at:

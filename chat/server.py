@@ -10,7 +10,7 @@
   open and close a connection through `open_conn` / `close_conn` here.
 - WebSocket compression is off (`socketio_internals.PlainWebSocket`, `chat.lean`); messages are
   capped at 16 KiB. python-socketio's manager is `socketio_internals.RoomlessManager` (O(1)
-  disconnect): room membership is ours, in `fanout.Rooms`.
+  disconnect): room membership is ours, in `fanout.RoomMembers`.
 - Identity: the viewer id from the `innotv_viewer` cookie (or a per-connection id), a host or
   producer from the session cookie; connections per client address are capped.
 """
@@ -29,7 +29,7 @@ from kernel.security import origin_allowed
 
 from .events import default_nickname
 from .fanout import Member
-from .lean import ConnectionRefused, LeanServer, Link
+from .lean import ConnectionRefused, LeanConnection, LeanServer
 from .limits import AddressCounter, Limiter
 from .ports import Visitors
 from .service import ChatService, Conn
@@ -93,15 +93,16 @@ def attach(app: web.Application, sio: Any, service: ChatService, visitors: Visit
         conn = service.conns.pop(sid, None)
         if conn is None:
             return None
-        service.rooms.remove_everywhere(conn.member)
+        service.members.remove_everywhere(conn.member)
         counter.release(conn.address)
         return conn
 
-    async def lean_open(sid: str, request: web.Request, link: Link) -> Member:
+    async def lean_open(sid: str, request: web.Request, link: LeanConnection) -> Member:
         return await open_conn(sid, request, None, link.transport)
 
     lean = LeanServer(lean_open, close_conn, MAX_MESSAGE_BYTES, ping_interval=PING_INTERVAL_S,
                       ping_timeout=PING_TIMEOUT_S)
+    lean.on_ping_timeout = lambda: service.metrics.inc("innotv_chat_ping_timeouts_total")
 
     async def endpoint(request: web.Request) -> web.StreamResponse:
         origin = request.headers.get("Origin")

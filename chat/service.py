@@ -25,7 +25,7 @@ from kernel.tasks import cancel_and_wait
 from kernel.topics import PROGRAM_CHANGED, ProgramChanged
 
 from .errors import ChatError
-from .fanout import Member, Rooms
+from .fanout import Member, RoomMembers
 from .limits import Limiter
 from .ports import Programs
 from .relay import (
@@ -40,7 +40,7 @@ from .relay import (
     TickStored,
     ViewerNotice,
 )
-from .rooms import Pending, RoomState
+from .room_state import Pending, RoomState
 from .settings import ChatSettings
 from .store import ChatStore, NewMessage
 from .wire import event_text
@@ -94,7 +94,7 @@ class ChatService:
         self.programs = programs
         self.process = secrets.token_hex(6)
         self.conns: dict[str, Conn] = {}
-        self.rooms = Rooms(settings.buffer_kib * 1024, self._on_stalled)
+        self.members = RoomMembers(settings.buffer_kib * 1024, self._on_stalled)
         self._states: dict[str, RoomState] = {}
         self._loading: dict[str, asyncio.Future[RoomState]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -197,7 +197,7 @@ class ChatService:
             if state.hearts_total != state.hearts_sent and now - state.hearts_sent_at >= HEARTS_EVERY_S:
                 state.hearts_sent = state.hearts_total
                 state.hearts_sent_at = now
-                self.rooms.broadcast(state.name, "hearts", self.hearts_payload(state))
+                self.members.broadcast(state.name, "hearts", self.hearts_payload(state))
             if state.poll_dirty and now - state.poll_sent_at >= POLL_EVERY_S:
                 state.poll_dirty = False
                 state.poll_sent_at = now
@@ -206,7 +206,7 @@ class ChatService:
                 state.questions_dirty = False
                 state.questions_sent_at = now
                 questions = await self.questions(state)
-                self.rooms.broadcast(state.name, "questions", {"room": state.name, "items": questions})
+                self.members.broadcast(state.name, "questions", {"room": state.name, "items": questions})
         if now - self._viewers_at >= VIEWERS_EVERY_S:
             self._viewers_at = now
             await self._report_viewers()
@@ -285,12 +285,12 @@ class ChatService:
     def _deliver(self, state: RoomState, items: list[dict[str, Any]], deleted: list[str]) -> None:
         state.apply(items, deleted, SNAPSHOT)
         if items:
-            self.rooms.broadcast(state.name, "messages", {"room": state.name, "items": items})
+            self.members.broadcast(state.name, "messages", {"room": state.name, "items": items})
         if deleted:
-            self.rooms.broadcast(state.name, "deleted", {"room": state.name, "ids": deleted})
+            self.members.broadcast(state.name, "deleted", {"room": state.name, "ids": deleted})
 
     async def _report_viewers(self) -> None:
-        counts = {name: self.rooms.count(name) for name in self._states}
+        counts = {name: self.members.count(name) for name in self._states}
         counts = {name: n for name, n in counts.items() if n or self._states[name].viewers}
         if not counts:
             return
@@ -306,10 +306,10 @@ class ChatService:
             state.viewers = total
             if total != state.viewers_sent:
                 state.viewers_sent = total
-                self.rooms.broadcast(name, "viewers", {"room": name, "count": total})
+                self.members.broadcast(name, "viewers", {"room": name, "count": total})
 
     def viewers(self, state: RoomState) -> int:
-        return max(state.viewers, self.rooms.count(state.name)) if self._relay else self.rooms.count(
+        return max(state.viewers, self.members.count(state.name)) if self._relay else self.members.count(
             state.name
         )
 
@@ -333,7 +333,7 @@ class ChatService:
         view = dict(poll)
         view["room"] = state.name
         view["counts"] = await self.store.poll_counts(poll["id"], len(poll["choices"]))
-        self.rooms.broadcast(state.name, "poll", view, privileged_only=True)
+        self.members.broadcast(state.name, "poll", view, privileged_only=True)
 
     def mark(self, state: RoomState, what: str) -> None:
         if what == "poll":
@@ -372,7 +372,7 @@ class ChatService:
         await self.bus.publish(VIEWER_NOTICE, ViewerNotice(room, viewer, notice))
 
     async def _on_room_event(self, event: RoomEvent) -> None:
-        self.rooms.broadcast(event.room, event.event, event.data)
+        self.members.broadcast(event.room, event.event, event.data)
 
     async def _on_setting(self, event: RoomSettingChanged) -> None:
         state = self._states.get(event.room)
@@ -380,9 +380,9 @@ class ChatService:
             _apply_setting(state, event.name, event.value)
 
     async def _on_notice(self, event: ViewerNotice) -> None:
-        targets = [m for m in self.rooms.members(event.room) if m.viewer == event.viewer]
+        targets = [m for m in self.members.members(event.room) if m.viewer == event.viewer]
         if targets:
-            self.rooms.write_text(targets, event_text("notice", event.notice))
+            self.members.write_text(targets, event_text("notice", event.notice))
 
     async def _on_tick(self, event: TickStored) -> None:
         state = self._states.get(event.room)
@@ -403,7 +403,7 @@ class ChatService:
         state = self._states.get(room)
         if state is not None:
             state.program = dict(event.program)
-        self.rooms.broadcast(room, "program", event.program)
+        self.members.broadcast(room, "program", event.program)
 
     async def _program(self, program_id: str) -> dict[str, Any]:
         """The program's public JSON; `unknown_room` when there is no such program."""

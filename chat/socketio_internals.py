@@ -29,7 +29,7 @@ _TRANSPORT_ATTR = "_innotv_transport"
 
 class RoomlessManager(socketio.AsyncManager):  # type: ignore[misc]
     """python-socketio's manager with an O(1) disconnect: room membership is ours
-    (`fanout.Rooms`), so only the two per-client entries exist and no room is scanned."""
+    (`fanout.RoomMembers`), so only the two per-client entries exist and no room is scanned."""
 
     def basic_disconnect(self, sid: str, namespace: str, **kwargs: Any) -> None:
         rooms = self.rooms.get(namespace)

@@ -28,7 +28,7 @@ from .blocking import (
     read_playlist,
 )
 from .http import Handler, program_id_of
-from .premiere import HIDDEN_FILE
+from .premiere_media import HIDDEN_FILE
 from .service import LiveService
 
 _RUNG = r"\d{2,4}p"

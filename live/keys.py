@@ -28,8 +28,6 @@ class StreamKeyStore(Protocol):
 
     async def get_hash(self, program_id: str) -> str | None: ...
 
-    async def delete(self, program_id: str) -> None: ...
-
 
 class StreamKeys:
     def __init__(self, store: StreamKeyStore) -> None:
@@ -82,11 +80,6 @@ class SqliteStreamKeyStore:
         )
         return str(row[0]) if row else None
 
-    async def delete(self, program_id: str) -> None:
-        await self._db.run(
-            lambda c: c.execute("DELETE FROM stream_keys WHERE program_id = ?", (program_id,))
-        )
-
 
 class RedisStreamKeyStore:
     def __init__(self, redis: aioredis.Redis, backend: Backend) -> None:
@@ -102,6 +95,3 @@ class RedisStreamKeyStore:
     async def get_hash(self, program_id: str) -> str | None:
         value = await self._r.hget(self._key, program_id)
         return None if value is None else str(value)
-
-    async def delete(self, program_id: str) -> None:
-        await self._r.hdel(self._key, program_id)

@@ -23,7 +23,7 @@ from kernel.topics import LineupChanged
 
 from .media import ProgramMedia
 from .ports import Programs
-from .premiere import (
+from .premiere_media import (
     SOURCE_FILE,
     probe,
     read_status,

@@ -16,7 +16,7 @@ from pathlib import Path
 from kernel.logs import setup_logging
 
 from .media import ProgramMedia
-from .premiere import clear_media, transcode
+from .premiere_media import clear_media, transcode
 from .worker import WorkerSettings
 
 log = logging.getLogger("innotv.live")

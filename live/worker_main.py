@@ -49,7 +49,7 @@ OPUS_TIME_BASE = Fraction(1, 48_000)
 STATUS_EVERY_S = 0.5
 
 
-class Link:
+class ServerSocket:
     """The child's end of the socket pair: reading in the main thread, writing from several."""
 
     def __init__(self, fd: int) -> None:
@@ -106,7 +106,7 @@ def _packet(data: bytes, pts: int, time_base: Fraction, keyframe: bool) -> av.Pa
     return packet
 
 
-def serve(link: Link) -> int:
+def serve(link: ServerSocket) -> int:
     first = read_message(link.rfile)
     if first is None or first[0][0] != "init":
         return 2
@@ -123,7 +123,7 @@ def serve(link: Link) -> int:
         os.close(lock)  # before the server hears "done" (it waits for this process to end)
 
 
-def _serve(link: Link, init: dict[str, Any]) -> int:
+def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
     link.send(["ready"])
     settings = WorkerSettings.from_json(init["settings"])
     media = ProgramMedia(Path(init["root"]), init["program_id"], settings.segment_s, init["window"])
@@ -182,7 +182,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m live.worker_main <fd> (started by innotv serve)", file=sys.stderr)
         return 2
     try:
-        link = Link(int(argv[1]))
+        link = ServerSocket(int(argv[1]))
     except OSError as exc:
         print(f"live.worker_main: descriptor {argv[1]} is not our socket ({exc})", file=sys.stderr)
         return 2

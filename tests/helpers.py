@@ -136,6 +136,16 @@ class Server:
             await self.add_user(HOST[0], "host", HOST[1])
         return await self.login(*HOST)
 
+    async def metric(self, name: str) -> float:
+        """A value from `GET /metrics` (0 when the series has no sample yet)."""
+        async with self.client(origin=False).get("/metrics") as r:
+            assert r.status == 200
+            text = await r.text()
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
     async def close_clients(self) -> None:
         for session in self._sessions:
             await session.close()

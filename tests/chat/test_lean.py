@@ -107,7 +107,7 @@ async def test_open_packet_and_a_python_socketio_client_takes_the_lean_path(serv
     service = chat_service(server)
     client = await connect(server.url)
     ack = await client.join()
-    assert ack["ok"] and service.rooms.count(HALL) == 1
+    assert ack["ok"] and service.members.count(HALL) == 1
     assert len(server.parts.chat.lean.links) == 1  # served by the lean path ...
     assert not server.parts.chat.sio.eio.sockets  # ... not by python-engineio
     assert (await client.call("heart", {"room": HALL, "count": 3})) == {"ok": True}
@@ -125,7 +125,8 @@ async def test_pings_answered_keep_the_connection(server: Server) -> None:
     for _ in range(4):  # four pings, each answered: well past interval + timeout
         assert await raw.text() == "2"
         raw.send("3")
-    assert len(service.conns) == 1 and server.parts.chat.lean.ping_timeouts == 0
+    assert len(service.conns) == 1
+    assert await server.metric("innotv_chat_ping_timeouts_total") == 0
     raw.abort()
 
 
@@ -136,11 +137,11 @@ async def test_ping_timeout_cuts_a_client_that_went_silent(server: Server) -> No
     await raw.connected()
     raw.send('421["join",{"room":"' + HALL + '"}]')
     assert (await raw.text()).startswith("431[")
-    assert service.rooms.count(HALL) == 1
+    assert service.members.count(HALL) == 1
     assert await raw.until("2") == "2"  # the ping, never answered: the client is "gone"
     await raw.closed()
-    assert server.parts.chat.lean.ping_timeouts == 1
-    assert not service.conns and service.rooms.count(HALL) == 0 and not server.parts.chat.lean.links
+    assert await server.metric("innotv_chat_ping_timeouts_total") == 1
+    assert not service.conns and service.members.count(HALL) == 0 and not server.parts.chat.lean.links
 
 
 async def test_client_that_vanishes_without_a_close_frame_is_cleaned_up(server: Server) -> None:
@@ -150,14 +151,14 @@ async def test_client_that_vanishes_without_a_close_frame_is_cleaned_up(server: 
         await raw.connected()
         raw.send('421["join",{"room":"' + HALL + '"}]')
         assert (await raw.text()).startswith("431[")
-    assert service.rooms.count(HALL) == 3
+    assert service.members.count(HALL) == 3
     raws[0].abort()  # TCP reset, no WebSocket close
     raws[1].writer.close()  # TCP FIN, no WebSocket close
     await raws[1].closed()
     deadline = asyncio.get_running_loop().time() + 5
     while len(service.conns) > 1 and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.01)  # nothing to await: the server sees the reset on its own
-    assert len(service.conns) == 1 and service.rooms.count(HALL) == 1
+    assert len(service.conns) == 1 and service.members.count(HALL) == 1
     assert len(server.parts.chat.lean.links) == 1
     # the survivor is served as before
     raws[2].send('422["heart",{"room":"' + HALL + '","count":2}]')

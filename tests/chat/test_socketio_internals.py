@@ -48,6 +48,6 @@ async def test_a_polling_connection_is_reached_through_its_engineio_socket(tmp_p
             link = socketio_internals.eio_link(server.parts.chat.sio, sid)
             assert not link.upgraded and link.transport() is None and not link.closed()
             assert isinstance(link.backlog(), int)
-            assert server.parts.chat.service.rooms.count(HALL) == 1
+            assert server.parts.chat.service.members.count(HALL) == 1
         finally:
             await client.close()

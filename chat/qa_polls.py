@@ -22,7 +22,7 @@ QUESTION_EVERY_S = 30.0
 MAX_CHOICE = 80
 
 
-def add_features(h: Handlers, service: ChatService) -> None:
+def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
     async def question(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         state = await h.joined_state(conn, data)
         text = clean_text(data.get("text"))

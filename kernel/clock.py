@@ -46,6 +46,7 @@ class ManualClock:
             raise ValueError("ManualClock needs an aware datetime")
         self._now = start
         self._moved = asyncio.Condition()
+        self._sleeping: list[datetime] = []  # the deadlines of the tasks sleeping now
 
     def now(self) -> datetime:
         return self._now
@@ -58,10 +59,21 @@ class ManualClock:
     async def advance(self, delta: timedelta) -> None:
         await self.set(self._now + delta)
 
+    async def wait_for_sleeper(self, when: datetime) -> None:
+        """Return once some task sleeps on this clock until `when` (a test's way to know that
+        the code under test has reached its wait, instead of sleeping to give it time)."""
+        async with self._moved:
+            await self._moved.wait_for(lambda: when in self._sleeping)
+
     async def sleep_until(self, when: datetime, wake: asyncio.Event | None = None) -> None:
         async def _wait_clock() -> None:
             async with self._moved:
-                await self._moved.wait_for(lambda: self._now >= when)
+                self._sleeping.append(when)
+                self._moved.notify_all()
+                try:
+                    await self._moved.wait_for(lambda: self._now >= when)
+                finally:
+                    self._sleeping.remove(when)
 
         if wake is None:
             await _wait_clock()

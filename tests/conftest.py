@@ -12,6 +12,23 @@ from innotv.config import Config
 
 from .helpers import RedisServer, Server, make_config, running_server
 
+# tests/live modules that need no WebRTC, encoder or HLS writer running (pure parts, fast).
+_LIVE_UNITS = {"test_units.py", "test_aiortc_internals.py", "test_worker_transitions.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers from where a test lives and what it uses: `browser`, `media`, `redis`."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.parent.name == "pages":
+            item.add_marker(pytest.mark.browser)
+        elif path.parent.name == "live" and path.name not in _LIVE_UNITS:
+            item.add_marker(pytest.mark.media)
+        callspec = getattr(item, "callspec", None)
+        on_redis = callspec is not None and callspec.params.get("backend_kind") == "redis"
+        if on_redis or "redis_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
+
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
@@ -40,4 +57,12 @@ def config(backend_kind: str, tmp_path: Path, request: pytest.FixtureRequest) ->
 async def server(config: Config) -> AsyncIterator[Server]:
     """A real server on a free port, on each backend in turn."""
     async with running_server(config) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def one_server(tmp_path: Path) -> AsyncIterator[Server]:
+    """A real server on the embedded default only, for tests that do not touch a store (wire
+    protocols, headers, validation before storage): they need not run once per backend."""
+    async with running_server(make_config("sqlite", tmp_path / "data", None)) as srv:
         yield srv

@@ -90,9 +90,9 @@ async def test_text_rules(lenient: Server) -> None:
     assert (await v.call("nick", {"nickname": "n" * 25}))["error"]["code"] == "text_too_long"
 
 
-async def test_oversized_frame_closes_only_that_connection(server: Server) -> None:
-    big = await viewer(server)
-    other = await viewer(server)
+async def test_oversized_frame_closes_only_that_connection(one_server: Server) -> None:
+    big = await viewer(one_server)
+    other = await viewer(one_server)
     await big.join()
     await other.join()
     # 16 KiB is the transport's limit: beyond it Engine.IO closes that one connection
@@ -134,21 +134,21 @@ async def test_flooding_is_rate_limited_per_connection(server: Server) -> None:
     assert "rate_limited" in [a["error"]["code"] for a in acks if not a["ok"]]
 
 
-async def test_origin_refused(server: Server) -> None:
-    cookies, _ = await viewer_cookies(server)
+async def test_origin_refused(one_server: Server) -> None:
+    cookies, _ = await viewer_cookies(one_server)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await connect(server.url, cookies=cookies, origin="https://evil.example")
+        await connect(one_server.url, cookies=cookies, origin="https://evil.example")
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await connect(server.url, cookies=cookies, origin="https://evil.example", transports=["polling"])
+        await connect(one_server.url, cookies=cookies, origin="https://evil.example", transports=["polling"])
     async with aiohttp.ClientSession() as raw:
-        async with raw.get(server.url + "/socket.io/?EIO=4&transport=polling",
+        async with raw.get(one_server.url + "/socket.io/?EIO=4&transport=polling",
                            headers={"Origin": "http://127.0.0.1.evil.example"}) as r:
             assert r.status == 403
             assert (await r.json())["error"]["code"] == "origin_not_allowed"
     # our own origin and a missing Origin (non-browser client) are allowed
-    ok = await connect(server.url, cookies=cookies)
+    ok = await connect(one_server.url, cookies=cookies)
     assert ok.sio.connected
-    no_origin = await connect(server.url, cookies=cookies, origin=None)
+    no_origin = await connect(one_server.url, cookies=cookies, origin=None)
     assert no_origin.sio.connected
 
 
@@ -178,9 +178,9 @@ async def test_connections_per_address_capped(tmp_path: Any) -> None:
             await c.close()
 
 
-async def test_long_polling_fallback(server: Server) -> None:
-    poller = await viewer(server, transports=["polling"])
-    ws = await viewer(server)
+async def test_long_polling_fallback(one_server: Server) -> None:
+    poller = await viewer(one_server, transports=["polling"])
+    ws = await viewer(one_server)
     await poller.join()
     await ws.join()
     ack = await ws.call("chat", {"room": HALL, "text": "to the poller"})
@@ -191,9 +191,9 @@ async def test_long_polling_fallback(server: Server) -> None:
     await ws.wait_message("from the poller")
 
 
-async def test_polling_then_upgrade(server: Server) -> None:
-    upgraded = await viewer(server, transports=["polling", "websocket"])
-    sender = await viewer(server)
+async def test_polling_then_upgrade(one_server: Server) -> None:
+    upgraded = await viewer(one_server, transports=["polling", "websocket"])
+    sender = await viewer(one_server)
     await upgraded.join()
     await sender.join()
     for i in range(3):

@@ -69,19 +69,20 @@ async def test_host_message_has_role(server: Server) -> None:
         await v.close()
 
 
-async def test_anonymous_connection_gets_its_own_id_and_no_compression(server: Server) -> None:
+async def test_anonymous_connection_gets_its_own_id_and_no_compression(one_server: Server) -> None:
     from tests.chat.clients import connect
 
-    anon = await connect(server.url)
+    anon = await connect(one_server.url)
     ack = await anon.join()
     assert ack["you"]["viewer"].startswith("anon-") and ack["you"]["role"] == "viewer"
-    other = await connect(server.url)
+    other = await connect(one_server.url)
     assert (await other.join())["you"]["viewer"] != ack["you"]["viewer"]
     # a browser offering permessage-deflate is answered without it
     import aiohttp
 
     async with aiohttp.ClientSession() as raw:
-        async with raw.ws_connect(server.url + "/socket.io/?EIO=4&transport=websocket", compress=15) as ws:
+        url = one_server.url + "/socket.io/?EIO=4&transport=websocket"
+        async with raw.ws_connect(url, compress=15) as ws:
             assert ws.compress == 0
             opened = await ws.receive_str()
             assert opened.startswith("0{") and '"maxPayload":16384' in opened

@@ -69,8 +69,8 @@ async def test_repeated_failures_are_throttled_with_429(server: Server) -> None:
         assert int(r.headers["Retry-After"]) > 0
 
 
-async def test_login_bad_input(server: Server) -> None:
-    client = server.client()
+async def test_login_bad_input(one_server: Server) -> None:
+    client = one_server.client()
     cases = [
         (b"{not json", "application/json", 400, "invalid_json"),
         (b"[1, 2]", "application/json", 400, "invalid_json"),
@@ -85,8 +85,8 @@ async def test_login_bad_input(server: Server) -> None:
             assert (await r.json())["error"]["code"] == code
 
 
-async def test_csrf_foreign_origin_is_refused(server: Server) -> None:
-    producer = await server.producer()
+async def test_csrf_foreign_origin_is_refused(one_server: Server) -> None:
+    producer = await one_server.producer()
     async with producer.delete("/api/session", headers={"Origin": "https://evil.example"}) as r:
         assert r.status == 403
         assert (await r.json())["error"]["code"] == "csrf_failed"
@@ -189,9 +189,9 @@ async def test_secure_cookie_behind_a_trusted_tls_proxy(tmp_path) -> None:  # ty
             assert "Secure" in cookie
 
 
-async def test_forwarded_headers_ignored_without_trust_proxy(server: Server) -> None:
-    await server.add_user("alice", "host", "alice-password-1")
-    client = server.client()
+async def test_forwarded_headers_ignored_without_trust_proxy(one_server: Server) -> None:
+    await one_server.add_user("alice", "host", "alice-password-1")
+    client = one_server.client()
     async with client.post(
         "/api/session",
         json={"username": "alice", "password": "alice-password-1"},

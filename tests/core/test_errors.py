@@ -5,24 +5,24 @@ from __future__ import annotations
 from tests.helpers import Server
 
 
-async def test_method_not_allowed_is_json(server: Server) -> None:
-    client = server.client()
+async def test_method_not_allowed_is_json(one_server: Server) -> None:
+    client = one_server.client()
     async with client.put("/healthz") as r:
         assert r.status == 405
         assert (await r.json())["error"]["code"] == "method_not_allowed"
         assert "GET" in r.headers["Allow"]
 
 
-async def test_oversized_body_is_json_413(server: Server) -> None:
-    client = server.client()
+async def test_oversized_body_is_json_413(one_server: Server) -> None:
+    client = one_server.client()
     async with client.post("/api/setup", data=b"x" * (1024 * 1024),
                            headers={"Content-Type": "application/json"}) as r:
         assert r.status == 413
         assert (await r.json())["error"]["code"] == "payload_too_large"
 
 
-async def test_security_headers_on_every_response(server: Server) -> None:
-    client = server.client()
+async def test_security_headers_on_every_response(one_server: Server) -> None:
+    client = one_server.client()
     for path in ("/healthz", "/api/session", "/nope", "/metrics"):
         async with client.get(path) as r:
             csp = r.headers["Content-Security-Policy"]
@@ -30,8 +30,8 @@ async def test_security_headers_on_every_response(server: Server) -> None:
             assert r.headers["X-Content-Type-Options"] == "nosniff"
 
 
-async def test_metrics_is_prometheus_text(server: Server) -> None:
-    client = server.client()
+async def test_metrics_is_prometheus_text(one_server: Server) -> None:
+    client = one_server.client()
     async with client.get("/metrics") as r:
         assert r.status == 200
         assert r.content_type == "text/plain"

@@ -15,8 +15,8 @@ async def test_health_and_ready(server: Server) -> None:
         assert (await r.json())["store"] == server.parts.kernel.backend.kind
 
 
-async def test_unknown_route_is_json_404(server: Server) -> None:
-    client = server.client()
+async def test_unknown_route_is_json_404(one_server: Server) -> None:
+    client = one_server.client()
     async with client.get("/no/such/thing") as r:
         assert r.status == 404
         body = await r.json()

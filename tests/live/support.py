@@ -39,7 +39,7 @@ async def new_program(server: Server, kind: str = "live", minutes: int = 60,
         "ends_at": (now + timedelta(minutes=minutes)).isoformat(),
     }
     async with producer.post("/api/programs", json=body) as resp:
-        assert resp.status in (200, 201), await resp.text()
+        assert resp.status == 201, await resp.text()
         program_id = str((await resp.json())["id"])
     async with producer.post(f"/api/programs/{program_id}/stream-key") as resp:
         assert resp.status == 200, await resp.text()

@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiortc import RTCSessionDescription
+from yarl import URL
 
 from live.tracks import make_offer, whip_publish
 from tests.helpers import RedisServer, Server, running_server
@@ -64,7 +65,12 @@ async def test_bad_requests_are_refused_with_json(live_server: Server) -> None:
     assert (await _post(server, program_id, offer, "sk_wrong"))[:2] == (401, err)
     assert (await _post(server, program_id, offer, other_key))[0] == 401
     assert (await _post(server, "no-such-program", offer, key))[0] == 401
-    assert (await _post(server, "../etc", offer, key))[0] in (401, 404)
+    # a path that tries to climb out: refused before any key or file lookup
+    async with aiohttp.ClientSession() as raw:
+        url = URL(f"{server.url}/whip/..%2Fetc", encoded=True)
+        async with raw.post(url, data=offer, headers={"Authorization": f"Bearer {key}",
+                                                      "Content-Type": "application/sdp"}) as resp:
+            assert (resp.status, (await resp.json())["error"]["code"]) == (404, "program_not_found")
 
     status, err, _ = await _post(server, program_id, offer, key, ctype="text/plain")
     assert (status, err["code"]) == (415, "unsupported_media_type")

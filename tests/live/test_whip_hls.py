@@ -10,7 +10,7 @@ import aiohttp
 
 from live.font import age_ms, read_bits
 from live.source import wall_ms
-from live.tracks import whip_publish
+from live.tracks import make_offer, whip_publish
 from tests.helpers import running_server
 
 from .support import (
@@ -164,13 +164,19 @@ async def test_end_of_program_finalises_replay_and_sets_state(tmp_path: Path) ->
         assert status == 200 and "#EXT-X-ENDLIST" in text and "#EXT-X-PLAYLIST-TYPE:VOD" in text
         status, live_text, _ = await get_text(viewer, f"/hls/{program_id}/120p/live.m3u8")
         assert live_text.rstrip().endswith("#EXT-X-ENDLIST")
-        # an ended program takes no new publisher
-        async with aiohttp.ClientSession() as raw:
-            async with raw.post(f"{server.url}/whip/{program_id}", data=pub.answer,
-                                headers={"Authorization": f"Bearer {key}",
-                                         "Content-Type": "application/sdp"}) as resp:
-                assert resp.status in (400, 409)
         await pub.pc.close()
+        # an ended program takes no new publisher: a valid offer is refused as over
+        late = await make_offer()
+        try:
+            async with aiohttp.ClientSession() as raw:
+                async with raw.post(f"{server.url}/whip/{program_id}",
+                                    data=late.localDescription.sdp.encode(),
+                                    headers={"Authorization": f"Bearer {key}",
+                                             "Content-Type": "application/sdp"}) as resp:
+                    assert resp.status == 409
+                    assert (await resp.json())["error"]["code"] == "program_over"
+        finally:
+            await late.close()
 
 
 async def test_recording_continues_across_a_restart(tmp_path: Path) -> None:

@@ -44,6 +44,6 @@ async def test_ics_feed(server: Server) -> None:
     assert str(events[0]["SUMMARY"]) == "전지적 90년대생 시점"
 
 
-async def test_ics_of_an_empty_lineup(server: Server) -> None:
-    cal = await _feed(server)
+async def test_ics_of_an_empty_lineup(one_server: Server) -> None:
+    cal = await _feed(one_server)
     assert list(cal.walk("VEVENT")) == []

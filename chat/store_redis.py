@@ -1,9 +1,9 @@
 """The chat stores on Redis, one class per capability; each room's history is a Stream of ticks.
 
 One tick of a room is ONE stream entry (fields `m0..mN` = the messages as JSON, `d` = deleted
-ids), written by a Lua script that also drops client retries already stored; hearts and the
-per-minute counters (the keys `RedisCounters` reads) go with it in the same pipeline: three
-commands per room per tick whatever the chat or tap rate. A message id is `<entry id>:<index>`,
+ids), written by a Lua script that also drops client retries already stored and counts the
+tick's hearts and messages (the keys `RedisCounters` reads): one command, so one round trip, per
+room per tick whatever the chat or tap rate. A message id is `<entry id>:<index>`,
 so stream ids are the recovery offsets. Votes, upvotes and new questions (under the room's cap)
 are one atomic script each (a viewer counts once, across processes).
 """
@@ -18,16 +18,17 @@ from kernel.storage import Backend
 
 from .store import Message, NewMessage, Question, Recovery, StoredQuestion, TickResult
 
-# KEYS: stream, dedupe (this hour), dedupe (last hour), deleted set, minutes hash
-# ARGV: maxlen, n, minute field, then n pairs (client_key or "", message json), then deletions json
-_APPEND = """
+# KEYS: stream, dedupe (this hour), dedupe (last hour), deleted set, minutes hash, hearts total
+# ARGV: maxlen, n, minute, hearts, then n pairs (client_key or "", message json), then deletions json
+# Returns {entry id or '', the n message ids, hearts total, hearts this minute}.
+_TICK = """
 local n = tonumber(ARGV[2])
-local dels = ARGV[4 + 2 * n]
+local dels = ARGV[5 + 2 * n]
 local fields = {}
 local res = {}
 local k = 0
 for i = 1, n do
-  local ck = ARGV[2 + 2 * i]
+  local ck = ARGV[3 + 2 * i]
   local prev = false
   if ck ~= '' then
     prev = redis.call('HGET', KEYS[2], ck)
@@ -38,7 +39,7 @@ for i = 1, n do
   else
     res[i] = '#' .. k
     fields[#fields + 1] = 'm' .. k
-    fields[#fields + 1] = ARGV[3 + 2 * i]
+    fields[#fields + 1] = ARGV[4 + 2 * i]
     k = k + 1
   end
 end
@@ -47,23 +48,26 @@ if dels ~= '[]' then
   fields[#fields + 1] = dels
   for _, id in ipairs(cjson.decode(dels)) do redis.call('SADD', KEYS[4], id) end
 end
-if #fields == 0 then return {'', res} end
-local eid
-if tonumber(ARGV[1]) > 0 then
-  eid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
-else
-  eid = redis.call('XADD', KEYS[1], '*', unpack(fields))
-end
-for i = 1, n do
-  if string.sub(res[i], 1, 1) == '#' then
-    res[i] = eid .. ':' .. string.sub(res[i], 2)
-    local ck = ARGV[2 + 2 * i]
-    if ck ~= '' then redis.call('HSET', KEYS[2], ck, res[i]) end
+local eid = ''
+if #fields > 0 then
+  if tonumber(ARGV[1]) > 0 then
+    eid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+  else
+    eid = redis.call('XADD', KEYS[1], '*', unpack(fields))
   end
+  for i = 1, n do
+    if string.sub(res[i], 1, 1) == '#' then
+      res[i] = eid .. ':' .. string.sub(res[i], 2)
+      local ck = ARGV[3 + 2 * i]
+      if ck ~= '' then redis.call('HSET', KEYS[2], ck, res[i]) end
+    end
+  end
+  redis.call('EXPIRE', KEYS[2], 7200)
+  if k > 0 then redis.call('HINCRBY', KEYS[5], 'm:' .. ARGV[3], k) end
 end
-redis.call('EXPIRE', KEYS[2], 7200)
-if k > 0 then redis.call('HINCRBY', KEYS[5], ARGV[3], k) end
-return {eid, res}
+local total = redis.call('INCRBY', KEYS[6], ARGV[4])
+local this_minute = redis.call('HINCRBY', KEYS[5], 'h:' .. ARGV[3], ARGV[4])
+return {eid, res, total, this_minute}
 """
 
 # KEYS: voters hash, counts hash; ARGV: viewer, choice
@@ -140,40 +144,33 @@ class RedisHistory(_OnRedis):
     def __init__(self, backend: Backend, history_max: int) -> None:
         super().__init__(backend)
         self._history_max = history_max
-        self._append = self._r.register_script(_APPEND)
+        self._tick = self._r.register_script(_TICK)
 
     async def write_tick(
         self, room: str, items: list[NewMessage], deletions: list[str], hearts: int, minute: int
     ) -> TickResult:
+        # One EVALSHA: one round trip and atomic. On NOSCRIPT (a restarted or flushed Redis)
+        # redis-py loads the script and calls again; nothing ran the first time, so nothing
+        # counts twice.
         hour = int(time.time() // 3600)
-        pipe = self._r.pipeline(transaction=False)
-        if items or deletions:
-            argv: list[Any] = [self._history_max, len(items), f"m:{minute}"]
-            for item in items:
-                body = item.public("")
-                del body["id"]
-                argv += [item.client_key or "", json.dumps(body, ensure_ascii=False)]
-            argv.append(json.dumps(deletions))
-            keys = [
-                self._k(room, "log"),
-                self._k(room, "ck", str(hour)),
-                self._k(room, "ck", str(hour - 1)),
-                self._k(room, "del"),
-                self._minutes_key(room),
-            ]
-            await self._append(keys=keys, args=argv, client=pipe)
-        pipe.incrby(self._hearts_key(room), hearts)
-        pipe.hincrby(self._minutes_key(room), f"h:{minute}", hearts)
-        results = await pipe.execute()
-        ids: list[str] = []
-        fresh: list[bool] = []
-        if items or deletions:
-            entry_id, raw = results[0]
-            ids = [str(v) for v in raw]
-            fresh = [bool(entry_id) and i.startswith(f"{entry_id}:") for i in ids]
-        total = int(results[-2])
-        per_minute = int(results[-1])
-        return TickResult(ids, fresh, total, per_minute)
+        argv: list[Any] = [self._history_max, len(items), minute, hearts]
+        for item in items:
+            body = item.public("")
+            del body["id"]
+            argv += [item.client_key or "", json.dumps(body, ensure_ascii=False)]
+        argv.append(json.dumps(deletions))
+        keys = [
+            self._k(room, "log"),
+            self._k(room, "ck", str(hour)),
+            self._k(room, "ck", str(hour - 1)),
+            self._k(room, "del"),
+            self._minutes_key(room),
+            self._hearts_key(room),
+        ]
+        entry_id, raw, total, this_minute = await self._tick(keys=keys, args=argv)
+        ids = [str(v) for v in raw]
+        fresh = [bool(entry_id) and i.startswith(f"{entry_id}:") for i in ids]
+        return TickResult(ids, fresh, int(total), int(this_minute))
 
     async def _deleted(self, room: str) -> set[str]:
         return set(await self._r.smembers(self._k(room, "del")))

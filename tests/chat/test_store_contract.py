@@ -194,29 +194,42 @@ async def test_redis_drops_processes_that_stopped_reporting(
 
 # ---- one round trip per tick -------------------------------------------------------------------
 @pytest.mark.parametrize("backend_kind", ["redis"])
-async def test_redis_commands_per_tick_are_fixed(stores: ChatStores, backend: Backend) -> None:
+async def test_redis_tick_is_one_command_whatever_its_size(stores: ChatStores, backend: Backend) -> None:
     history = stores.history
     redis: Any = backend.require_redis()
+    await history.write_tick(ROOM, [_msg("warm")], [], 0, 6)  # the server learns the script
 
-    # Every tick is one pipeline of 3 commands (script, INCRBY, HINCRBY), whatever its size.
-    pipe_sizes = []
-    original = redis.pipeline
+    # Every tick is one command (the script), whatever its size: no pipeline, no SCRIPT EXISTS.
+    sent: list[object] = []
+    original_command, original_pipeline = redis.execute_command, redis.pipeline
 
-    def spy(*args: object, **kwargs: object) -> object:
-        pipe = original(*args, **kwargs)
-        real_execute = pipe.execute
+    async def command(*args: object, **kwargs: object) -> object:
+        sent.append(args[0])
+        return await original_command(*args, **kwargs)
 
-        async def execute(*a: object, **k: object) -> object:
-            pipe_sizes.append(len(pipe.command_stack))
-            return await real_execute(*a, **k)
+    def pipeline(*args: object, **kwargs: object) -> object:
+        sent.append("pipeline")
+        return original_pipeline(*args, **kwargs)
 
-        pipe.execute = execute
-        return pipe
-
-    redis.pipeline = spy
+    redis.execute_command, redis.pipeline = command, pipeline
     try:
-        await history.write_tick(ROOM, [_msg("y")], [], 1, 6)
-        await history.write_tick(ROOM, [_msg(f"z{i}") for i in range(300)], ["1-0:0"], 40, 6)
+        small = await history.write_tick(ROOM, [_msg("y")], [], 1, 6)
+        large = await history.write_tick(ROOM, [_msg(f"z{i}") for i in range(300)], [small.ids[0]], 40, 6)
+        hearts_only = await history.write_tick(ROOM, [], [], 2, 6)
     finally:
-        redis.pipeline = original
-    assert pipe_sizes == [3, 3]
+        redis.execute_command, redis.pipeline = original_command, original_pipeline
+    assert sent == ["EVALSHA", "EVALSHA", "EVALSHA"]
+    assert all(large.fresh) and len(large.ids) == 300
+    assert (hearts_only.hearts_total, hearts_only.hearts_minute) == (43, 43)
+
+
+@pytest.mark.parametrize("backend_kind", ["redis"])
+async def test_redis_tick_after_the_scripts_were_flushed(stores: ChatStores, backend: Backend) -> None:
+    """A restarted Redis forgets the script: the tick loads it and counts everything once."""
+    history, counters = stores.history, stores.counters
+    await history.write_tick(ROOM, [_msg("a")], [], 1, 7)
+    await backend.require_redis().script_flush()
+    result = await history.write_tick(ROOM, [_msg("b")], [], 2, 7)
+    assert (result.hearts_total, result.hearts_minute) == (3, 3)
+    assert [m["text"] for m in await history.recent(ROOM, 10)] == ["a", "b"]
+    assert await counters.per_minute(ROOM, 0) == [{"minute": 7, "messages": 2, "hearts": 3}]

@@ -1,6 +1,6 @@
 """The chat slice: Socket.IO rooms for programs and halls, with per-tick fan-out.
 
-`setup(app, kernel, settings, programs=..., visitors=..., gate=...)` builds the store, the
+`setup(app, kernel, settings, programs=..., visitors=..., gate=...)` builds the stores, the
 Socket.IO server and the chat engine, registers the event handlers and REST routes, starts and
 stops the tick with the app, and returns the `Chat` parts for the composition root.
 """
@@ -25,7 +25,7 @@ from .qa_polls import add_qa_and_polls
 from .server import attach, make_sio
 from .service import ChatService
 from .settings import ChatSettings
-from .store import make_chat_store
+from .store import make_chat_stores
 
 __all__ = ["Chat", "ChatSettings", "setup"]
 
@@ -40,9 +40,9 @@ class Chat:
 def setup(app: web.Application, kernel: Kernel, settings: ChatSettings, *, programs: Programs,
           visitors: Visitors, gate: Gate) -> Chat:
     """Register the chat with the app: /socket.io/, the chat routes and the tick."""
-    store = make_chat_store(kernel.backend, settings.history_max)
+    stores = make_chat_stores(kernel.backend, settings.history_max)
     sio = make_sio()
-    service = ChatService(settings, store, kernel.bus, kernel.metrics, programs,
+    service = ChatService(settings, stores, kernel.bus, kernel.metrics, programs,
                           relay=kernel.backend.kind == "redis")
     service.subscribe()
     handlers = make_handlers(service)

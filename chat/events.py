@@ -117,7 +117,7 @@ def make_handlers(service: ChatService) -> Handlers:
         ack: dict[str, Any] = {"ok": True, "room": room}
         recovery = None
         if since is not None:
-            recovery = await service.store.recover(room, since, RECOVERY_LIMIT)
+            recovery = await service.stores.history.recover(room, since, RECOVERY_LIMIT)
             ack["recovered"] = recovery is not None
         if recovery is not None:
             ack["messages"] = recovery.messages

@@ -47,7 +47,7 @@ HALLS: dict[str, Hall] = {
 def setup_routes(app: web.Application, service: ChatService, gate: Gate) -> None:
     async def list_halls(_request: web.Request) -> web.Response:
         rooms = [f"hall:{hall_id}" for hall_id in HALLS]
-        totals = await service.store.hearts_totals(rooms)
+        totals = await service.stores.counters.hearts_totals(rooms)
         halls = []
         for hall in HALLS.values():
             room = f"hall:{hall.id}"
@@ -75,7 +75,7 @@ def setup_routes(app: web.Application, service: ChatService, gate: Gate) -> None
             raise ApiError(400, "invalid_limit", "'limit' must be 1-100.") from None
         if not 1 <= limit <= 100:
             raise ApiError(400, "invalid_limit", "'limit' must be 1-100.")
-        items = await service.store.recent(f"hall:{hall_id}", limit, before)
+        items = await service.stores.history.recent(f"hall:{hall_id}", limit, before)
         return web.json_response(
             {"hall": HALLS[hall_id].public(), "comments": items,
              "next_before": items[0]["id"] if len(items) == limit else None}
@@ -88,8 +88,8 @@ def setup_routes(app: web.Application, service: ChatService, gate: Gate) -> None
         from .service import minute_of, now_ms
 
         minute = minute_of(now_ms())
-        rows = await service.store.per_minute(room, minute - 180)
-        total, per_minute = await service.store.hearts(room, minute)
+        rows = await service.stores.counters.per_minute(room, minute - 180)
+        total, per_minute = await service.stores.counters.hearts(room, minute)
         state = service.cached(room)
         return web.json_response(
             {

@@ -25,6 +25,8 @@ def _require_moderator(conn: Conn) -> None:
 
 
 def add_moderation(h: Handlers, service: ChatService) -> None:
+    history = service.stores.history
+
     async def action(conn: Conn, room: str, name: str, **details: Any) -> None:
         by = conn.user.username if conn.user else ""
         await service.emit(room, "moderation", {"room": room, "action": name, "by": by, **details})
@@ -33,7 +35,7 @@ def add_moderation(h: Handlers, service: ChatService) -> None:
         _require_moderator(conn)
         state = await h.joined_state(conn, data)
         target = message_id(data.get("id"))
-        message = await service.store.get_message(state.name, target)
+        message = await history.get_message(state.name, target)
         if message is None:
             raise ChatError("unknown_message", "There is no such message (or it is deleted).")
         await service.wait_stored(service.enqueue_deletion(state, target))
@@ -103,7 +105,7 @@ def add_moderation(h: Handlers, service: ChatService) -> None:
         message = None
         if raw is not None:
             target = message_id(raw)
-            message = await service.store.get_message(state.name, target)
+            message = await history.get_message(state.name, target)
             if message is None:
                 raise ChatError("unknown_message", "There is no such message (or it is deleted).")
         await service.set_meta(

@@ -1,6 +1,7 @@
 """Q&A and polls: questions with upvotes (ordered by votes), and the competition vote.
 
 A viewer asks at most once per 30 s and upvotes a question once; hosts mark questions answered.
+A room keeps at most 2,000 questions (`too_many_questions` after that).
 A poll has 2-10 choices; each viewer id votes once (atomic in the store, so exact across
 processes); viewers see only that they voted until a host reveals, hosts see live counts.
 """
@@ -19,10 +20,15 @@ from .service import ChatService, Conn, now_ms
 from .validate import clean_text, int_field, short_id
 
 QUESTION_EVERY_S = 30.0
+# A room's questions are all loaded and ordered to pick the top 50 (`question_list`), so the
+# store keeps at most this many per room: bounded work and memory per refresh.
+MAX_QUESTIONS = 2000
 MAX_CHOICE = 80
 
 
 def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
+    polls_and_questions = service.stores.polls_and_questions
+
     async def question(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         state = await h.joined_state(conn, data)
         text = clean_text(data.get("text"))
@@ -39,14 +45,16 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
             "text": text,
             "ts": now_ms(),
         }
-        await service.store.add_question(state.name, item)
+        if not await polls_and_questions.add_question(state.name, item, MAX_QUESTIONS):
+            raise ChatError("too_many_questions",
+                            f"This room has {MAX_QUESTIONS} questions already; no more can be asked.")
         await service.announce_dirty(state, "questions")
         return {"ok": True, "id": item["id"]}
 
     async def upvote(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         state = await h.joined_state(conn, data)
         qid = short_id(data.get("question_id"), "question_id")
-        result = await service.store.upvote(state.name, qid, conn.viewer)
+        result = await polls_and_questions.upvote(state.name, qid, conn.viewer)
         if result is None:
             raise ChatError("unknown_question", "There is no such question.")
         if not result:
@@ -58,7 +66,7 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
         _require_moderator(conn)
         state = await h.joined_state(conn, data)
         qid = short_id(data.get("question_id"), "question_id")
-        if not await service.store.answer_question(state.name, qid):
+        if not await polls_and_questions.answer_question(state.name, qid):
             raise ChatError("unknown_question", "There is no such question.")
         await service.announce_dirty(state, "questions")
         return {"ok": True}
@@ -96,7 +104,7 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
         await service.set_meta(state, "poll", json.dumps(poll, ensure_ascii=False))
         view = {**poll, "room": state.name}
         if poll.get("revealed"):
-            view["counts"] = await service.store.poll_counts(poll["id"], len(poll["choices"]))
+            view["counts"] = await polls_and_questions.poll_counts(poll["id"], len(poll["choices"]))
         await service.emit(state.name, "poll", view)
         return {"ok": True, "poll": view}
 
@@ -114,7 +122,7 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
         if poll.get("state") != "open":
             raise ChatError("poll_closed", "This poll is closed.")
         choice = int_field(data, "choice", 0, len(poll["choices"]) - 1)
-        if not await service.store.vote(poll["id"], conn.viewer, choice):
+        if not await polls_and_questions.vote(poll["id"], conn.viewer, choice):
             raise ChatError("already_voted", "You voted in this poll already.")
         await service.announce_dirty(state, "poll")
         return {"ok": True, "voted": True}

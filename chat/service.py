@@ -1,10 +1,11 @@
 """The chat engine of one process: connections, room state, the per-tick flush and the relay.
 
-Every `tick_ms` each busy room's pending messages, deletions and hearts are written to the store
-in one call and the stored messages go out as ONE `messages` frame (encoded once, see fanout).
-With Redis, the same frame is relayed to the other processes over the bus (`relay.py`), so two
-`innotv serve` processes are one chat. `hearts` goes out at most 5 times a second per room, `viewers` once a
-second when it changed, poll counts (to hosts) and the question list at most once a second.
+Every `tick_ms` each busy room's pending messages, deletions and hearts are written to the
+history store in one call (`write_tick`, one round trip) and the stored messages go out as ONE
+`messages` frame (encoded once, see fanout). With Redis, the same frame is relayed to the other
+processes over the bus (`relay.py`), so two `innotv serve` processes are one chat. `hearts` goes
+out at most 5 times a second per room, `viewers` once a second when it changed, poll counts (to
+hosts) and the question list (the top 50 of `question_list`) at most once a second.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .relay import (
 )
 from .room_state import Pending, RoomState
 from .settings import ChatSettings
-from .store import ChatStore, NewMessage
+from .store import ChatStores, NewMessage, question_list
 from .wire import event_text
 
 log = logging.getLogger("innotv.chat")
@@ -55,6 +56,7 @@ POLL_EVERY_S = 0.5
 QUESTIONS_EVERY_S = 1.0
 ACK_TIMEOUT_S = 10.0
 SNAPSHOT = 50
+QUESTIONS_SHOWN = 50
 
 
 @dataclass(slots=True)
@@ -85,10 +87,10 @@ def minute_of(ms: int) -> int:
 
 
 class ChatService:
-    def __init__(self, settings: ChatSettings, store: ChatStore, bus: Bus, metrics: Metrics,
+    def __init__(self, settings: ChatSettings, stores: ChatStores, bus: Bus, metrics: Metrics,
                  programs: Programs, *, relay: bool) -> None:
         self.settings = settings
-        self.store = store
+        self.stores = stores
         self.bus = bus
         self.metrics = metrics
         self.programs = programs
@@ -104,7 +106,7 @@ class ChatService:
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
-        await self.store.setup()
+        await self.stores.setup()
         self._task = asyncio.create_task(self._tick_loop(), name="chat-tick")
 
     async def stop(self) -> None:
@@ -133,8 +135,10 @@ class ChatService:
             state = RoomState(room, kind, ident)
             if kind == "program":
                 state.program = await self._program(ident)
-            state.meta = await self.store.meta(room)
-            state.hearts_total, state.hearts_minute = await self.store.hearts(room, minute_of(now_ms()))
+            state.meta = await self.stores.room_settings.meta(room)
+            state.hearts_total, state.hearts_minute = await self.stores.counters.hearts(
+                room, minute_of(now_ms())
+            )
             self._states[room] = state
             future.set_result(state)
             return state
@@ -227,7 +231,7 @@ class ChatService:
                 state.pending_keys.pop(pending.item.client_key, None)
         ms = now_ms()
         try:
-            result = await self.store.write_tick(
+            result = await self.stores.history.write_tick(
                 state.name, [p.item for p in batch], deleted, hearts, minute_of(ms)
             )
         except Exception:
@@ -268,7 +272,7 @@ class ChatService:
         if state.recent is not None:
             return list(state.recent[-limit:])
         version = state.version
-        loaded = await self.store.recent(state.name, SNAPSHOT)
+        loaded = await self.stores.history.recent(state.name, SNAPSHOT)
         if state.recent is None and state.version == version:
             state.recent = loaded
         return loaded[-limit:]
@@ -277,7 +281,8 @@ class ChatService:
         if state.questions_cache is not None:
             return list(state.questions_cache)
         version = state.version
-        loaded = await self.store.questions(state.name, 50)
+        stored = await self.stores.polls_and_questions.questions(state.name)
+        loaded = question_list(stored, QUESTIONS_SHOWN)
         if state.version == version and not state.questions_dirty:
             state.questions_cache = loaded
         return loaded
@@ -295,7 +300,7 @@ class ChatService:
         if not counts:
             return
         try:
-            totals = await self.store.report_viewers(self.process, counts)
+            totals = await self.stores.presence.report_viewers(self.process, counts)
         except Exception:
             log.warning("viewer count report failed", exc_info=True)
             return
@@ -318,12 +323,13 @@ class ChatService:
         poll = state.poll
         if poll is None:
             return None
+        polls = self.stores.polls_and_questions
         view = dict(poll)
         view["room"] = state.name
         if poll.get("revealed") or (conn is not None and conn.can_moderate()):
-            view["counts"] = await self.store.poll_counts(poll["id"], len(poll["choices"]))
+            view["counts"] = await polls.poll_counts(poll["id"], len(poll["choices"]))
         if conn is not None:
-            view["voted"] = await self.store.has_voted(poll["id"], conn.viewer)
+            view["voted"] = await polls.has_voted(poll["id"], conn.viewer)
         return view
 
     async def _send_poll_counts(self, state: RoomState) -> None:
@@ -332,7 +338,8 @@ class ChatService:
             return
         view = dict(poll)
         view["room"] = state.name
-        view["counts"] = await self.store.poll_counts(poll["id"], len(poll["choices"]))
+        counts = await self.stores.polls_and_questions.poll_counts(poll["id"], len(poll["choices"]))
+        view["counts"] = counts
         self.members.broadcast(state.name, "poll", view, privileged_only=True)
 
     def mark(self, state: RoomState, what: str) -> None:
@@ -363,7 +370,7 @@ class ChatService:
         await self.bus.publish(ROOM_EVENT, RoomEvent(room, event, data))
 
     async def set_meta(self, state: RoomState, name: str, value: str | None) -> None:
-        await self.store.set_meta(state.name, name, value)
+        await self.stores.room_settings.set_meta(state.name, name, value)
         # Applied here at once (the bus may deliver later), and on every process by the bus.
         _apply_setting(state, name, value)
         await self.bus.publish(ROOM_SETTING, RoomSettingChanged(state.name, name, value))

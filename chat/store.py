@@ -1,19 +1,30 @@
-"""The chat storage contract: one protocol, two backends (SQLite rows, Redis Streams).
+"""The chat storage contract: five small protocols by capability, each with two backends.
+
+`HistoryStore` (messages), `CountersStore` (hearts and per-minute counts), `RoomSettingsStore`
+(a room's moderation settings), `PollsAndQuestionsStore` (votes and Q&A) and `PresenceStore`
+(viewer counts across processes); `store_sqlite` and `store_redis` implement each one.
+`make_chat_stores` builds the five for the configured backend as one `ChatStores`.
 
 A tick writes a room's new messages, deletions and hearts in ONE call (`write_tick`): one SQLite
-transaction, or one Redis pipeline with a fixed number of commands whatever the traffic. Message
-ids are opaque strings that order the room's history; `recover(room, since)` returns what a
-client missed after `since`, or None when that point is no longer kept.
+transaction, or one Redis round trip whatever the traffic. It counts the tick's hearts and
+messages itself, so `CountersStore` reads what `write_tick` wrote. Message ids are opaque strings
+that order the room's history; `recover(room, since)` returns what a client missed after `since`,
+or None when that point is no longer kept.
+
+The stores keep questions as asked, with their votes and answered mark (`StoredQuestion`);
+`question_list` is the one rule that orders and shapes them for clients.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kernel.storage import Backend
 
 Message = dict[str, Any]  # {"id", "viewer", "nickname", "text", "ts", "role"}
+Question = dict[str, Any]  # as asked: {"id", "viewer", "nickname", "text", "ts"}
 
 
 @dataclass(frozen=True)
@@ -50,51 +61,134 @@ class Recovery:
     deleted: list[str] = field(default_factory=list)
 
 
-class ChatStore(Protocol):
-    async def setup(self) -> None: ...
+@dataclass(frozen=True)
+class StoredQuestion:
+    question: Question
+    votes: int
+    answered: bool
+
+
+def question_list(stored: Iterable[StoredQuestion], limit: int) -> list[dict[str, Any]]:
+    """The questions clients get: most votes first, then the oldest, then by id; at most `limit`.
+
+    Each is the question as asked plus `votes` and `answered`."""
+    ordered = sorted(stored, key=lambda s: (-s.votes, s.question["ts"], s.question["id"]))
+    return [{**s.question, "votes": s.votes, "answered": s.answered} for s in ordered[:limit]]
+
+
+class HistoryStore(Protocol):
+    """A room's messages and deletions: the per-tick write, the snapshot and recovery."""
 
     async def write_tick(
         self, room: str, items: list[NewMessage], deletions: list[str], hearts: int, minute: int
-    ) -> TickResult: ...
+    ) -> TickResult:
+        """Store the tick's messages and deletions and count its hearts, in one round trip."""
 
-    async def recent(self, room: str, limit: int, before: str | None = None) -> list[Message]: ...
+    async def recent(self, room: str, limit: int, before: str | None = None) -> list[Message]:
+        """The last `limit` messages not deleted (before `before` when given), oldest first."""
 
-    async def recover(self, room: str, since: str, limit: int) -> Recovery | None: ...
+    async def recover(self, room: str, since: str, limit: int) -> Recovery | None:
+        """What was stored after `since`; None when `since` is unknown or over `limit` back."""
 
-    async def get_message(self, room: str, message_id: str) -> Message | None: ...
-
-    async def hearts(self, room: str, minute: int) -> tuple[int, int]: ...
-
-    async def hearts_totals(self, rooms: list[str]) -> dict[str, int]: ...
-
-    async def per_minute(self, room: str, since_minute: int) -> list[dict[str, int]]: ...
-
-    async def meta(self, room: str) -> dict[str, str]: ...
-
-    async def set_meta(self, room: str, name: str, value: str | None) -> None: ...
-
-    async def vote(self, poll_id: str, viewer: str, choice: int) -> bool: ...
-
-    async def has_voted(self, poll_id: str, viewer: str) -> bool: ...
-
-    async def poll_counts(self, poll_id: str, choices: int) -> list[int]: ...
-
-    async def add_question(self, room: str, question: dict[str, Any]) -> None: ...
-
-    async def upvote(self, room: str, question_id: str, viewer: str) -> bool | None: ...
-
-    async def answer_question(self, room: str, question_id: str) -> bool: ...
-
-    async def questions(self, room: str, limit: int) -> list[dict[str, Any]]: ...
-
-    async def report_viewers(self, process: str, counts: dict[str, int]) -> dict[str, int]: ...
+    async def get_message(self, room: str, message_id: str) -> Message | None:
+        """One message, None when it does not exist or is deleted."""
 
 
-def make_chat_store(backend: Backend, history_max: int) -> ChatStore:
+class CountersStore(Protocol):
+    """The hearts and per-minute message counts that `HistoryStore.write_tick` keeps."""
+
+    async def hearts(self, room: str, minute: int) -> tuple[int, int]:
+        """(total hearts, hearts counted in `minute`)."""
+
+    async def hearts_totals(self, rooms: list[str]) -> dict[str, int]:
+        """Total hearts of each room (0 when none)."""
+
+    async def per_minute(self, room: str, since_minute: int) -> list[dict[str, int]]:
+        """`{"minute", "messages", "hearts"}` of each minute from `since_minute` that had any."""
+
+
+class RoomSettingsStore(Protocol):
+    """A room's moderation settings as names and values (`slow`, `ban:<viewer>`, `poll`, ...)."""
+
+    async def meta(self, room: str) -> dict[str, str]:
+        """Every setting of the room."""
+
+    async def set_meta(self, room: str, name: str, value: str | None) -> None:
+        """Set one setting; None removes it."""
+
+
+class PollsAndQuestionsStore(Protocol):
+    """Poll votes (one per viewer) and a room's questions with their upvotes (one per viewer)."""
+
+    async def vote(self, poll_id: str, viewer: str, choice: int) -> bool:
+        """Count the vote; False when the viewer voted in this poll already."""
+
+    async def has_voted(self, poll_id: str, viewer: str) -> bool:
+        """Whether the viewer voted in this poll."""
+
+    async def poll_counts(self, poll_id: str, choices: int) -> list[int]:
+        """Votes per choice, `choices` long."""
+
+    async def add_question(self, room: str, question: Question, max_questions: int) -> bool:
+        """Store the question; False (nothing stored) when the room has `max_questions` already."""
+
+    async def upvote(self, room: str, question_id: str, viewer: str) -> bool | None:
+        """True when counted, False when the viewer upvoted it already, None: no such question."""
+
+    async def answer_question(self, room: str, question_id: str) -> bool:
+        """Mark it answered; False when there is no such question."""
+
+    async def questions(self, room: str) -> list[StoredQuestion]:
+        """Every question of the room, in no particular order (see `question_list`)."""
+
+
+class PresenceStore(Protocol):
+    """Viewer counts across processes."""
+
+    async def report_viewers(self, process: str, counts: dict[str, int]) -> dict[str, int]:
+        """Report this process's connections per room; the totals of all live processes."""
+
+
+@dataclass(frozen=True)
+class ChatStores:
+    """The chat's stores on one backend; `setup()` once before use (creates the SQLite tables)."""
+
+    history: HistoryStore
+    counters: CountersStore
+    room_settings: RoomSettingsStore
+    polls_and_questions: PollsAndQuestionsStore
+    presence: PresenceStore
+    setup: Callable[[], Awaitable[None]]
+
+
+def make_chat_stores(backend: Backend, history_max: int) -> ChatStores:
+    """The five stores on `backend`; `history_max` bounds the Redis streams (0 keeps all)."""
     if backend.kind == "redis":
-        from .store_redis import RedisChatStore
+        from . import store_redis as on_redis
 
-        return RedisChatStore(backend, history_max)
-    from .store_sqlite import SqliteChatStore
+        async def nothing_to_set_up() -> None:
+            return None
 
-    return SqliteChatStore(backend)
+        return ChatStores(
+            history=on_redis.RedisHistory(backend, history_max),
+            counters=on_redis.RedisCounters(backend),
+            room_settings=on_redis.RedisRoomSettings(backend),
+            polls_and_questions=on_redis.RedisPollsAndQuestions(backend),
+            presence=on_redis.RedisPresence(backend),
+            setup=nothing_to_set_up,
+        )
+    from . import store_sqlite as on_sqlite
+
+    db = backend.require_db()
+
+    async def create_tables() -> None:
+        await on_sqlite.migrate(db)
+
+    return ChatStores(
+        history=on_sqlite.SqliteHistory(db),
+        counters=on_sqlite.SqliteCounters(db),
+        room_settings=on_sqlite.SqliteRoomSettings(db),
+        polls_and_questions=on_sqlite.SqlitePollsAndQuestions(db),
+        presence=on_sqlite.SqlitePresence(),
+        setup=create_tables,
+    )

@@ -1,10 +1,11 @@
-"""The chat store on Redis: each room's history is a Stream whose entries are ticks.
+"""The chat stores on Redis, one class per capability; each room's history is a Stream of ticks.
 
 One tick of a room is ONE stream entry (fields `m0..mN` = the messages as JSON, `d` = deleted
-ids), written by a Lua script that also drops client retries already stored; hearts and the
-per-minute counters go with it in the same pipeline: three commands per room per tick whatever
-the chat or tap rate. A message id is `<entry id>:<index>`, so stream ids are the recovery
-offsets. Votes and upvotes are one atomic script each (a viewer counts once, across processes).
+ids), written by a Lua script that also drops client retries already stored and counts the
+tick's hearts and messages (the keys `RedisCounters` reads): one command, so one round trip, per
+room per tick whatever the chat or tap rate. A message id is `<entry id>:<index>`,
+so stream ids are the recovery offsets. Votes, upvotes and new questions (under the room's cap)
+are one atomic script each (a viewer counts once, across processes).
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from typing import Any
 
 from kernel.storage import Backend
 
-from .store import Message, NewMessage, Recovery, TickResult
+from .store import Message, NewMessage, Question, Recovery, StoredQuestion, TickResult
 
-# KEYS: stream, dedupe (this hour), dedupe (last hour), deleted set, minutes hash
-# ARGV: maxlen, n, minute field, then n pairs (client_key or "", message json), then deletions json
-_APPEND = """
+# KEYS: stream, dedupe (this hour), dedupe (last hour), deleted set, minutes hash, hearts total
+# ARGV: maxlen, n, minute, hearts, then n pairs (client_key or "", message json), then deletions json
+# Returns {entry id or '', the n message ids, hearts total, hearts this minute}.
+_TICK = """
 local n = tonumber(ARGV[2])
-local dels = ARGV[4 + 2 * n]
+local dels = ARGV[5 + 2 * n]
 local fields = {}
 local res = {}
 local k = 0
 for i = 1, n do
-  local ck = ARGV[2 + 2 * i]
+  local ck = ARGV[3 + 2 * i]
   local prev = false
   if ck ~= '' then
     prev = redis.call('HGET', KEYS[2], ck)
@@ -37,7 +39,7 @@ for i = 1, n do
   else
     res[i] = '#' .. k
     fields[#fields + 1] = 'm' .. k
-    fields[#fields + 1] = ARGV[3 + 2 * i]
+    fields[#fields + 1] = ARGV[4 + 2 * i]
     k = k + 1
   end
 end
@@ -46,23 +48,26 @@ if dels ~= '[]' then
   fields[#fields + 1] = dels
   for _, id in ipairs(cjson.decode(dels)) do redis.call('SADD', KEYS[4], id) end
 end
-if #fields == 0 then return {'', res} end
-local eid
-if tonumber(ARGV[1]) > 0 then
-  eid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
-else
-  eid = redis.call('XADD', KEYS[1], '*', unpack(fields))
-end
-for i = 1, n do
-  if string.sub(res[i], 1, 1) == '#' then
-    res[i] = eid .. ':' .. string.sub(res[i], 2)
-    local ck = ARGV[2 + 2 * i]
-    if ck ~= '' then redis.call('HSET', KEYS[2], ck, res[i]) end
+local eid = ''
+if #fields > 0 then
+  if tonumber(ARGV[1]) > 0 then
+    eid = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+  else
+    eid = redis.call('XADD', KEYS[1], '*', unpack(fields))
   end
+  for i = 1, n do
+    if string.sub(res[i], 1, 1) == '#' then
+      res[i] = eid .. ':' .. string.sub(res[i], 2)
+      local ck = ARGV[3 + 2 * i]
+      if ck ~= '' then redis.call('HSET', KEYS[2], ck, res[i]) end
+    end
+  end
+  redis.call('EXPIRE', KEYS[2], 7200)
+  if k > 0 then redis.call('HINCRBY', KEYS[5], 'm:' .. ARGV[3], k) end
 end
-redis.call('EXPIRE', KEYS[2], 7200)
-if k > 0 then redis.call('HINCRBY', KEYS[5], ARGV[3], k) end
-return {eid, res}
+local total = redis.call('INCRBY', KEYS[6], ARGV[4])
+local this_minute = redis.call('HINCRBY', KEYS[5], 'h:' .. ARGV[3], ARGV[4])
+return {eid, res, total, this_minute}
 """
 
 # KEYS: voters hash, counts hash; ARGV: viewer, choice
@@ -72,6 +77,14 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   return 1
 end
 return 0
+"""
+
+# KEYS: questions hash, votes zset; ARGV: question id, question json, most questions per room
+_ADD_QUESTION = """
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1
 """
 
 # KEYS: questions hash, votes zset, upvoters set; ARGV: question id, viewer
@@ -107,54 +120,57 @@ def _entry_messages(entry_id: str, fields: dict[str, str]) -> list[Message]:
     return out
 
 
-class RedisChatStore:
-    def __init__(self, backend: Backend, history_max: int) -> None:
+class _OnRedis:
+    """A store's Redis client and its room keys under the deployment's prefix."""
+
+    def __init__(self, backend: Backend) -> None:
         # redis-py's stubs type replies as bytes | str; this client decodes, so replies are str.
         self._r: Any = backend.require_redis()
         self._key = backend.key
-        self._history_max = history_max
-        self._append = self._r.register_script(_APPEND)
-        self._vote = self._r.register_script(_VOTE)
-        self._upvote = self._r.register_script(_UPVOTE)
-
-    async def setup(self) -> None:
-        return None
 
     def _k(self, room: str, *parts: str) -> str:
         return self._key("chat", room, *parts)
 
+    def _hearts_key(self, room: str) -> str:
+        """The room's hearts total (INCRBY)."""
+        return self._k(room, "hearts")
+
+    def _minutes_key(self, room: str) -> str:
+        """The room's per-minute counts: a hash of `m:<minute>` messages and `h:<minute>` hearts."""
+        return self._k(room, "pm")
+
+
+class RedisHistory(_OnRedis):
+    def __init__(self, backend: Backend, history_max: int) -> None:
+        super().__init__(backend)
+        self._history_max = history_max
+        self._tick = self._r.register_script(_TICK)
+
     async def write_tick(
         self, room: str, items: list[NewMessage], deletions: list[str], hearts: int, minute: int
     ) -> TickResult:
+        # One EVALSHA: one round trip and atomic. On NOSCRIPT (a restarted or flushed Redis)
+        # redis-py loads the script and calls again; nothing ran the first time, so nothing
+        # counts twice.
         hour = int(time.time() // 3600)
-        pipe = self._r.pipeline(transaction=False)
-        if items or deletions:
-            argv: list[Any] = [self._history_max, len(items), f"m:{minute}"]
-            for item in items:
-                body = item.public("")
-                del body["id"]
-                argv += [item.client_key or "", json.dumps(body, ensure_ascii=False)]
-            argv.append(json.dumps(deletions))
-            keys = [
-                self._k(room, "log"),
-                self._k(room, "ck", str(hour)),
-                self._k(room, "ck", str(hour - 1)),
-                self._k(room, "del"),
-                self._k(room, "pm"),
-            ]
-            await self._append(keys=keys, args=argv, client=pipe)
-        pipe.incrby(self._k(room, "hearts"), hearts)
-        pipe.hincrby(self._k(room, "pm"), f"h:{minute}", hearts)
-        results = await pipe.execute()
-        ids: list[str] = []
-        fresh: list[bool] = []
-        if items or deletions:
-            entry_id, raw = results[0]
-            ids = [str(v) for v in raw]
-            fresh = [bool(entry_id) and i.startswith(f"{entry_id}:") for i in ids]
-        total = int(results[-2])
-        per_minute = int(results[-1])
-        return TickResult(ids, fresh, total, per_minute)
+        argv: list[Any] = [self._history_max, len(items), minute, hearts]
+        for item in items:
+            body = item.public("")
+            del body["id"]
+            argv += [item.client_key or "", json.dumps(body, ensure_ascii=False)]
+        argv.append(json.dumps(deletions))
+        keys = [
+            self._k(room, "log"),
+            self._k(room, "ck", str(hour)),
+            self._k(room, "ck", str(hour - 1)),
+            self._k(room, "del"),
+            self._minutes_key(room),
+            self._hearts_key(room),
+        ]
+        entry_id, raw, total, this_minute = await self._tick(keys=keys, args=argv)
+        ids = [str(v) for v in raw]
+        fresh = [bool(entry_id) and i.startswith(f"{entry_id}:") for i in ids]
+        return TickResult(ids, fresh, int(total), int(this_minute))
 
     async def _deleted(self, room: str) -> set[str]:
         return set(await self._r.smembers(self._k(room, "del")))
@@ -224,19 +240,21 @@ class RedisChatStore:
                 return message
         return None
 
+
+class RedisCounters(_OnRedis):
     async def hearts(self, room: str, minute: int) -> tuple[int, int]:
         pipe = self._r.pipeline(transaction=False)
-        pipe.get(self._k(room, "hearts"))
-        pipe.hget(self._k(room, "pm"), f"h:{minute}")
+        pipe.get(self._hearts_key(room))
+        pipe.hget(self._minutes_key(room), f"h:{minute}")
         total, per_minute = await pipe.execute()
         return int(total or 0), int(per_minute or 0)
 
     async def hearts_totals(self, rooms: list[str]) -> dict[str, int]:
-        values = await self._r.mget([self._k(room, "hearts") for room in rooms])
+        values = await self._r.mget([self._hearts_key(room) for room in rooms])
         return {room: int(v or 0) for room, v in zip(rooms, values, strict=True)}
 
     async def per_minute(self, room: str, since_minute: int) -> list[dict[str, int]]:
-        raw: dict[str, str] = await self._r.hgetall(self._k(room, "pm"))
+        raw: dict[str, str] = await self._r.hgetall(self._minutes_key(room))
         minutes: dict[int, dict[str, int]] = {}
         for name, value in raw.items():
             kind, _, minute_text = name.partition(":")
@@ -247,6 +265,8 @@ class RedisChatStore:
             row["hearts" if kind == "h" else "messages"] += int(value)
         return [minutes[m] for m in sorted(minutes) if minutes[m]["messages"] or minutes[m]["hearts"]]
 
+
+class RedisRoomSettings(_OnRedis):
     async def meta(self, room: str) -> dict[str, str]:
         return dict(await self._r.hgetall(self._k(room, "meta")))
 
@@ -255,6 +275,14 @@ class RedisChatStore:
             await self._r.hdel(self._k(room, "meta"), name)
         else:
             await self._r.hset(self._k(room, "meta"), name, value)
+
+
+class RedisPollsAndQuestions(_OnRedis):
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self._vote = self._r.register_script(_VOTE)
+        self._add_question = self._r.register_script(_ADD_QUESTION)
+        self._upvote = self._r.register_script(_UPVOTE)
 
     async def vote(self, poll_id: str, viewer: str, choice: int) -> bool:
         keys = [self._key("chat", "poll", poll_id, "voters"), self._key("chat", "poll", poll_id, "counts")]
@@ -273,11 +301,10 @@ class RedisChatStore:
                 counts[index] = int(value)
         return counts
 
-    async def add_question(self, room: str, question: dict[str, Any]) -> None:
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hset(self._k(room, "q"), question["id"], json.dumps(question, ensure_ascii=False))
-        pipe.zadd(self._k(room, "qv"), {question["id"]: 0})
-        await pipe.execute()
+    async def add_question(self, room: str, question: Question, max_questions: int) -> bool:
+        keys = [self._k(room, "q"), self._k(room, "qv")]
+        args = [question["id"], json.dumps(question, ensure_ascii=False), max_questions]
+        return int(await self._add_question(keys=keys, args=args)) == 1
 
     async def upvote(self, room: str, question_id: str, viewer: str) -> bool | None:
         keys = [self._k(room, "q"), self._k(room, "qv"), self._k(room, "qu", question_id)]
@@ -290,22 +317,18 @@ class RedisChatStore:
         await self._r.sadd(self._k(room, "qa"), question_id)
         return True
 
-    async def questions(self, room: str, limit: int) -> list[dict[str, Any]]:
+    async def questions(self, room: str) -> list[StoredQuestion]:
         pipe = self._r.pipeline(transaction=False)
         pipe.hgetall(self._k(room, "q"))
         pipe.zrange(self._k(room, "qv"), 0, -1, withscores=True)
         pipe.smembers(self._k(room, "qa"))
         bodies, scored, answered = await pipe.execute()
         votes = {qid: int(score) for qid, score in scored}
-        out = []
-        for qid, body in bodies.items():
-            item = json.loads(body)
-            item["votes"] = votes.get(qid, 0)
-            item["answered"] = qid in answered
-            out.append(item)
-        out.sort(key=lambda q: (-q["votes"], q["ts"], q["id"]))
-        return out[:limit]
+        return [StoredQuestion(json.loads(body), votes.get(qid, 0), qid in answered)
+                for qid, body in bodies.items()]
 
+
+class RedisPresence(_OnRedis):
     async def report_viewers(self, process: str, counts: dict[str, int]) -> dict[str, int]:
         now = int(time.time() * 1000)
         pipe = self._r.pipeline(transaction=False)

@@ -1,18 +1,19 @@
-"""The chat store on the embedded SQLite database: one log table of messages and deletions.
+"""The chat stores on the embedded SQLite database: one schema (`migrate`), one class per capability.
 
-Ids are the log's row numbers. A tick is one transaction (`executemany` style), so a burst of
-messages costs one commit. Viewer counts are this process's own (SQLite means one process).
+History is one log table of messages and deletions; ids are the log's row numbers. A tick is one
+transaction that also counts its hearts and messages in `chat_hearts` / `chat_minutes`, which
+`SqliteCounters` reads, so a burst of messages costs one commit. Viewer counts are this process's
+own (SQLite means one process).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
 
-from kernel.storage import Backend
+from kernel.sqlite import Database
 
-from .store import Message, NewMessage, Recovery, TickResult
+from .store import Message, NewMessage, Question, Recovery, StoredQuestion, TickResult
 
 MIGRATIONS = [
     """
@@ -61,12 +62,14 @@ def _row(row: sqlite3.Row) -> Message:
     }
 
 
-class SqliteChatStore:
-    def __init__(self, backend: Backend) -> None:
-        self._db = backend.require_db()
+async def migrate(db: Database) -> None:
+    """Create or update the chat tables (once, before any store is used)."""
+    await db.migrate("chat", MIGRATIONS)
 
-    async def setup(self) -> None:
-        await self._db.migrate("chat", MIGRATIONS)
+
+class SqliteHistory:
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def write_tick(
         self, room: str, items: list[NewMessage], deletions: list[str], hearts: int, minute: int
@@ -178,6 +181,11 @@ class SqliteChatStore:
 
         return await self._db.run(q)
 
+
+class SqliteCounters:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     async def hearts(self, room: str, minute: int) -> tuple[int, int]:
         return await self._db.run(lambda c: _hearts(c, room, minute))
 
@@ -203,6 +211,11 @@ class SqliteChatStore:
 
         return await self._db.run(q)
 
+
+class SqliteRoomSettings:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
     async def meta(self, room: str) -> dict[str, str]:
         def q(conn: sqlite3.Connection) -> dict[str, str]:
             rows = conn.execute("SELECT name, value FROM chat_meta WHERE room = ?", (room,)).fetchall()
@@ -222,6 +235,11 @@ class SqliteChatStore:
                 )
 
         await self._db.run(q)
+
+
+class SqlitePollsAndQuestions:
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def vote(self, poll_id: str, viewer: str, choice: int) -> bool:
         def q(conn: sqlite3.Connection) -> bool:
@@ -255,14 +273,22 @@ class SqliteChatStore:
 
         return await self._db.run(q)
 
-    async def add_question(self, room: str, question: dict[str, Any]) -> None:
+    async def add_question(self, room: str, question: Question, max_questions: int) -> bool:
         body = json.dumps(question, ensure_ascii=False)
-        await self._db.run(
-            lambda c: c.execute(
+
+        def tx(conn: sqlite3.Connection) -> bool:
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM chat_questions WHERE room = ?", (room,)
+            ).fetchone()
+            if count >= max_questions:
+                return False
+            conn.execute(
                 "INSERT INTO chat_questions(room, id, body, created) VALUES (?, ?, ?, ?)",
                 (room, question["id"], body, question["ts"]),
             )
-        )
+            return True
+
+        return await self._db.transaction(tx)
 
     async def upvote(self, room: str, question_id: str, viewer: str) -> bool | None:
         def tx(conn: sqlite3.Connection) -> bool | None:
@@ -294,25 +320,22 @@ class SqliteChatStore:
 
         return await self._db.run(q)
 
-    async def questions(self, room: str, limit: int) -> list[dict[str, Any]]:
-        def q(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    async def questions(self, room: str) -> list[StoredQuestion]:
+        def q(conn: sqlite3.Connection) -> list[StoredQuestion]:
             rows = conn.execute(
-                "SELECT body, votes, answered FROM chat_questions WHERE room = ? "
-                "ORDER BY votes DESC, created ASC, id ASC LIMIT ?",
-                (room, limit),
+                "SELECT body, votes, answered FROM chat_questions WHERE room = ?", (room,)
             ).fetchall()
-            out = []
-            for body, votes, answered in rows:
-                item = json.loads(body)
-                item["votes"] = int(votes)
-                item["answered"] = bool(answered)
-                out.append(item)
-            return out
+            return [StoredQuestion(json.loads(body), int(votes), bool(answered))
+                    for body, votes, answered in rows]
 
         return await self._db.run(q)
 
+
+class SqlitePresence:
+    """SQLite means one process: its own counts are the totals, and nothing is stored."""
+
     async def report_viewers(self, process: str, counts: dict[str, int]) -> dict[str, int]:
-        return dict(counts)  # one process: its own counts are the totals
+        return dict(counts)
 
 
 def _hearts(conn: sqlite3.Connection, room: str, minute: int) -> tuple[int, int]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
+from chat import qa_polls
 from tests.chat.clients import HALL, ChatClient, host, producer, viewer
 from tests.helpers import Server
 
@@ -201,4 +204,25 @@ async def test_questions_ordered_by_votes(server: Server) -> None:
         await a.rec.wait_for("questions", lambda d: d["items"][0]["answered"] is True)
     finally:
         for c in (mod, a, b):
+            await c.close()
+
+
+@pytest.mark.parametrize("backend_kind", ["sqlite"])  # the cap on both backends: test_store_contract
+async def test_question_refused_when_the_room_is_full(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(qa_polls, "MAX_QUESTIONS", 1)
+    a = await viewer(server)
+    b = await viewer(server)
+    try:
+        for c in (a, b):
+            await c.join()
+        first = (await a.call("question", {"room": HALL, "text": "First?"}))["id"]
+        full = await b.call("question", {"room": HALL, "text": "Second?"})
+        assert full["ok"] is False and full["error"]["code"] == "too_many_questions", full
+        assert (await b.call("upvote", {"room": HALL, "question_id": first}))["ok"]
+        listed = await b.rec.wait_for("questions", lambda d: [q["votes"] for q in d["items"]] == [1])
+        assert [q["id"] for q in listed["items"]] == [first]
+    finally:
+        for c in (a, b):
             await c.close()

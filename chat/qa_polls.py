@@ -22,7 +22,6 @@ from .validate import clean_text, int_field, short_id
 QUESTION_EVERY_S = 30.0
 # A room's questions are all loaded and ordered to pick the top 50 (`question_list`), so the
 # store keeps at most this many per room: bounded work and memory per refresh.
-MAX_QUESTIONS = 2000
 MAX_CHOICE = 80
 
 
@@ -45,9 +44,10 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
             "text": text,
             "ts": now_ms(),
         }
-        if not await polls_and_questions.add_question(state.name, item, MAX_QUESTIONS):
+        cap = service.settings.max_questions
+        if not await polls_and_questions.add_question(state.name, item, cap):
             raise ChatError("too_many_questions",
-                            f"This room has {MAX_QUESTIONS} questions already; no more can be asked.")
+                            f"This room has {cap} questions already; no more can be asked.")
         await service.announce_dirty(state, "questions")
         return {"ok": True, "id": item["id"]}
 

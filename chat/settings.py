@@ -20,6 +20,8 @@ class ChatSettings:
     buffer_kib: int = 256
     # Redis: stream entries (ticks) kept per room, approximately; 0 keeps everything.
     history_max: int = 0
+    # Questions a room keeps: each refresh of the question list loads and orders them all.
+    max_questions: int = 2000
     # Multiplies every per-connection rate limit (burst and refill); for load tests, not production.
     rate_scale: float = 1.0
 
@@ -32,5 +34,7 @@ class ChatSettings:
             raise ConfigError("chat_buffer_kib: must be between 16 and 65536")
         if not 0 <= self.history_max <= 100_000_000:
             raise ConfigError("chat_history_max: must be between 0 and 100000000")
+        if not 1 <= self.max_questions <= 100_000:
+            raise ConfigError("chat_max_questions: must be between 1 and 100000")
         if not 0.01 <= self.rate_scale <= 10_000:
             raise ConfigError("chat_rate_scale: must be between 0.01 and 10000")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kernel.storage import Backend
@@ -329,8 +330,13 @@ class RedisPollsAndQuestions(_OnRedis):
 
 
 class RedisPresence(_OnRedis):
+    def __init__(self, backend: Backend, now_ms: Callable[[], int] | None = None) -> None:
+        super().__init__(backend)
+        # The wall clock in milliseconds: processes compare their reports' ages with it.
+        self._now_ms = now_ms or (lambda: int(time.time() * 1000))
+
     async def report_viewers(self, process: str, counts: dict[str, int]) -> dict[str, int]:
-        now = int(time.time() * 1000)
+        now = self._now_ms()
         pipe = self._r.pipeline(transaction=False)
         rooms = list(counts)
         for room in rooms:

@@ -4,13 +4,11 @@ refused for a viewer (checked on the server) without changing anything."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
-import pytest
-
-from chat import qa_polls
 from tests.chat.clients import HALL, ChatClient, host, producer, viewer
-from tests.helpers import Server
+from tests.helpers import Server, make_config, running_server
 
 
 async def _refused(client: ChatClient, event: str, data: dict[str, Any], code: str = "forbidden") -> None:
@@ -207,22 +205,21 @@ async def test_questions_ordered_by_votes(server: Server) -> None:
             await c.close()
 
 
-@pytest.mark.parametrize("backend_kind", ["sqlite"])  # the cap on both backends: test_store_contract
-async def test_question_refused_when_the_room_is_full(
-    server: Server, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(qa_polls, "MAX_QUESTIONS", 1)
-    a = await viewer(server)
-    b = await viewer(server)
-    try:
-        for c in (a, b):
-            await c.join()
-        first = (await a.call("question", {"room": HALL, "text": "First?"}))["id"]
-        full = await b.call("question", {"room": HALL, "text": "Second?"})
-        assert full["ok"] is False and full["error"]["code"] == "too_many_questions", full
-        assert (await b.call("upvote", {"room": HALL, "question_id": first}))["ok"]
-        listed = await b.rec.wait_for("questions", lambda d: [q["votes"] for q in d["items"]] == [1])
-        assert [q["id"] for q in listed["items"]] == [first]
-    finally:
-        for c in (a, b):
-            await c.close()
+async def test_question_refused_when_the_room_is_full(tmp_path: Path) -> None:
+    """The cap on both backends is in test_store_contract; here the ack a viewer gets."""
+    config = make_config("sqlite", tmp_path / "d", None, chat_max_questions=1)
+    async with running_server(config) as server:
+        a = await viewer(server)
+        b = await viewer(server)
+        try:
+            for c in (a, b):
+                await c.join()
+            first = (await a.call("question", {"room": HALL, "text": "First?"}))["id"]
+            full = await b.call("question", {"room": HALL, "text": "Second?"})
+            assert full["ok"] is False and full["error"]["code"] == "too_many_questions", full
+            assert (await b.call("upvote", {"room": HALL, "question_id": first}))["ok"]
+            listed = await b.rec.wait_for("questions", lambda d: [q["votes"] for q in d["items"]] == [1])
+            assert [q["id"] for q in listed["items"]] == [first]
+        finally:
+            for c in (a, b):
+                await c.close()

@@ -4,7 +4,6 @@ Streams); and `question_list`, the one ordering rule of questions, which needs n
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -181,14 +180,11 @@ async def test_report_viewers(stores: ChatStores, backend_kind: str) -> None:
 
 
 @pytest.mark.parametrize("backend_kind", ["redis"])
-async def test_redis_drops_processes_that_stopped_reporting(
-    stores: ChatStores, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    now = [1_700_000_000.0]
-    monkeypatch.setattr(store_redis, "time", SimpleNamespace(time=lambda: now[0]))
-    presence = stores.presence
+async def test_redis_drops_processes_that_stopped_reporting(backend: Backend) -> None:
+    now = [1_700_000_000_000]
+    presence = store_redis.RedisPresence(backend, now_ms=lambda: now[0])
     assert await presence.report_viewers("proc-a", {ROOM: 3}) == {ROOM: 3}
-    now[0] += store_redis.VIEWERS_FRESH_MS / 1000 + 1
+    now[0] += store_redis.VIEWERS_FRESH_MS + 1000
     assert await presence.report_viewers("proc-b", {ROOM: 2}) == {ROOM: 2}
 
 

@@ -84,7 +84,6 @@ class Auth:
             self._secret = await self.store.set_setting_if_absent(
                 "cookie_secret", secrets.token_urlsafe(48)
             )
-        self._dummy_hash = await asyncio.to_thread(_hasher.hash, secrets.token_urlsafe(16))
 
     # ---- accounts -------------------------------------------------------------------------
     async def add_user(self, username: str, role: str, password: str) -> Account:
@@ -105,6 +104,9 @@ class Auth:
 
     async def check_password(self, username: str, password: str) -> User | None:
         account = await self.store.get_account(username)
+        if account is None and not self._dummy_hash:
+            # Made on the first unknown name, not at startup: a server starts without the delay.
+            self._dummy_hash = await asyncio.to_thread(_hasher.hash, secrets.token_urlsafe(16))
         stored = account.password_hash if account else self._dummy_hash
         try:
             await asyncio.to_thread(_hasher.verify, stored, password)

@@ -2,7 +2,9 @@
 replays, simulcast.
 
 `setup(app, kernel, settings, programs=..., gate=...)` registers the routes, listens to the bus
-and returns the `Live` parts for the composition root.
+and returns the `Live` parts for the composition root. The media stack (aiortc, PyAV) is imported
+when a server is set up, not when the package is: a CLI command that only reads the settings
+starts without it.
 """
 
 from __future__ import annotations
@@ -11,26 +13,22 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from kernel.core import Kernel
 from kernel.identity import Gate
-from kernel.topics import LINEUP_CHANGED, PROGRAM_CHANGED
 
-from .blocking import PlaylistWatchers
-from .hls_routes import setup_hls_routes
-from .keys import StreamKeys, make_stream_key_store
 from .ports import Programs
-from .premiere_routes import setup_premiere_routes
-from .premieres import Premieres
-from .service import LiveService
 from .settings import LiveSettings
-from .simulcast import Simulcast, make_simulcast_store
-from .simulcast_routes import setup_simulcast_routes
-from .topics import MEDIA_WANTED, SIMULCAST_CHANGED
-from .whep_routes import setup_whep_routes
-from .whip_routes import setup_whip_routes
+
+if TYPE_CHECKING:
+    from .blocking import PlaylistWatchers
+    from .keys import StreamKeys
+    from .premieres import Premieres
+    from .service import LiveService
+    from .simulcast import Simulcast
 
 __all__ = ["Live", "LiveSettings", "setup"]
 
@@ -50,6 +48,19 @@ class Live:
 
 def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, programs: Programs,
           gate: Gate) -> Live:
+    from kernel.topics import LINEUP_CHANGED, PROGRAM_CHANGED
+
+    from .hls_routes import setup_hls_routes
+    from .keys import StreamKeys, make_stream_key_store
+    from .premiere_routes import setup_premiere_routes
+    from .premieres import Premieres
+    from .service import LiveService
+    from .simulcast import Simulcast, make_simulcast_store
+    from .simulcast_routes import setup_simulcast_routes
+    from .topics import MEDIA_WANTED, SIMULCAST_CHANGED
+    from .whep_routes import setup_whep_routes
+    from .whip_routes import setup_whip_routes
+
     keys = StreamKeys(make_stream_key_store(kernel.backend))
     simulcast = Simulcast(make_simulcast_store(kernel.backend), kernel.bus, programs)
     live = LiveService(settings, kernel.settings, kernel.bus, kernel.metrics, programs, simulcast)

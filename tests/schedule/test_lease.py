@@ -71,9 +71,9 @@ async def test_lease_handover_publishes_each_transition_once(
         now = datetime.now(UTC).replace(microsecond=0)
         programs = [
             Program(id="first", title="첫 방송", kind="live", starts_at=now + timedelta(seconds=2),
+                    ends_at=now + timedelta(seconds=4)),
+            Program(id="second", title="둘째 방송", kind="live", starts_at=now + timedelta(seconds=4),
                     ends_at=now + timedelta(seconds=5)),
-            Program(id="second", title="둘째 방송", kind="live", starts_at=now + timedelta(seconds=6),
-                    ends_at=now + timedelta(seconds=8)),
         ]
         await service.save_many(programs, "replace")
 

@@ -85,6 +85,7 @@ async def test_expo_lineup_is_the_ten_days(server: Server) -> None:
     assert await lineup(server.client()) == edited
 
 
+@pytest.mark.parametrize("backend_kind", ["sqlite"])  # dates, not storage
 async def test_expo_2020_has_the_original_dates(server: Server) -> None:
     code, _, err = await cli(server, "expo", "--year", "2020")
     assert code == 0, err
@@ -143,23 +144,28 @@ def _program(**fields: Any) -> dict[str, Any]:
     return base | fields
 
 
-# Each needs the store (hosts, stored programs) or the file system: run through the real CLI.
+# Refused before the store is touched (the file system, JSON, a program's fields): one backend.
 BAD_FILES: list[tuple[str, str | bytes, str]] = [
     ("missing", "", "cannot read"),
     ("not json", b"{programs: oops", "not valid JSON"),
     ("naive time",
      json.dumps({"programs": [_program(), _program(id="second", starts_at="2026-11-28T14:00")]}),
      "program 2 (id 'second')"),
+]
+# Refused by what the store holds (accounts, stored programs): both backends.
+BAD_FOR_THE_STORE: list[tuple[str, str | bytes, str]] = [
     ("unknown host", json.dumps({"programs": [_program(hosts=["ghost"])]}), "ghost"),
     ("overlap with the lineup", json.dumps({"programs": [_program(), _program(
         id="p3", starts_at="2026-11-26T14:30:00+09:00", ends_at="2026-11-26T15:00:00+09:00")]}),
      "전지적 90년대생 시점"),
 ]
-# Checked before the store is touched: parsed in-process (tests/schedule/test_lineup_parse.py).
-async def test_bad_import_files_leave_the_lineup_intact(server: Server, tmp_path: Path) -> None:
+
+
+async def _refused_and_intact(server: Server, tmp_path: Path,
+                              cases: list[tuple[str, str | bytes, str]]) -> None:
     await _load_expo(server)
     before = await lineup(server.client())
-    for case, content, hint in BAD_FILES:
+    for case, content, hint in cases:
         file = tmp_path / f"{case.replace(' ', '_')}.json"
         if content:
             file.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -169,3 +175,12 @@ async def test_bad_import_files_leave_the_lineup_intact(server: Server, tmp_path
         assert hint in err, (case, err)
         assert "Traceback" not in err
         assert await lineup(server.client()) == before, case
+
+
+@pytest.mark.parametrize("backend_kind", ["sqlite"])
+async def test_bad_import_files_leave_the_lineup_intact(server: Server, tmp_path: Path) -> None:
+    await _refused_and_intact(server, tmp_path, BAD_FILES)
+
+
+async def test_imports_the_store_refuses_leave_the_lineup_intact(server: Server, tmp_path: Path) -> None:
+    await _refused_and_intact(server, tmp_path, BAD_FOR_THE_STORE)

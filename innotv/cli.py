@@ -1,4 +1,5 @@
-"""The `innotv` command line: serve, user add/list/passwd/role/remove, lineup import/export/expo.
+"""The `innotv` command line: serve, user add/list/passwd/role/remove, halls template, lineup
+import/export/expo.
 
 Each subcommand takes `--data-dir` and `--redis-url` (or `INNOTV_DATA_DIR`, `INNOTV_REDIS_URL`) so
 it works on the same store as the server. Errors print one clear line and exit non-zero.
@@ -63,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("name")
     _store_flags(remove)
 
+    halls = sub.add_parser("halls", help="the exhibition halls")
+    halls_sub = halls.add_subparsers(dest="halls_command", required=True)
+    halls_sub.add_parser("template", help="print the halls' cases as a file to edit "
+                                          "(then set INNOTV_CHAT_HALLS_FILE to it)")
+
     lineup = sub.add_parser("lineup", help="the program lineup")
     lineup_sub = lineup.add_subparsers(dest="lineup_command", required=True)
     imp = lineup_sub.add_parser("import", help="import a lineup JSON file (all or nothing)")
@@ -122,6 +128,19 @@ async def _user(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _halls_template(config: Config) -> int:
+    """The halls' cases as `chat_halls_file` reads them: the operator's file when one is set,
+    else the placeholders, ready to edit."""
+    from pathlib import Path
+
+    from chat.hall_cases import load_cases, template
+    from chat.halls import HALLS, hall_cases
+
+    operator = load_cases(Path(config.chat.halls_file), set(HALLS)) if config.chat.halls_file else {}
+    sys.stdout.write(template(hall_cases(operator)))
+    return 0
+
+
 async def _lineup(config: Config, args: argparse.Namespace) -> int:
     import schedule  # imported here so that `innotv user add` does not load the media stack
 
@@ -149,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(config)
         if args.command == "user":
             return asyncio.run(_user(config, args))
+        if args.command == "halls":
+            return _halls_template(config)
         return asyncio.run(_lineup(config, args))
     except ApiError as err:
         print(f"innotv: {err.message}", file=sys.stderr)

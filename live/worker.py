@@ -28,6 +28,7 @@ import av
 
 from .ladder import Rung, fit_ladder
 from .media import ProgramMedia
+from .meter import InputMeter
 from .session import Session
 from .source import Slate, Tone
 
@@ -103,6 +104,7 @@ class WorkerLoop:
         self.slate_frames = 0
         self.retry_at = 0.0
         self.recorded = False  # what `on_stop` returned
+        self.input = InputMeter(clock=clock)  # what the live source sends (stream health)
 
     # ---- the queue's side ----
     def timeout(self) -> float | None:
@@ -141,8 +143,11 @@ class WorkerLoop:
         if not self._accepts(ep):
             return
         if ep != self.epoch or self.mode != "live":
+            if ep != self.epoch:
+                self.input.reset()
             self.start_live_session(ep, picture, source)
         self.last_input = self.clock()
+        self.input.picture(picture.width, picture.height)
         session = self.session
         assert session is not None
         base = self.first_pts
@@ -173,6 +178,7 @@ class WorkerLoop:
             return
         self.packets += 1
         if ep not in self.finished_epochs:
+            self.input.packet(payload[1].size)
             for i, picture in enumerate(self._decode(ep, payload)):
                 self.on_picture(ep, picture, payload if i == 0 else None)
 
@@ -356,6 +362,15 @@ class MediaWorker:
     @property
     def packets(self) -> int:
         return self.state.packets
+
+    @property
+    def input(self) -> InputMeter:
+        return self.state.input
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting for the media thread now (at most `queue_frames`)."""
+        return self._frames_in_queue
 
     def start(self) -> None:
         self._thread.start()

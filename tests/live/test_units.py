@@ -93,3 +93,26 @@ def test_target_duration_fits_rounded_segment_lengths(tmp_path: Path) -> None:
     log.add(0, b"x", 1.5, False)
     assert "#EXT-X-TARGETDURATION:2\n" in log.live_text()
     assert "#EXT-X-TARGETDURATION:2\n" in RenditionLog(tmp_path / "s", 1.5, 6).live_text()
+
+
+def test_the_input_meter_measures_the_last_seconds() -> None:
+    """What the stream health shows: pictures a second, kbit/s and size over a 5 s window."""
+    from live.meter import InputMeter
+
+    now = [100.0]
+    meter = InputMeter(window_s=5.0, clock=lambda: now[0])
+    assert meter.status() is None
+    for _ in range(60):  # 30 pictures a second of 5,000 bytes each, for 2 s
+        meter.packet(5_000)
+        meter.picture(1280, 720)
+        now[0] += 1 / 30
+    assert meter.status() == {"width": 1280, "height": 720, "fps": 30.0, "kbps": 1200.0}
+    now[0] += 10  # then nothing: the window is empty
+    assert meter.status() is None
+    for _ in range(25):  # the demo source: pictures, no encoded packets
+        meter.picture(640, 360)
+        now[0] += 0.2
+    assert meter.status() == {"width": 640, "height": 360, "fps": pytest.approx(5.0, abs=0.25),
+                              "kbps": None}
+    meter.reset()
+    assert meter.status() is None

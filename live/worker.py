@@ -147,7 +147,7 @@ class WorkerLoop:
                 self.input.reset()
             self.start_live_session(ep, picture, source)
         self.last_input = self.clock()
-        self.input.picture(picture.width, picture.height)
+        self.input.picture(picture.width, picture.height, _seconds(picture.pts, picture.time_base))
         session = self.session
         assert session is not None
         base = self.first_pts
@@ -178,7 +178,8 @@ class WorkerLoop:
             return
         self.packets += 1
         if ep not in self.finished_epochs:
-            self.input.packet(payload[1].size)
+            packet = payload[1]
+            self.input.packet(packet.size, _seconds(packet.pts, packet.time_base))
             for i, picture in enumerate(self._decode(ep, payload)):
                 self.on_picture(ep, picture, payload if i == 0 else None)
 
@@ -322,6 +323,13 @@ class WorkerLoop:
             if frame.time_base is None:
                 frame.time_base = packet.time_base
         return frames
+
+
+def _seconds(pts: int | None, time_base: Any) -> float | None:
+    """A media timestamp in seconds (None when it has none)."""
+    if pts is None or time_base is None:
+        return None
+    return float(pts * time_base)
 
 
 class MediaWorker:

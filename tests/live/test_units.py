@@ -116,3 +116,19 @@ def test_the_input_meter_measures_the_last_seconds() -> None:
                               "kbps": None}
     meter.reset()
     assert meter.status() is None
+
+
+def test_the_input_meter_reads_the_media_times_not_the_arrival() -> None:
+    """A busy machine that handles 3 s of 15 fps video in a 1 s burst still reads 15 fps."""
+    from live.meter import InputMeter
+
+    now = [50.0]
+    meter = InputMeter(window_s=5.0, clock=lambda: now[0])
+    for i in range(45):
+        meter.packet(2_000, media_t=i / 15)
+        meter.picture(320, 240, media_t=i / 15)
+        now[0] += 1 / 45
+    status = meter.status()
+    assert status is not None
+    assert status["fps"] == pytest.approx(15.0, abs=0.1)
+    assert status["kbps"] == pytest.approx(2_000 * 8 * 15 / 1000, rel=0.02)

@@ -18,12 +18,13 @@ from .auth import SESSION_COOKIE, Auth
 from .routes import setup_routes
 from .settings import AccountSettings
 from .store import make_auth_store
+from .user_routes import setup_user_routes
 
 __all__ = ["SESSION_COOKIE", "AccountSettings", "Auth", "build", "setup"]
 
 
 def build(kernel: Kernel, settings: AccountSettings) -> Auth:
-    return Auth(make_auth_store(kernel.backend), settings)
+    return Auth(make_auth_store(kernel.backend), settings, kernel.bus)
 
 
 def setup(app: web.Application, auth: Auth) -> None:
@@ -33,3 +34,4 @@ def setup(app: web.Application, auth: Auth) -> None:
 
     app.cleanup_ctx.append(lifecycle)
     setup_routes(app, auth)
+    setup_user_routes(app, auth)

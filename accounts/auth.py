@@ -7,6 +7,10 @@
 - `require(request, role)` is the one gate every host and producer action goes through.
 - With no producer yet, `first_run_link()` mints a one-time link to create one (no default
   password exists anywhere).
+- Account management (list, add, reset a password, change a role, remove): any change to an
+  account ends all its sessions and is announced on the bus (`SESSIONS_ENDED`), so the person's
+  open pages and sockets lose the old rights at once. The last producer cannot be removed or
+  demoted (nobody could manage accounts any more).
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from kernel.bus import Bus
 from kernel.errors import ApiError
 from kernel.identity import ROLES, User
 from kernel.signing import sha256_hex, sign, unsign
+from kernel.topics import SESSIONS_ENDED, SessionsEnded
 
 from .settings import AccountSettings
 from .store import Account, AuthStore, SessionRecord
@@ -72,9 +78,10 @@ def validate_role(role: object) -> str:
 
 
 class Auth:
-    def __init__(self, store: AuthStore, settings: AccountSettings) -> None:
+    def __init__(self, store: AuthStore, settings: AccountSettings, bus: Bus | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.bus = bus
         self._secret = settings.secret
         self._dummy_hash = ""
 
@@ -95,6 +102,60 @@ class Auth:
         if not await self.store.create_account(account):
             raise ApiError(409, "username_taken", f"The username {username!r} is taken.")
         return account
+
+    async def list_users(self) -> list[Account]:
+        return await self.store.list_accounts()
+
+    async def usernames(self) -> list[str]:
+        """Every account's name (the chat keeps viewers from taking them as nicknames)."""
+        return [a.username for a in await self.store.list_accounts()]
+
+    async def require_account(self, username: str) -> Account:
+        account = await self.store.get_account(username)
+        if account is None:
+            raise ApiError(404, "user_not_found", f"There is no account {username!r}.")
+        return account
+
+    async def set_password(self, username: str, password: str) -> None:
+        """A new password for `username`; every session of that account ends."""
+        validate_password(password)
+        await self.require_account(username)
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        await self.store.set_password_hash(username, password_hash)
+        await self._end_sessions(username, "password_reset")
+
+    async def set_role(self, username: str, role: str) -> Account:
+        """Give `username` another role; its sessions end (they log in again with the new one)."""
+        validate_role(role)
+        account = await self.require_account(username)
+        if account.role == role:
+            return account
+        if account.role == "producer":
+            await self._keep_a_producer(username, "demote")
+        if not await self.store.set_role(username, role):
+            raise ApiError(404, "user_not_found", f"There is no account {username!r}.")
+        await self._end_sessions(username, "role_changed")
+        return Account(account.username, role, account.password_hash, account.created_at)
+
+    async def remove_user(self, username: str) -> None:
+        """Remove the account and end its sessions."""
+        account = await self.require_account(username)
+        if account.role == "producer":
+            await self._keep_a_producer(username, "remove")
+        await self.store.delete_account(username)
+        await self._end_sessions(username, "removed")
+
+    async def _keep_a_producer(self, username: str, what: str) -> None:
+        others = [a for a in await self.store.list_accounts()
+                  if a.role == "producer" and a.username != username]
+        if not others:
+            raise ApiError(409, "last_producer",
+                           f"Cannot {what} {username!r}: it is the last producer account.")
+
+    async def _end_sessions(self, username: str, reason: str) -> None:
+        await self.store.delete_sessions_of(username)
+        if self.bus is not None:
+            await self.bus.publish(SESSIONS_ENDED, SessionsEnded(username, reason))
 
     async def exists(self, username: str) -> bool:
         return await self.store.get_account(username) is not None

@@ -7,7 +7,6 @@ wraps them with the rate limit, payload checks and the error shape, and logs eve
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from .errors import ChatError
 from .halls import HALLS
 from .lean import LeanServer
+from .nicknames import imitates_staff
 from .room_state import RoomState
 from .service import ChatService, Conn, now_ms
 from .store import NewMessage
@@ -134,6 +134,12 @@ def make_handlers(service: ChatService) -> Handlers:
         ack["questions"] = await service.questions(state)
         ack["program"] = state.program
         ack["you"] = {"viewer": conn.viewer, "nickname": conn.nickname, "role": conn.role}
+        per_day = service.settings.hall_hearts_per_day
+        if kind == "hall" and per_day:
+            given = await service.stores.hall_hearts.given(room, service.hall_day(), conn.viewer)
+            ack["hearted"] = given >= per_day  # this viewer's hearts for today are all counted
+        if kind == "program" and not state.read_only and not conn.can_moderate():
+            state.newcomers.add(conn.viewer)  # a unique viewer of the program (audience)
         if conn.can_moderate():
             # The blocked words are for moderators only: a viewer never learns the list.
             ack["words"] = state.words
@@ -146,6 +152,11 @@ def make_handlers(service: ChatService) -> Handlers:
 
     async def nick(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         nickname = clean_text(data.get("nickname"), field="nickname", max_len=MAX_NICK)
+        if not conn.can_moderate() and imitates_staff(
+            nickname, await service.staff_names.get(), service.settings.reserved_nicknames
+        ):
+            raise ChatError("reserved_nickname",
+                            "This nickname looks like a host's or producer's; pick another.")
         conn.nickname = nickname
         return {"ok": True, "nickname": nickname}
 
@@ -153,6 +164,8 @@ def make_handlers(service: ChatService) -> Handlers:
         state = await h.joined_state(conn, data)
         text = clean_text(data.get("text"))
         cid = client_id(data.get("client_id"))
+        if conn.user is not None:
+            await service.refresh_user(conn)  # the staff badge only while the session is valid
         await h.check_can_write(conn, state)
         lowered = fold(text)
         for word in state.words:
@@ -179,6 +192,14 @@ def make_handlers(service: ChatService) -> Handlers:
     async def heart(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         state = await h.joined_state(conn, data)
         count = int_field(data, "count", 1, 10)
+        per_day = service.settings.hall_hearts_per_day
+        if state.kind == "hall" and per_day:
+            # A hall's hearts are a popularity vote: each viewer's count once per hall per day.
+            counted = await service.stores.hall_hearts.admit(
+                state.name, service.hall_day(), conn.viewer, count, per_day
+            )
+            state.hearts_pending += counted
+            return {"ok": True, "counted": counted}
         state.hearts_pending += count
         return {"ok": True}
 
@@ -190,5 +211,3 @@ def make_handlers(service: ChatService) -> Handlers:
     return h
 
 
-def default_nickname(viewer: str) -> str:
-    return "시청자-" + (viewer[-4:] if len(viewer) >= 4 else secrets.token_hex(2))

@@ -31,3 +31,10 @@ class Visitors(Protocol):
     def viewer_id_from_cookie_header(self, cookie_header: str | None) -> str | None: ...
 
     async def user_from_cookie_header(self, cookie_header: str | None) -> User | None: ...
+
+
+class Staff(Protocol):
+    """Who the staff are, so viewers cannot take their names."""
+
+    async def usernames(self) -> list[str]:
+        """Every host's and producer's account name."""

@@ -27,10 +27,10 @@ from aiohttp import web
 
 from kernel.security import origin_allowed
 
-from .events import default_nickname
 from .fanout import Member
 from .lean import ConnectionRefused, LeanConnection, LeanServer
 from .limits import AddressCounter, Limiter
+from .nicknames import default_nickname
 from .ports import Visitors
 from .service import ChatService, Conn
 from .settings import ChatSettings
@@ -86,7 +86,10 @@ def attach(app: web.Application, sio: Any, service: ChatService, visitors: Visit
         member = Member(sid, eio, viewer, user is not None and user.can("host"), transport)
         nickname = user.username if user else default_nickname(viewer)
         limiter = Limiter(settings.rate_scale)
-        service.conns[sid] = Conn(sid, viewer, user, nickname, address, member, limiter)
+        # Staff connections keep their cookies: their rights are checked again before each
+        # staff action (an account removed or changed meanwhile loses them at once).
+        service.conns[sid] = Conn(sid, viewer, user, nickname, address, member, limiter,
+                                  cookie=cookie if user is not None else None)
         return member
 
     def close_conn(sid: str) -> Conn | None:

@@ -6,6 +6,11 @@ history store in one call (`write_tick`, one round trip) and the stored messages
 processes over the bus (`relay.py`), so two `innotv serve` processes are one chat. `hearts` goes
 out at most 5 times a second per room, `viewers` once a second when it changed, poll counts (to
 hosts) and the question list (the top 50 of `question_list`) at most once a second.
+
+Hosts' and producers' connections are not viewers: they are left out of the counts and of a
+program's audience (peak, unique viewers, watch time: recorded with each viewer count while the
+program is open). Their rights are checked again before every staff action, and end at once when
+the accounts slice announces that their sessions ended.
 """
 
 from __future__ import annotations
@@ -17,18 +22,22 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kernel.bus import Bus
+from kernel.clock import Clock, SystemClock
 from kernel.errors import ApiError
 from kernel.identity import User
 from kernel.metrics import Metrics
 from kernel.tasks import cancel_and_wait
-from kernel.topics import PROGRAM_CHANGED, ProgramChanged
+from kernel.topics import PROGRAM_CHANGED, SESSIONS_ENDED, ProgramChanged, SessionsEnded
 
 from .errors import ChatError
 from .fanout import Member, RoomMembers
+from .hall_cases import HallCase
 from .limits import Limiter
-from .ports import Programs
+from .nicknames import StaffNames, default_nickname
+from .ports import Programs, Staff, Visitors
 from .relay import (
     ROOM_DIRTY,
     ROOM_EVENT,
@@ -57,6 +66,7 @@ QUESTIONS_EVERY_S = 1.0
 ACK_TIMEOUT_S = 10.0
 SNAPSHOT = 50
 QUESTIONS_SHOWN = 50
+SEOUL = ZoneInfo("Asia/Seoul")
 
 
 @dataclass(slots=True)
@@ -69,6 +79,7 @@ class Conn:
     member: Member
     limiter: Limiter = field(default_factory=Limiter)
     last_question: float = 0.0
+    cookie: str | None = None  # a staff connection's Cookie header, to check its rights again
 
     @property
     def role(self) -> str:
@@ -88,12 +99,21 @@ def minute_of(ms: int) -> int:
 
 class ChatService:
     def __init__(self, settings: ChatSettings, stores: ChatStores, bus: Bus, metrics: Metrics,
-                 programs: Programs, *, relay: bool) -> None:
+                 programs: Programs, *, relay: bool, visitors: Visitors | None = None,
+                 staff: Staff | None = None, clock: Clock | None = None) -> None:
         self.settings = settings
         self.stores = stores
         self.bus = bus
         self.metrics = metrics
         self.programs = programs
+        self.visitors = visitors
+        self.clock = clock or SystemClock()
+
+        async def no_staff() -> list[str]:
+            return []
+
+        self.staff_names = StaffNames(staff.usernames if staff is not None else no_staff)
+        self.hall_cases: dict[str, list[HallCase]] = {}  # set up by the slice (halls.hall_cases)
         self.process = secrets.token_hex(6)
         self.conns: dict[str, Conn] = {}
         self.members = RoomMembers(settings.buffer_kib * 1024, self._on_stalled)
@@ -297,13 +317,14 @@ class ChatService:
     async def _report_viewers(self) -> None:
         counts = {name: self.members.count(name) for name in self._states}
         counts = {name: n for name, n in counts.items() if n or self._states[name].viewers}
-        if not counts:
-            return
-        try:
-            totals = await self.stores.presence.report_viewers(self.process, counts)
-        except Exception:
-            log.warning("viewer count report failed", exc_info=True)
-            return
+        totals: dict[str, int] = {}
+        if counts:
+            try:
+                totals = await self.stores.presence.report_viewers(self.process, counts)
+            except Exception:
+                log.warning("viewer count report failed", exc_info=True)
+                return
+        await self._record_audience(counts, totals)
         for name, total in totals.items():
             state = self._states.get(name)
             if state is None:
@@ -312,6 +333,33 @@ class ChatService:
             if total != state.viewers_sent:
                 state.viewers_sent = total
                 self.members.broadcast(name, "viewers", {"room": name, "count": total})
+
+    async def _record_audience(self, counts: dict[str, int], totals: dict[str, int]) -> None:
+        """Each open program room's audience: its viewers now (all processes) towards the peak
+        and the minute's most, this process's viewer-seconds since the last report, and the
+        viewers who joined since."""
+        now = time.monotonic()
+        minute = minute_of(now_ms())
+        for name, state in list(self._states.items()):
+            if state.kind != "program" or state.read_only:
+                state.audience_at = 0.0
+                state.watch_carry = 0.0
+                continue
+            if state.audience_at:
+                state.watch_carry += counts.get(name, 0) * (now - state.audience_at)
+            state.audience_at = now
+            seconds = int(state.watch_carry)
+            newcomers = list(state.newcomers)
+            total = totals.get(name, 0)
+            if not (total or seconds or newcomers):
+                continue
+            try:
+                await self.stores.audience.record(name, minute, total, seconds, newcomers)
+            except Exception:
+                log.warning("audience report failed", exc_info=True, extra={"room": name})
+                continue  # kept for the next report
+            state.watch_carry -= seconds
+            state.newcomers.difference_update(newcomers)
 
     def viewers(self, state: RoomState) -> int:
         return max(state.viewers, self.members.count(state.name)) if self._relay else self.members.count(
@@ -364,6 +412,7 @@ class ChatService:
         self.bus.subscribe(TICK_STORED, self._on_tick)
         self.bus.subscribe(ROOM_DIRTY, self._on_dirty)
         self.bus.subscribe(PROGRAM_CHANGED, self._on_program)
+        self.bus.subscribe(SESSIONS_ENDED, self._on_sessions_ended)
 
     async def emit(self, room: str, event: str, data: Any) -> None:
         """Send an event to the room on every process (this one included)."""
@@ -406,11 +455,60 @@ class ChatService:
             self.mark(state, event.what)
 
     async def _on_program(self, event: ProgramChanged) -> None:
+        """To the program's room, and to every host's and producer's connection elsewhere: their
+        consoles list every program and follow each one's state."""
         room = f"program:{event.id}"
         state = self._states.get(room)
         if state is not None:
             state.program = dict(event.program)
         self.members.broadcast(room, "program", event.program)
+        staff = [c.member for c in list(self.conns.values())
+                 if c.member.privileged and room not in c.member.rooms]
+        if staff:
+            self.members.write_text(staff, event_text("program", event.program))
+
+    async def _on_sessions_ended(self, event: SessionsEnded) -> None:
+        """A host's or producer's sessions ended: their connections here become a viewer's and
+        are told why (`notice` `session_ended`), so their console can ask them to log in."""
+        for conn in list(self.conns.values()):
+            if conn.user is not None and conn.user.username == event.username:
+                self._demote(conn)
+                notice = {"code": "session_ended", "reason": event.reason,
+                          "message": "Your login session ended; log in again."}
+                self.members.write_text([conn.member], event_text("notice", notice))
+
+    # ---- staff rights -----------------------------------------------------------------------
+    async def refresh_user(self, conn: Conn) -> None:
+        """Check a staff connection's session again (it may have been ended or changed since the
+        connection opened); a connection whose session ended becomes a viewer's."""
+        if conn.user is None:
+            return
+        user = None
+        if self.visitors is not None and conn.cookie is not None:
+            user = await self.visitors.user_from_cookie_header(conn.cookie)
+        if user is None:
+            self._demote(conn)
+        elif user != conn.user:
+            conn.user = user
+            self.members.set_privileged(conn.member, user.can("host"))
+
+    async def require_moderator(self, conn: Conn) -> None:
+        """A host's or producer's connection whose session is still valid; `forbidden` otherwise."""
+        if conn.can_moderate():
+            await self.refresh_user(conn)
+        if not conn.can_moderate():
+            raise ChatError("forbidden", "Only hosts and producers can do this.")
+
+    def _demote(self, conn: Conn) -> None:
+        conn.user = None
+        conn.cookie = None
+        self.members.set_privileged(conn.member, False)
+        conn.nickname = default_nickname(conn.viewer)
+
+    # ---- halls ------------------------------------------------------------------------------
+    def hall_day(self) -> str:
+        """Today in Seoul (YYYY-MM-DD): a viewer's hall hearts count once per hall per day."""
+        return self.clock.now().astimezone(SEOUL).date().isoformat()
 
     async def _program(self, program_id: str) -> dict[str, Any]:
         """The program's public JSON; `unknown_room` when there is no such program."""

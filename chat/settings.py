@@ -1,11 +1,18 @@
-"""The chat slice's settings: the fan-out tick, per-address caps, buffers, history, rate scale."""
+"""The chat slice's settings: the fan-out tick, per-address caps, buffers, history, rate scale,
+the nicknames kept for staff and how the halls' hearts count."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 from kernel.settings import ConfigError
+
+RESERVED_NICKNAMES = (
+    "진행자", "사회자", "제작자", "관리자", "운영자", "운영진", "스태프", "혁신TV", "행정안전부",
+    "host", "producer", "admin", "moderator", "staff", "official", "innotv", "operator",
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,14 @@ class ChatSettings:
     max_questions: int = 2000
     # Multiplies every per-connection rate limit (burst and refill); for load tests, not production.
     rate_scale: float = 1.0
+    # Words a viewer's nickname may not contain (compared as skeletons, see chat/nicknames.py);
+    # hosts' and producers' account names are refused too.
+    reserved_nicknames: tuple[str, ...] = RESERVED_NICKNAMES
+    # Hearts of one viewer that count for one hall per day (Asia/Seoul): the halls' ranking is a
+    # popularity vote, not a tapping contest. 0 counts every tap.
+    hall_hearts_per_day: int = 1
+    # The operator's titles of the halls' cases (JSON, see chat/hall_cases.py); empty: placeholders.
+    halls_file: str = ""
 
     def validate(self) -> None:
         if not 10 <= self.tick_ms <= 5000:
@@ -38,3 +53,18 @@ class ChatSettings:
             raise ConfigError("chat_max_questions: must be between 1 and 100000")
         if not 0.01 <= self.rate_scale <= 10_000:
             raise ConfigError("chat_rate_scale: must be between 0.01 and 10000")
+        if len(self.reserved_nicknames) > 500 or any(
+            not 1 <= len(word) <= 40 for word in self.reserved_nicknames
+        ):
+            raise ConfigError("chat_reserved_nicknames: at most 500 words of 1-40 characters")
+        if not 0 <= self.hall_hearts_per_day <= 1000:
+            raise ConfigError("chat_hall_hearts_per_day: must be between 0 and 1000")
+        if self.halls_file:
+            # Checked once when the settings load (before the server's event loop runs).
+            from .hall_cases import CasesFileError, load_cases
+            from .halls import HALLS
+
+            try:
+                load_cases(Path(self.halls_file), set(HALLS))
+            except CasesFileError as exc:
+                raise ConfigError(f"chat_halls_file: {self.halls_file}: {exc}") from None

@@ -63,7 +63,8 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     _setup_core_routes(app, kernel)
     accounts.setup(app, auth)
     lineup = schedule.setup(app, kernel, config.schedule, accounts=auth, gate=auth)
-    talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, gate=auth)
+    talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, staff=auth,
+                      gate=auth)
     media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth)
     setup_pages(app, auth)
     app[PARTS] = Parts(config, kernel, auth, lineup, talk, media)

@@ -23,6 +23,7 @@ PAGES = {
     "/halls/{id}": "halls.html",
     "/host": "host.html",
     "/produce": "produce.html",
+    "/produce/report/{id}": "report.html",
     "/setup": "setup.html",
 }
 

@@ -1,7 +1,9 @@
-"""The bus topics more than one slice uses: the events of the lineup.
+"""The bus topics more than one slice uses: the events of the lineup, and accounts whose
+sessions ended.
 
-The schedule slice publishes them; chat and live react. A slice's private topics live in that
-slice.
+The schedule slice publishes the lineup's events; chat and live react. The accounts slice
+publishes `SessionsEnded`; the chat takes that person's sockets off their staff rights at once.
+A slice's private topics live in that slice.
 """
 
 from __future__ import annotations
@@ -33,3 +35,16 @@ class LineupChanged:
 
 PROGRAM_CHANGED = Topic("program", ProgramChanged)
 LINEUP_CHANGED = Topic("lineup", LineupChanged)
+
+
+@dataclass(frozen=True)
+class SessionsEnded:
+    """Every login session of `username` was ended on the server: the account was removed, its
+    role changed or its password reset. Whatever that person still has open (Socket.IO
+    connections) must stop acting with the old rights now."""
+
+    username: str
+    reason: str  # "removed" | "role_changed" | "password_reset"
+
+
+SESSIONS_ENDED = Topic("sessions_ended", SessionsEnded)

@@ -1,10 +1,10 @@
 """The live slice: stream keys, WHIP ingest, the HLS ladder and recording, WHEP, premieres,
 replays, simulcast.
 
-`setup(app, kernel, settings, programs=..., gate=...)` registers the routes, listens to the bus
-and returns the `Live` parts for the composition root. The media stack (aiortc, PyAV) is imported
-when a server is set up, not when the package is: a CLI command that only reads the settings
-starts without it.
+`setup(app, kernel, settings, programs=..., gate=...)` registers the routes (stream health too),
+listens to the bus and returns the `Live` parts for the composition root. The media stack (aiortc,
+PyAV) is imported when a server is set up, not when the package is: a CLI command that only reads
+the settings starts without it.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
           gate: Gate) -> Live:
     from kernel.topics import LINEUP_CHANGED, PROGRAM_CHANGED
 
+    from .health import HealthBoard
+    from .health_routes import setup_health_routes
     from .hls_routes import setup_hls_routes
     from .keys import StreamKeys, make_stream_key_store
     from .premiere_routes import setup_premiere_routes
@@ -75,6 +77,8 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     watchers = setup_hls_routes(app, live, kernel.metrics)
     setup_premiere_routes(app, premieres, gate)
     setup_simulcast_routes(app, live, simulcast, gate)
+    board = HealthBoard(live, kernel.backend)
+    setup_health_routes(app, board, programs, gate)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await keys.store.setup()
@@ -82,11 +86,13 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
         demo: asyncio.Task[None] | None = None
         if kernel.settings.demo:
             demo = asyncio.create_task(_play_demo(live, programs))
+        sharing = asyncio.create_task(board.share(), name="live-health")
         try:
             await premieres.resume()
         except Exception:
             log.exception("premieres could not be resumed")
         yield
+        sharing.cancel()
         if demo is not None:
             demo.cancel()
         await premieres.close()

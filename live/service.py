@@ -60,6 +60,7 @@ class Publisher:
     video_receiver: Any = None
     audio_packets: bool = False  # the audio track carries the Opus packets (see aiortc_internals.py)
     previews: dict[str, RTCPeerConnection] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)  # wall clock, for "publishing since"
 
 
 @dataclass

@@ -28,6 +28,7 @@ import av
 
 from .ladder import Rung, fit_ladder
 from .media import ProgramMedia
+from .meter import InputMeter
 from .session import Session
 from .source import Slate, Tone
 
@@ -103,6 +104,7 @@ class WorkerLoop:
         self.slate_frames = 0
         self.retry_at = 0.0
         self.recorded = False  # what `on_stop` returned
+        self.input = InputMeter(clock=clock)  # what the live source sends (stream health)
 
     # ---- the queue's side ----
     def timeout(self) -> float | None:
@@ -141,8 +143,11 @@ class WorkerLoop:
         if not self._accepts(ep):
             return
         if ep != self.epoch or self.mode != "live":
+            if ep != self.epoch:
+                self.input.reset()
             self.start_live_session(ep, picture, source)
         self.last_input = self.clock()
+        self.input.picture(picture.width, picture.height, _seconds(picture.pts, picture.time_base))
         session = self.session
         assert session is not None
         base = self.first_pts
@@ -173,6 +178,8 @@ class WorkerLoop:
             return
         self.packets += 1
         if ep not in self.finished_epochs:
+            packet = payload[1]
+            self.input.packet(packet.size, _seconds(packet.pts, packet.time_base))
             for i, picture in enumerate(self._decode(ep, payload)):
                 self.on_picture(ep, picture, payload if i == 0 else None)
 
@@ -318,6 +325,13 @@ class WorkerLoop:
         return frames
 
 
+def _seconds(pts: int | None, time_base: Any) -> float | None:
+    """A media timestamp in seconds (None when it has none)."""
+    if pts is None or time_base is None:
+        return None
+    return float(pts * time_base)
+
+
 class MediaWorker:
     def __init__(self, media: ProgramMedia, settings: WorkerSettings, name: str,
                  destinations: Callable[[], tuple[str, ...]] | None = None) -> None:
@@ -356,6 +370,15 @@ class MediaWorker:
     @property
     def packets(self) -> int:
         return self.state.packets
+
+    @property
+    def input(self) -> InputMeter:
+        return self.state.input
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting for the media thread now (at most `queue_frames`)."""
+        return self._frames_in_queue
 
     def start(self) -> None:
         self._thread.start()

@@ -79,6 +79,8 @@ def status_of(worker: MediaWorker) -> dict[str, Any]:
         "decode_errors": worker.decode_errors,
         "packets": worker.packets,
         "pushers": {url: str(p.state) for url, p in list(worker.pushers.items())},
+        "input": worker.input.status() if worker.mode == "live" else None,
+        "queued": worker.queued,
     }
 
 

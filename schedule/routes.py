@@ -116,4 +116,16 @@ def setup_routes(
     app.router.add_get("/api/programs/{id}", get_program)
     app.router.add_patch("/api/programs/{id}", patch)
     app.router.add_delete("/api/programs/{id}", delete)
+    async def program_ics(request: web.Request) -> web.Response:
+        """One program as a calendar: the viewer page's "add to calendar" for that show."""
+        program = await service.require(request.match_info["id"])
+        body = build_calendar([program], clock.now(), link_base)
+        return web.Response(
+            body=body,
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={"Content-Disposition": f'inline; filename="innotv-{program.id}.ics"'},
+        )
+
     app.router.add_get("/schedule.ics", ics)
+    app.router.add_get("/schedule/{id}.ics", program_ics)

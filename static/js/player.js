@@ -154,6 +154,12 @@ export class Player {
     quality.value = '-1';
   }
 
+  /** The quality menu's "auto" in the page's language again (after a language switch). */
+  relabel() {
+    const auto = this.quality.querySelector('option[value="-1"]');
+    if (auto) auto.textContent = this.autoLabel();
+  }
+
   _teardown() {
     if (this.hls) {
       this.hls.destroy();

@@ -1,14 +1,19 @@
 // Producer desk: the ten-day lineup (create, edit, delete with inline errors), hosts, stream
-// keys, premiere media, RTMP simulcast targets, live numbers as charts, import/export as JSON.
-import { api, del, get, patch, post } from './api.js';
+// keys, premiere media, RTMP simulcast targets, labelled live numbers and charts with a link to
+// the program's report, stream health and a preview, accounts, import/export as JSON.
+import { manageAccounts } from './accounts.js';
+import { api, csrf, del, get, patch, post } from './api.js';
 import { makeChart } from './chart.js';
 import { $, clear, fmtDay, fmtTime, h, isoToLocal, localToIso, say, seoulDay } from './dom.js';
+import { watchHealth } from './health.js';
 import * as i18n from './i18n.js';
 import { errText } from './i18n.js';
 import { requireRole } from './login.js';
+import { Player } from './player.js';
 import { fetchPrograms, lineupLoader, title } from './programs.js';
 import { openRoom } from './room.js';
 import { connect } from './socket.js';
+import { watch } from './whip.js';
 
 const state = {
   programs: [],
@@ -18,6 +23,8 @@ const state = {
   charts: null,
   room: null, // the open room (room.js) of the program whose details are open
   socket: null,
+  health: null, // the stream health watch (health.js) of the open program
+  preview: null, // a WHEP session, or an HLS player when nobody publishes (the demo, a premiere)
 };
 
 const fetchLineup = lineupLoader((programs) => {
@@ -187,6 +194,9 @@ function closeDetails() {
   clearTimeout(mediaTimer);
   if (state.room) state.room.close();
   state.room = null;
+  if (state.health) state.health.stop();
+  state.health = null;
+  stopPreview();
 }
 
 function openDetails(p) {
@@ -199,6 +209,8 @@ function openDetails(p) {
   say($('#key-status'), '');
   say($('#media-status'), '');
   $('#media-box').hidden = p.kind !== 'premiere';
+  $('#report-link').href = `/produce/report/${encodeURIComponent(p.id)}`;
+  for (const dd of document.querySelectorAll('#numbers dd')) dd.textContent = '—';
   loadMediaStatus();
   const charts = clear($('#charts'));
   state.charts = {
@@ -208,8 +220,42 @@ function openDetails(p) {
   };
   refreshStats();
   state.statsTimer = setInterval(refreshStats, 5000);
+  state.health = watchHealth($('#health'), p.id);
   watchRoom(p);
   loadSimulcast();
+}
+
+// ---- preview: WHEP from the publisher, or the viewers' HLS when nobody publishes -------------
+
+function stopPreview() {
+  const { preview } = state;
+  state.preview = null;
+  if (preview) preview.stop();
+  $('#preview').srcObject = null;
+  $('#preview-stop').hidden = true;
+  say($('#preview-status'), '');
+}
+
+async function startPreview() {
+  const p = state.selected;
+  if (!p) return;
+  stopPreview();
+  const video = $('#preview');
+  try {
+    state.preview = await watch(`/whep/${encodeURIComponent(p.id)}`, video, csrf());
+    say($('#preview-status'), i18n.t('produce.previewWhep'), 'info');
+  } catch (err) {
+    if (err.code !== 'not_publishing' || (p.state !== 'live' && p.kind !== 'premiere')) {
+      say($('#preview-status'), errText(err), 'error');
+      return;
+    }
+    // Nobody publishes (the demo source, a premiere): show what the viewers get.
+    const player = new Player(video, h('select', { hidden: true }), () => {}, () => i18n.t('watch.auto'));
+    player.play(`/hls/${encodeURIComponent(p.id)}/master.m3u8`);
+    state.preview = player;
+    say($('#preview-status'), i18n.t('produce.previewHls'), 'info');
+  }
+  $('#preview-stop').hidden = false;
 }
 
 const WINDOW_MINUTES = 30;
@@ -230,6 +276,10 @@ async function refreshStats() {
     const data = await get(`/api/programs/${encodeURIComponent(p.id)}/stats`);
     say($('#stats-status'), '');
     const rows = Array.isArray(data.per_minute) ? data.per_minute : [];
+    for (const dd of document.querySelectorAll('#numbers dd')) {
+      const value = data[dd.dataset.stat];
+      dd.textContent = typeof value === 'number' ? value.toLocaleString(i18n.currentLang() === 'en' ? 'en-US' : 'ko-KR') : '—';
+    }
     state.charts.viewers.push(Number(data.viewers) || 0);
     state.charts.chat.set(perMinute(rows, 'messages'));
     state.charts.hearts.set(perMinute(rows, 'hearts'));
@@ -238,13 +288,21 @@ async function refreshStats() {
   }
 }
 
-/** The program's room moves the charts between stats polls; its state changes reload the lineup. */
+/** The program's room moves the charts and numbers between stats polls. (Every program's state
+ * changes reach producers' connections: the lineup reloads on each, see main.) */
 function watchRoom(p) {
-  if (!state.socket) state.socket = connect();
   state.room = openRoom(state.socket, `program:${p.id}`, {
-    viewers: (count) => state.charts.viewers.push(count),
-    hearts: (hearts) => state.charts.hearts.setLast(hearts.per_minute),
-    program: () => loadLineup(),
+    viewers: (count) => {
+      state.charts.viewers.push(count);
+      $('#numbers dd[data-stat="viewers"]').textContent = String(count);
+    },
+    hearts: (hearts) => {
+      state.charts.hearts.setLast(hearts.per_minute);
+      $('#numbers dd[data-stat="hearts_this_minute"]').textContent = String(hearts.per_minute);
+    },
+    program: (program) => {
+      if (state.selected && state.selected.id === program.id) Object.assign(state.selected, program);
+    },
   });
 }
 
@@ -392,8 +450,15 @@ async function importLineup() {
 
 async function main() {
   i18n.init();
-  await requireRole($('#login-box'), $('#who'), 'producer');
+  const user = await requireRole($('#login-box'), $('#who'), 'producer');
   $('#desk').hidden = false;
+  state.socket = connect();
+  state.socket.on('program', () => loadLineup());
+  // This person's login session ended (account removed or changed): log in again.
+  state.socket.on('notice', (notice) => { if (notice && notice.code === 'session_ended') location.reload(); });
+  $('#preview-start').addEventListener('click', startPreview);
+  $('#preview-stop').addEventListener('click', stopPreview);
+  manageAccounts(user.username);
   resetForm();
   $('#program-form').addEventListener('submit', save);
   $('#cancel').addEventListener('click', () => { resetForm(); closeDetails(); });

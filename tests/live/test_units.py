@@ -93,3 +93,42 @@ def test_target_duration_fits_rounded_segment_lengths(tmp_path: Path) -> None:
     log.add(0, b"x", 1.5, False)
     assert "#EXT-X-TARGETDURATION:2\n" in log.live_text()
     assert "#EXT-X-TARGETDURATION:2\n" in RenditionLog(tmp_path / "s", 1.5, 6).live_text()
+
+
+def test_the_input_meter_measures_the_last_seconds() -> None:
+    """What the stream health shows: pictures a second, kbit/s and size over a 5 s window."""
+    from live.meter import InputMeter
+
+    now = [100.0]
+    meter = InputMeter(window_s=5.0, clock=lambda: now[0])
+    assert meter.status() is None
+    for _ in range(60):  # 30 pictures a second of 5,000 bytes each, for 2 s
+        meter.packet(5_000)
+        meter.picture(1280, 720)
+        now[0] += 1 / 30
+    assert meter.status() == {"width": 1280, "height": 720, "fps": 30.0, "kbps": 1200.0}
+    now[0] += 10  # then nothing: the window is empty
+    assert meter.status() is None
+    for _ in range(25):  # the demo source: pictures, no encoded packets
+        meter.picture(640, 360)
+        now[0] += 0.2
+    assert meter.status() == {"width": 640, "height": 360, "fps": pytest.approx(5.0, abs=0.25),
+                              "kbps": None}
+    meter.reset()
+    assert meter.status() is None
+
+
+def test_the_input_meter_reads_the_media_times_not_the_arrival() -> None:
+    """A busy machine that handles 3 s of 15 fps video in a 1 s burst still reads 15 fps."""
+    from live.meter import InputMeter
+
+    now = [50.0]
+    meter = InputMeter(window_s=5.0, clock=lambda: now[0])
+    for i in range(45):
+        meter.packet(2_000, media_t=i / 15)
+        meter.picture(320, 240, media_t=i / 15)
+        now[0] += 1 / 45
+    status = meter.status()
+    assert status is not None
+    assert status["fps"] == pytest.approx(15.0, abs=0.1)
+    assert status["kbps"] == pytest.approx(2_000 * 8 * 15 / 1000, rel=0.02)

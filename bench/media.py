@@ -341,8 +341,9 @@ async def make_programs(server: ServerProc, count: int) -> list[str]:
             assert r.status == 200, await r.text()
         now = datetime.now(UTC)
         for i in range(count):
-            start = now + timedelta(hours=3 * i) - timedelta(minutes=1)
-            body = {"title": f"bench {i}", "kind": "live", "starts_at": start.isoformat(),
+            start = now + timedelta(hours=3 * i)
+            body = {"title": f"bench {i}", "kind": "live",
+                    "starts_at": start.isoformat() if i else "now",  # the first one live at once
                     "ends_at": (start + timedelta(hours=2)).isoformat()}
             async with http.post("/api/programs", json=body) as r:
                 program_id = str((await r.json())["id"])

@@ -40,7 +40,7 @@ async def live_program(site: Server) -> dict[str, object]:
     producer = await site.producer()
     now = datetime.now(SEOUL).replace(microsecond=0)
     body = {"title": "혁신TV 생방송", "kind": "live", "hosts": [HOST[0]],
-            "starts_at": (now - timedelta(seconds=70)).isoformat(),
+            "starts_at": "now",
             "ends_at": (now + timedelta(hours=1)).isoformat()}
     async with producer.post("/api/programs", json=body) as response:
         assert response.status == 201, await response.text()

@@ -54,6 +54,7 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     from .keys import StreamKeys, make_stream_key_store
     from .premiere_routes import setup_premiere_routes
     from .premieres import Premieres
+    from .replay_routes import setup_replay_routes
     from .service import LiveService
     from .simulcast import Simulcast, make_simulcast_store
     from .simulcast_routes import setup_simulcast_routes
@@ -68,6 +69,7 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     premieres = Premieres(live, programs, kernel.clock)
     kernel.bus.subscribe(PROGRAM_CHANGED, live.on_program)
     kernel.bus.subscribe(LINEUP_CHANGED, premieres.on_lineup)
+    kernel.bus.subscribe(LINEUP_CHANGED, live.on_lineup)
     kernel.bus.subscribe(SIMULCAST_CHANGED, live.on_simulcast)
     kernel.bus.subscribe(MEDIA_WANTED, live.on_media_wanted)
     setup_whip_routes(app, live, keys, programs, gate)
@@ -75,6 +77,7 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     watchers = setup_hls_routes(app, live, kernel.metrics)
     setup_premiere_routes(app, premieres, gate)
     setup_simulcast_routes(app, live, simulcast, gate)
+    setup_replay_routes(app, live.replays, gate)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await keys.store.setup()
@@ -86,7 +89,9 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
             await premieres.resume()
         except Exception:
             log.exception("premieres could not be resumed")
+        replays = asyncio.create_task(live.replays.resume())  # after a crash; not before serving
         yield
+        replays.cancel()
         if demo is not None:
             demo.cancel()
         await premieres.close()

@@ -22,6 +22,9 @@ class ProgramView(Protocol):
     @property
     def starts_at(self) -> datetime: ...
 
+    @property
+    def ends_at(self) -> datetime: ...
+
 
 class Programs(Protocol):
     async def get(self, program_id: str) -> ProgramView | None: ...

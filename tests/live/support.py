@@ -47,6 +47,15 @@ async def new_program(server: Server, kind: str = "live", minutes: int = 60,
     return program_id, key
 
 
+async def end_program(server: Server, program_id: str) -> dict[str, Any]:
+    """End the program now, as a producer (POST /api/programs/{id}/end); the program."""
+    producer = await server.producer()
+    async with producer.post(f"/api/programs/{program_id}/end") as resp:
+        assert resp.status == 200, await resp.text()
+        program: dict[str, Any] = await resp.json()
+        return program
+
+
 async def wait_for(predicate: Any, within: float = 20.0, what: str = "condition") -> Any:
     """Poll `predicate` (async, returns a truthy value when done) for `within` seconds (nothing to await)."""
     deadline = time.monotonic() + within

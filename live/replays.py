@@ -137,8 +137,10 @@ class Replays:
         await self.programs.require(program_id)
         async with self._lock(program_id):
             written = await asyncio.to_thread(self._edit, program_id, changes)
+            # hidden: back to `ended`, an edit for clients (version + 1), which otherwise take a
+            # same-version copy at an earlier state for an old one; shown: `replay` again
             if written.hidden:
-                await self.programs.set_state(program_id, "ended", expected_state="replay")
+                await self.programs.set_state(program_id, "ended", "replay", bump_version=True)
             else:
                 await self.programs.set_state(program_id, "replay", expected_state="ended")
         return await self.describe(program_id, producer=True)
@@ -189,7 +191,7 @@ class Replays:
             await self.remove_media(program_id)
             await asyncio.to_thread(write_edit, self.root / program_id,
                                     ReplayEdit(status="deleted", window=_ms(program)))
-            await self.programs.set_state(program_id, "ended", expected_state="replay")
+            await self.programs.set_state(program_id, "ended", "replay", bump_version=True)
 
     async def remove_media(self, program_id: str) -> None:
         """Take the program's folder out of what is served at once (a rename), then delete it in

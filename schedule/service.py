@@ -206,13 +206,17 @@ class ProgramService:
 
     # ---- states ---------------------------------------------------------------------------
     async def set_state(
-        self, program_id: str, new_state: str, expected_state: str | None = None
+        self, program_id: str, new_state: str, expected_state: str | None = None,
+        bump_version: bool = False,
     ) -> Program | None:
         """Compare-and-set the state; publishes `"program"` and returns the program when it
-        changed, None when the program is missing, not in `expected_state`, or already there."""
+        changed, None when the program is missing, not in `expected_state`, or already there.
+        `bump_version`: the change counts as an edit (version + 1), for a state that goes back
+        (a replay hidden or deleted), so that clients, which take a copy with the same version
+        and an earlier state for an old one, take it as the newer one."""
         if new_state not in STATES:
             raise ValueError(f"unknown state {new_state!r}")
-        changed = await self.store.set_state(program_id, new_state, expected_state)
+        changed = await self.store.set_state(program_id, new_state, expected_state, bump_version)
         if changed is not None:
             log.info("program state", extra={"program": program_id, "state": new_state})
             await self._bus.publish(

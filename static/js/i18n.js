@@ -63,6 +63,8 @@ const DICT = {
   'watch.nothing': ['예정된 방송이 없습니다.', 'No broadcast is scheduled.'],
   'watch.lobby': ['곧 시작합니다. 채팅으로 먼저 인사해 주세요!', 'Starting soon. Say hello in the chat!'],
   'watch.ended': ['방송이 끝났습니다. 다시보기를 준비하고 있습니다.', 'The broadcast has ended. The replay is being prepared.'],
+  'watch.neverAired': ['방송이 끝났습니다. 이 방송은 송출되지 않아 다시보기가 없습니다.', 'This program has ended. It never aired, so there is no replay.'],
+  'watch.noReplay': ['방송이 끝났습니다. 다시보기를 볼 수 없습니다.', 'This program has ended. Its replay is not available.'],
   'watch.loading': ['영상을 불러오는 중…', 'Loading video…'],
   'watch.noVideo': ['영상을 아직 받을 수 없습니다. 잠시 후 다시 시도합니다.', 'The video is not available yet. Retrying shortly.'],
   'watch.unmute': ['소리 켜기', 'Unmute'],
@@ -166,6 +168,16 @@ const DICT = {
   'host.pollClose': ['마감', 'Close'],
   'host.pollReveal': ['결과 공개', 'Reveal'],
   'host.noPrograms': ['진행할 방송이 없습니다.', 'No programs to host.'],
+  'host.noMic': ['마이크 없이 송출합니다 (무음).', 'Publishing without a microphone (silent).'],
+  'host.noCamera': ['카메라가 있어야 방송할 수 있습니다.', 'A camera is needed to go live.'],
+  'host.startNow': ['지금 방송 시작', 'Start the program now'],
+  'host.endNow': ['방송 종료', 'End the program'],
+  'host.started': ['방송이 시작되었습니다.', 'The program is on the air.'],
+  'host.ended': ['방송을 종료했습니다. 다시보기를 만듭니다.', 'The program has ended; its replay is being made.'],
+  'host.stopAsk': ['송출을 멈춥니다. 방송은 어떻게 할까요?', 'Stop publishing. What about the program?'],
+  'host.stopEnd': ['방송 종료 (다시보기 만들기)', 'End the program (make the replay)'],
+  'host.stopBreak': ['잠시 쉬기 (대기 화면)', 'Take a break (slate)'],
+  'host.onBreak': ['쉬는 중: 시청자에게는 대기 화면이 나갑니다. 다시 송출하면 돌아옵니다.', 'On a break: viewers see the slate until you go live again.'],
 
   'produce.title': ['제작 데스크', 'Producer desk'],
   'produce.lineup': ['편성표', 'Lineup'],
@@ -208,6 +220,23 @@ const DICT = {
   'err.too_many_destinations': ['동시 송출 대상이 너무 많습니다.', 'Too many destinations.'],
   'err.duplicate_destination': ['이미 추가된 주소입니다.', 'This destination is already there.'],
   'produce.remove': ['제거', 'Remove'],
+  'produce.stateNow': ['현재 상태', 'Now'],
+  'produce.replay': ['다시보기', 'Replay'],
+  'produce.replay.pending': ['다시보기를 만드는 중입니다.', 'The replay is being made.'],
+  'produce.replay.ready': ['공개 중', 'Shown to viewers'],
+  'produce.replay.hidden': ['숨김 (시청자에게 보이지 않음)', 'Hidden from viewers'],
+  'produce.replay.none': ['송출되지 않아 다시보기가 없습니다.', 'It never aired: no replay.'],
+  'produce.replay.deleted': ['다시보기를 삭제했습니다.', 'The replay was deleted.'],
+  'produce.replayLength': ['{s}초 (녹화 {all}초 중)', '{s} s (of {all} s recorded)'],
+  'produce.replayIn': ['시작 (초)', 'In (s)'],
+  'produce.replayOut': ['끝 (초)', 'Out (s)'],
+  'produce.replayCut': ['자르기 저장', 'Save the cut'],
+  'produce.thumbAt': ['썸네일 시각 (초)', 'Thumbnail at (s)'],
+  'produce.thumbPick': ['썸네일 지정', 'Set thumbnail'],
+  'produce.thumbnail': ['썸네일', 'thumbnail'],
+  'produce.replayHide': ['숨기기', 'Hide'],
+  'produce.replayShow': ['다시 공개', 'Show again'],
+  'produce.replayDelete': ['다시보기 삭제', 'Delete the replay'],
   'produce.stats': ['실시간 지표', 'Live numbers'],
   'produce.viewers': ['시청자', 'Viewers'],
   'produce.chatRate': ['채팅/분', 'Chat/min'],
@@ -270,12 +299,17 @@ const DICT = {
   'err.invalid_choices': ['보기는 2~10개여야 합니다.', 'A poll has 2 to 10 choices.'],
   'err.unknown_room': ['그런 채팅방이 없습니다.', 'No such room.'],
   'err.invalid_stream_key': ['스트림 키가 맞지 않습니다.', 'The stream key is wrong.'],
+  'err.program_not_started': ['아직 시작하지 않은 방송입니다.', 'This program has not started yet.'],
+  'err.starts_in_past': ['지난 시각에는 방송을 만들 수 없습니다.', 'A program cannot start in the past.'],
+  'err.unsupported_offer': ['이 송출 방식은 지원하지 않습니다.', 'This kind of stream is not supported.'],
+  'err.replay_not_ready': ['바꿀 다시보기가 없습니다.', 'There is no replay to change.'],
+  'err.invalid_trim': ['시작은 끝보다 앞이어야 하고 녹화 안이어야 합니다.', 'The in point must be before the out point, within the recording.'],
 };
 
 // Codes whose server message adds facts (which program conflicts, which field is wrong):
 // the Korean line is followed by the server's own words.
 const DETAILED = new Set(['conflict', 'program_conflict', 'overlap', 'invalid_field', 'missing_field', 'invalid_datetime',
-  'unknown_host', 'slow_mode', 'version_conflict']);
+  'unknown_host', 'slow_mode', 'version_conflict', 'unsupported_offer', 'invalid_trim', 'starts_in_past']);
 
 let lang = readLang();
 const listeners = new Set();

@@ -311,11 +311,12 @@ function showReplay(replay) {
   if (editable) text += ` · ${i18n.t('produce.replayLength', { s: replay.duration.toFixed(1), all: replay.recorded.toFixed(1) })}`;
   $('#replay-state').textContent = text;
   $('#replay-edit').hidden = !editable;
-  const thumb = $('#replay-thumb');
-  thumb.hidden = !(editable && replay.thumbnail_file);
+  const thumbBox = clear($('#replay-thumb-box'));
   if (editable && replay.thumbnail_file) {
-    thumb.src = replay.thumbnail_file;
-    thumb.alt = `${title(p)} · ${i18n.t('produce.thumbnail')}`;
+    thumbBox.append(h('img', {
+      class: 'replay-thumb', id: 'replay-thumb', src: replay.thumbnail_file,
+      alt: `${title(p)} · ${i18n.t('produce.thumbnail')}`,
+    }));
   }
   if (!editable) return;
   $('#replay-in').value = String(replay.in);

@@ -234,7 +234,7 @@ async def test_a_producer_runs_programs_and_shapes_a_replay(browser: Browser, si
     box = page.locator("#replay-box")
     await expect(box).to_have_attribute("data-state", "ready")
     await expect(page.locator("#replay-state")).to_contain_text("공개 중")
-    await page.wait_for_function("() => document.querySelector('#replay-thumb').naturalWidth === 320")
+    await page.wait_for_function("() => document.querySelector('#replay-thumb')?.naturalWidth === 320")
     first_thumb = await page.locator("#replay-thumb").get_attribute("src")
     # cut: 1.4-3.2 s is kept as 1-4 s (segment boundaries)
     await page.fill("#replay-in", "1.4")
@@ -258,7 +258,7 @@ async def test_a_producer_runs_programs_and_shapes_a_replay(browser: Browser, si
     await page.click("#replay-thumb-pick")
     await expect(page.locator("#replay-status")).to_have_text("저장했습니다.")
     await expect(page.locator("#replay-thumb")).not_to_have_attribute("src", str(first_thumb))
-    await page.wait_for_function("() => document.querySelector('#replay-thumb').naturalWidth === 320")
+    await page.wait_for_function("() => document.querySelector('#replay-thumb')?.naturalWidth === 320")
     await screenshot(page, "produce-replay-1280x800")
 
     # hidden: a viewer on its page is told at once; shown again: it plays

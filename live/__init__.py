@@ -56,6 +56,7 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     from .keys import StreamKeys, make_stream_key_store
     from .premiere_routes import setup_premiere_routes
     from .premieres import Premieres
+    from .replay_routes import setup_replay_routes
     from .service import LiveService
     from .simulcast import Simulcast, make_simulcast_store
     from .simulcast_routes import setup_simulcast_routes
@@ -70,6 +71,7 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     premieres = Premieres(live, programs, kernel.clock)
     kernel.bus.subscribe(PROGRAM_CHANGED, live.on_program)
     kernel.bus.subscribe(LINEUP_CHANGED, premieres.on_lineup)
+    kernel.bus.subscribe(LINEUP_CHANGED, live.on_lineup)
     kernel.bus.subscribe(SIMULCAST_CHANGED, live.on_simulcast)
     kernel.bus.subscribe(MEDIA_WANTED, live.on_media_wanted)
     setup_whip_routes(app, live, keys, programs, gate)
@@ -79,6 +81,7 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     setup_simulcast_routes(app, live, simulcast, gate)
     board = HealthBoard(live, kernel.backend)
     setup_health_routes(app, board, programs, gate)
+    setup_replay_routes(app, live.replays, gate)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await keys.store.setup()
@@ -91,8 +94,10 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
             await premieres.resume()
         except Exception:
             log.exception("premieres could not be resumed")
+        replays = asyncio.create_task(live.replays.resume())  # after a crash; not before serving
         yield
         sharing.cancel()
+        replays.cancel()
         if demo is not None:
             demo.cancel()
         await premieres.close()

@@ -22,6 +22,9 @@ class ProgramView(Protocol):
     @property
     def starts_at(self) -> datetime: ...
 
+    @property
+    def ends_at(self) -> datetime: ...
+
 
 class Programs(Protocol):
     async def get(self, program_id: str) -> ProgramView | None: ...
@@ -32,6 +35,8 @@ class Programs(Protocol):
     async def list_programs(self) -> Sequence[ProgramView]: ...
 
     async def set_state(
-        self, program_id: str, new_state: str, expected_state: str | None = None
+        self, program_id: str, new_state: str, expected_state: str | None = None,
+        bump_version: bool = False,
     ) -> ProgramView | None:
-        """Compare-and-set the program's state; the program when it changed."""
+        """Compare-and-set the program's state; the program when it changed. `bump_version`:
+        the change also counts as an edit (version + 1), for a state that goes back."""

@@ -10,13 +10,14 @@ innotv processes sharing a data directory) never write one program at once: the 
 
 The server talks to it over the socket pair whose end is `<fd>` (see ipc.py). The first message
 is ["init", {...}]; then (headers; "+ data" is the binary payload):
+  ["publisher", epoch, limits]                       what that publisher can send (ladder.PublisherLimits)
   ["video", epoch, codec, pts_90k, keyframe] + data  a received H.264/VP8 access unit
   ["audio", epoch, pts_48k] + data                    a received Opus packet
   ["generate", epoch, width, height, fps]             play the test pattern and tone (the demo)
   ["destinations", urls]                              the simulcast destinations wanted now
   ["gone", epoch]                                     that publisher left: show the slate
   ["status"]                                          send the status now
-  ["stop", finalise]                                  end the broadcast (and write the replay)
+  ["stop", finalise]                                  end the broadcast (and end the live playlists)
 It answers with ["status", {...}] twice a second and on request, and ["done", recorded] last.
 The end of the stream (the server died) stops the worker without writing the replay.
 """
@@ -39,6 +40,7 @@ from kernel.logs import setup_logging
 
 from .aiortc_internals import VIDEO_TIME_BASE
 from .ipc import pack, read_message
+from .ladder import PublisherLimits
 from .media import ProgramMedia, lock_media
 from .source import AUDIO_SAMPLES, TestPattern, Tone
 from .worker import MediaWorker, WorkerSettings
@@ -87,6 +89,7 @@ def status_of(worker: MediaWorker) -> dict[str, Any]:
 def _generate(worker: MediaWorker, epoch: str, width: int, height: int, fps: int,
               stop: threading.Event) -> None:
     pattern, tone = TestPattern(width, height, fps), Tone()
+    worker.publisher(epoch, PublisherLimits(size=(width, height)))
     start = time.monotonic()
     try:
         while not stop.is_set():
@@ -154,6 +157,9 @@ def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
         elif kind == "audio":
             _, epoch, pts = header
             worker.offer("packet", epoch, ("opus", _packet(data, pts, OPUS_TIME_BASE, True)))
+        elif kind == "publisher":
+            _, epoch, limits = header
+            worker.publisher(epoch, PublisherLimits.from_json(limits if isinstance(limits, dict) else {}))
         elif kind == "status":
             link.send(["status", status_of(worker)])
         elif kind == "destinations":

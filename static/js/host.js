@@ -1,7 +1,9 @@
 // Host console: pick a program (the list follows every program's state), see what matters on
 // air (elapsed and remaining time, viewers, hearts, stream health), go live from the camera over
-// WHIP (or read the OBS settings), preview over WHEP, chat with the host badge, moderate with one
-// click per action, take questions, run the polls.
+// WHIP (or read the OBS settings), start and end the program on cue, preview over WHEP, chat with
+// the host badge, moderate with one click per action, take questions, run the polls. The
+// camera's size goes with the offer (`?size=`: the program's ladder); without a microphone the
+// page publishes the picture alone (the server adds silence).
 import { csrf, post } from './api.js';
 import { ChatView, NOTICED, noticeText } from './chat.js';
 import { $, clear, fmtDateTime, h, say } from './dom.js';
@@ -72,7 +74,10 @@ function followProgram(program) {
     option.textContent = optionLabel(entry);
     option.dataset.state = entry.state;
   }
-  if (state.program && state.program.id === program.id) state.onair.setProgram(entry);
+  if (state.program && state.program.id === program.id) {
+    state.onair.setProgram(entry);
+    renderOnAir();
+  }
 }
 
 function relabelPrograms() {
@@ -92,24 +97,63 @@ function choose(id) {
   $('#obs-server').textContent = `${location.origin}/whip/${encodeURIComponent(p.id)}`;
   $('#obs-keyframe').textContent = i18n.t('host.obsKeyframeValue', { n: SEGMENT_SECONDS });
   $('#stream-key').value = sessionStorage.getItem(keyStore(p.id)) || '';
+  renderOnAir();
   joinRoom();
+}
+
+// ---- on the air: start now, end now ---------------------------------------------------------
+
+/** The program's state and the cue buttons it allows (start before, end while live). */
+function renderOnAir() {
+  const p = state.program;
+  $('#on-air-state').textContent = p ? `${title(p)}: ${i18n.t(`state.${p.state}`)}` : '';
+  $('#start-now').hidden = !p || !['scheduled', 'lobby'].includes(p.state);
+  $('#end-now').hidden = !p || p.state !== 'live';
+}
+
+/** A newer copy of a program (a REST answer or a `program` event) into the list and the page. */
+async function cue(action) {
+  const p = state.program;
+  if (!p) return false;
+  try {
+    followProgram(await post(`/api/programs/${encodeURIComponent(p.id)}/${action}`));
+    say($('#on-air-status'), i18n.t(action === 'start' ? 'host.started' : 'host.ended'), 'ok');
+    return true;
+  } catch (err) {
+    say($('#on-air-status'), errText(err), 'error');
+    return false;
+  }
 }
 
 // ---- camera and WHIP -------------------------------------------------------------------------
 
+const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+
+/** The camera and, when allowed, the microphone. A refused or missing microphone is not fatal:
+ * the picture goes alone (the server adds silence) and the host is told; no camera is. */
 async function startCamera() {
   if (state.camera) return state.camera;
+  say($('#mic-status'), '');
   try {
-    state.camera = await navigator.mediaDevices.getUserMedia({
-      video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
-      audio: true,
-    });
-    $('#local').srcObject = state.camera;
-    return state.camera;
-  } catch (err) {
-    say($('#publish-status'), `${err.name}: ${err.message}`, 'error');
-    return null;
+    state.camera = await navigator.mediaDevices.getUserMedia({ video: VIDEO, audio: true });
+  } catch (both) {
+    try {
+      state.camera = await navigator.mediaDevices.getUserMedia({ video: VIDEO });
+      say($('#mic-status'), `${i18n.t('host.noMic')} (${both.name})`, 'info');
+    } catch (err) {
+      say($('#publish-status'), `${i18n.t('host.noCamera')} — ${err.name}: ${err.message}`, 'error');
+      return null;
+    }
   }
+  $('#local').srcObject = state.camera;
+  return state.camera;
+}
+
+/** `?size=WxH`: the largest picture the camera gives, which caps the program's ladder. */
+function sizeQuery(stream) {
+  const track = stream.getVideoTracks()[0];
+  const { width, height } = track ? track.getSettings() : {};
+  return width && height ? `?size=${width}x${height}` : '';
 }
 
 async function goLive() {
@@ -125,7 +169,7 @@ async function goLive() {
   if (!stream) return;
   $('#go-live').disabled = true;
   try {
-    state.publisher = await publish(stream, `/whip/${encodeURIComponent(p.id)}`, key);
+    state.publisher = await publish(stream, `/whip/${encodeURIComponent(p.id)}${sizeQuery(stream)}`, key);
     sessionStorage.setItem(keyStore(p.id), key);
     say($('#publish-status'), `● ${i18n.t('host.publishing')}`, 'ok');
     $('#stop').hidden = false;
@@ -147,6 +191,28 @@ async function stopLive() {
   $('#stop').hidden = true;
   $('#go-live').disabled = false;
   say($('#publish-status'), i18n.t('host.stopped'), 'info');
+}
+
+/** The stop button: while the program is live, ask whether to end it or take a break (the
+ * slate plays until the host is back); before (a camera test), just stop. */
+function askStop() {
+  if (!state.publisher) return;
+  if (!state.program || state.program.state !== 'live') {
+    stopLive();
+    return;
+  }
+  $('#stop-dialog').showModal();
+}
+
+async function stopAnswer(choice) {
+  $('#stop-dialog').close();
+  if (choice === 'end') {
+    if (!(await cue('end'))) return;
+    await stopLive();
+  } else if (choice === 'break') {
+    await stopLive();
+    say($('#publish-status'), i18n.t('host.onBreak'), 'info');
+  }
 }
 
 async function issueKey() {
@@ -348,7 +414,12 @@ async function main() {
   $('#program').addEventListener('change', (e) => choose(e.target.value));
   $('#camera-start').addEventListener('click', startCamera);
   $('#go-live').addEventListener('click', goLive);
-  $('#stop').addEventListener('click', stopLive);
+  $('#stop').addEventListener('click', askStop);
+  $('#stop-end').addEventListener('click', () => stopAnswer('end'));
+  $('#stop-break').addEventListener('click', () => stopAnswer('break'));
+  $('#stop-cancel').addEventListener('click', () => stopAnswer('cancel'));
+  $('#start-now').addEventListener('click', () => cue('start'));
+  $('#end-now').addEventListener('click', () => cue('end'));
   $('#issue-key').addEventListener('click', issueKey);
   $('#preview-start').addEventListener('click', startPreview);
   $('#slow').addEventListener('change', (e) => mod('mod:slow', { seconds: Number(e.target.value) }));

@@ -212,6 +212,8 @@ function openDetails(p) {
   $('#report-link').href = `/produce/report/${encodeURIComponent(p.id)}`;
   for (const dd of document.querySelectorAll('#numbers dd')) dd.textContent = '—';
   loadMediaStatus();
+  renderCue();
+  loadReplay();
   const charts = clear($('#charts'));
   state.charts = {
     viewers: makeChart(charts, i18n.t('produce.viewers')),
@@ -301,9 +303,121 @@ function watchRoom(p) {
       $('#numbers dd[data-stat="hearts_this_minute"]').textContent = String(hearts.per_minute);
     },
     program: (program) => {
-      if (state.selected && state.selected.id === program.id) Object.assign(state.selected, program);
+      loadLineup();
+      if (state.selected && state.selected.id === program.id) {
+        Object.assign(state.selected, program);
+        renderCue();
+        loadReplay();
+      }
     },
   });
+}
+
+// ---- on the air by hand, and the replay ------------------------------------------------------
+
+/** The open program's state, and the cue its state allows: start before, end while live. */
+function renderCue() {
+  const p = state.selected;
+  if (!p) return;
+  $('#cue-state').textContent = `${i18n.t('produce.stateNow')}: ${i18n.t(`state.${p.state}`)}`;
+  $('#cue-start').hidden = !['scheduled', 'lobby'].includes(p.state);
+  $('#cue-end').hidden = p.state !== 'live';
+}
+
+async function cue(action) {
+  const p = state.selected;
+  if (!p) return;
+  try {
+    Object.assign(p, await post(`/api/programs/${encodeURIComponent(p.id)}/${action}`));
+    say($('#cue-status'), i18n.t(action === 'start' ? 'host.started' : 'host.ended'), 'ok');
+    renderCue();
+    await loadLineup();
+  } catch (err) {
+    say($('#cue-status'), errText(err), 'error');
+  }
+}
+
+function replayPath(p) {
+  return `/api/programs/${encodeURIComponent(p.id)}/replay`;
+}
+
+/** The replay of the open program, when it is over: its state, thumbnail, cut, visibility. */
+async function loadReplay() {
+  const p = state.selected;
+  const box = $('#replay-box');
+  if (!p || !['ended', 'replay'].includes(p.state)) {
+    box.hidden = true;
+    return;
+  }
+  try {
+    showReplay(await get(replayPath(p)));
+  } catch (err) {
+    box.hidden = false;
+    say($('#replay-status'), errText(err), 'error');
+  }
+}
+
+function showReplay(replay) {
+  const p = state.selected;
+  if (!p || replay.program_id !== p.id) return;
+  $('#replay-box').hidden = false;
+  $('#replay-box').dataset.state = replay.state;
+  const editable = replay.state === 'ready' || replay.state === 'hidden';
+  let text = i18n.t(`produce.replay.${replay.state}`);
+  if (editable) text += ` · ${i18n.t('produce.replayLength', { s: replay.duration.toFixed(1), all: replay.recorded.toFixed(1) })}`;
+  $('#replay-state').textContent = text;
+  $('#replay-edit').hidden = !editable;
+  const thumbBox = clear($('#replay-thumb-box'));
+  if (editable && replay.thumbnail_file) {
+    thumbBox.append(h('img', {
+      class: 'replay-thumb', id: 'replay-thumb', src: replay.thumbnail_file,
+      alt: `${title(p)} · ${i18n.t('produce.thumbnail')}`,
+    }));
+  }
+  if (!editable) return;
+  $('#replay-in').value = String(replay.in);
+  $('#replay-out').value = String(replay.out);
+  $('#replay-in').max = $('#replay-out').max = String(replay.recorded);
+  $('#replay-thumb-at').value = String(replay.thumbnail_at ?? 0);
+  $('#replay-thumb-at').max = String(replay.duration);
+  $('#replay-hide').hidden = replay.hidden;
+  $('#replay-show').hidden = !replay.hidden;
+  $('#replay-delete').hidden = false;
+  $('#replay-delete-confirm').hidden = true;
+}
+
+async function editReplay(body) {
+  const p = state.selected;
+  if (!p) return;
+  for (const el of [$('#replay-in'), $('#replay-out'), $('#replay-thumb-at')]) el.removeAttribute('aria-invalid');
+  try {
+    showReplay(await patch(replayPath(p), body));
+    say($('#replay-status'), i18n.t('produce.saved'), 'ok');
+    await loadLineup();
+  } catch (err) {
+    say($('#replay-status'), errText(err), 'error');
+    const field = err && err.body && err.body.error && err.body.error.field;
+    const input = { in: '#replay-in', out: '#replay-out', thumbnail_at: '#replay-thumb-at' }[field];
+    if (input) $(input).setAttribute('aria-invalid', 'true');
+  }
+}
+
+function seconds(input) {
+  const value = input.value.trim();
+  return value === '' ? null : Number(value);
+}
+
+async function deleteReplay() {
+  const p = state.selected;
+  if (!p) return;
+  try {
+    await del(replayPath(p));
+    say($('#replay-status'), i18n.t('produce.deleted'), 'ok');
+    await loadLineup();
+    await loadReplay();
+  } catch (err) {
+    say($('#replay-status'), errText(err), 'error');
+  }
 }
 
 async function issueKey() {
@@ -466,6 +580,18 @@ async function main() {
   $('#issue-key').addEventListener('click', issueKey);
   $('#media-upload').addEventListener('click', uploadMedia);
   $('#simulcast-add').addEventListener('click', addTarget);
+  $('#cue-start').addEventListener('click', () => cue('start'));
+  $('#cue-end').addEventListener('click', () => cue('end'));
+  $('#replay-cut').addEventListener('click', () => editReplay({ in: seconds($('#replay-in')), out: seconds($('#replay-out')) }));
+  $('#replay-thumb-pick').addEventListener('click', () => editReplay({ thumbnail_at: seconds($('#replay-thumb-at')) ?? 0 }));
+  $('#replay-hide').addEventListener('click', () => editReplay({ hidden: true }));
+  $('#replay-show').addEventListener('click', () => editReplay({ hidden: false }));
+  $('#replay-delete').addEventListener('click', () => {
+    $('#replay-delete').hidden = true;
+    $('#replay-delete-confirm').hidden = false;
+    $('#replay-delete-confirm').focus();
+  });
+  $('#replay-delete-confirm').addEventListener('click', deleteReplay);
   $('#export').addEventListener('click', exportLineup);
   $('#import').addEventListener('click', () => $('#import-file').click());
   $('#import-file').addEventListener('change', importLineup);

@@ -88,6 +88,7 @@ function renderProgram() {
   $('.watch').dataset.mode = mode();
   renderCalendar();
   if (mode() === 'replay') setPoll(null); // a replay shows no old vote
+  delete $('#overlay').dataset.replay;
   if (!p) {
     $('#title').textContent = i18n.t('brand');
     badge.hidden = true;
@@ -108,15 +109,35 @@ function renderProgram() {
     $('#overlay').hidden = true;
     clearInterval(state.countdownTimer);
     state.player.play(`/hls/${encodeURIComponent(p.id)}/master.m3u8`);
-  } else if (p.state === 'ended' || p.state === 'replay') {
+  } else if (p.state === 'replay') {
     $('#overlay').hidden = true;
     clearInterval(state.countdownTimer);
     state.player.play(`/vod/${encodeURIComponent(p.id)}/master.m3u8`);
+  } else if (p.state === 'ended') {
+    // Over, and no replay to play (yet): ask why instead of polling for a playlist.
+    state.player.stop();
+    showOverlay(i18n.t('state.ended'), i18n.t('watch.ended'));
+    explainEnded(p);
   } else {
     state.player.stop();
     const label = p.state === 'lobby' ? i18n.t('state.lobby') : `${i18n.t('watch.next')} · ${i18n.t('watch.startsIn')}`;
     showOverlay(label, p.state === 'lobby' ? i18n.t('watch.lobby') : title(p), p.starts_at);
   }
+}
+
+/** An ended program without a replay: being written (the `program` event `replay` will come),
+ * never aired, hidden or deleted. `#overlay[data-replay]` holds the answer's state. */
+async function explainEnded(p) {
+  let replay;
+  try {
+    replay = await get(`/api/programs/${encodeURIComponent(p.id)}/replay`);
+  } catch {
+    return; // the overlay's general "ended" line stays
+  }
+  if (!state.program || state.program.id !== p.id || state.program.state !== 'ended') return;
+  $('#overlay').dataset.replay = replay.state;
+  const key = { pending: 'watch.ended', none: 'watch.neverAired' }[replay.state] || 'watch.noReplay';
+  showOverlay(i18n.t('state.ended'), i18n.t(key));
 }
 
 function setReadOnly(readOnly) {
@@ -217,7 +238,7 @@ function renderLineup() {
       h('summary', {}, i18n.t('watch.past', { n: past.length })), ...byDay(past)));
   }
   const replays = clear($('#replays'));
-  const done = state.programs.filter((p) => p.state === 'replay' || p.state === 'ended').reverse();
+  const done = state.programs.filter((p) => p.state === 'replay').reverse();
   if (!done.length) replays.append(h('li', { class: 'muted' }, i18n.t('watch.noReplays')));
   for (const p of done) {
     replays.append(h('li', {},

@@ -40,7 +40,7 @@ async def live_program(site: Server) -> dict[str, object]:
     producer = await site.producer()
     now = datetime.now(SEOUL).replace(microsecond=0)
     body = {"title": "혁신TV 생방송", "kind": "live", "hosts": [HOST[0]],
-            "starts_at": (now - timedelta(seconds=70)).isoformat(),
+            "starts_at": "now",
             "ends_at": (now + timedelta(hours=1)).isoformat()}
     async with producer.post("/api/programs", json=body) as response:
         assert response.status == 201, await response.text()
@@ -177,10 +177,10 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     await screenshot(bob.page, "watch-live-1280x800")
     await screenshot(host.page, "host-live-1280x800")
 
-    # The program ends on schedule: the same page switches to the replay and plays it.
+    # A producer ends the program: the same page switches to the replay and plays it.
     vod_requests: list[str] = []
     bob.page.on("request", lambda r: vod_requests.append(r.url) if f"/vod/{pid}/" in r.url else None)
-    await end_soon(site, str(pid))
+    await end_now(site, str(pid))
     await expect(bob.page.locator("#state-badge")).to_have_text("다시보기", timeout=30_000)
     await bob.page.wait_for_function(
         "() => { const v = document.querySelector('#video'); return v.currentTime > 1 && !v.paused; }",
@@ -195,14 +195,10 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
         await w.context.close()
 
 
-async def end_soon(site: Server, program_id: str) -> None:
-    """Moves the program's end to two seconds from now, as a producer would."""
+async def end_now(site: Server, program_id: str) -> None:
+    """Ends the program now, as a producer would."""
     producer = await site.producer()
-    async with producer.get(f"/api/programs/{program_id}") as response:
-        version = (await response.json())["version"]
-    ends = (datetime.now(SEOUL) + timedelta(seconds=2)).replace(microsecond=0)
-    body = {"version": version, "ends_at": ends.isoformat()}
-    async with producer.patch(f"/api/programs/{program_id}", json=body) as response:
+    async with producer.post(f"/api/programs/{program_id}/end") as response:
         assert response.status == 200, await response.text()
 
 

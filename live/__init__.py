@@ -34,9 +34,6 @@ __all__ = ["Live", "LiveSettings", "setup"]
 
 log = logging.getLogger("innotv.live")
 
-DEMO_PROGRAM = "demo"
-
-
 @dataclass(frozen=True)
 class Live:
     service: LiveService
@@ -50,6 +47,7 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
           gate: Gate) -> Live:
     from kernel.topics import LINEUP_CHANGED, PROGRAM_CHANGED
 
+    from .demo import DemoSource
     from .health import HealthBoard
     from .health_routes import setup_health_routes
     from .hls_routes import setup_hls_routes
@@ -74,6 +72,9 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     kernel.bus.subscribe(LINEUP_CHANGED, live.on_lineup)
     kernel.bus.subscribe(SIMULCAST_CHANGED, live.on_simulcast)
     kernel.bus.subscribe(MEDIA_WANTED, live.on_media_wanted)
+    demo = DemoSource(live, programs) if kernel.settings.demo else None
+    if demo is not None:
+        kernel.bus.subscribe(PROGRAM_CHANGED, demo.on_program)
     setup_whip_routes(app, live, keys, programs, gate)
     setup_whep_routes(app, live, gate)
     watchers = setup_hls_routes(app, live, kernel.metrics)
@@ -86,9 +87,8 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await keys.store.setup()
         await simulcast.store.setup()
-        demo: asyncio.Task[None] | None = None
-        if kernel.settings.demo:
-            demo = asyncio.create_task(_play_demo(live, programs))
+        if demo is not None:
+            await demo.start()
         sharing = asyncio.create_task(board.share(), name="live-health")
         try:
             await premieres.resume()
@@ -98,22 +98,8 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
         yield
         sharing.cancel()
         replays.cancel()
-        if demo is not None:
-            demo.cancel()
         await premieres.close()
         await live.close()
 
     app.cleanup_ctx.append(lifecycle)
     return Live(live, keys, simulcast, premieres, watchers)
-
-
-async def _play_demo(live: LiveService, programs: Programs) -> None:
-    """`--demo`: once the schedule has created the live-now program "demo", play the test source."""
-    for _ in range(600):
-        program = await programs.get(DEMO_PROGRAM)
-        if program is not None and program.state not in ("ended", "replay"):
-            await live.play_generated(DEMO_PROGRAM)
-            log.info("demo: playing the generated test source in program %r", DEMO_PROGRAM)
-            return
-        await asyncio.sleep(0.5)
-    log.warning("demo: no live program %r appeared; no test broadcast", DEMO_PROGRAM)

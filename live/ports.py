@@ -34,6 +34,9 @@ class Programs(Protocol):
 
     async def list_programs(self) -> Sequence[ProgramView]: ...
 
+    async def current(self) -> ProgramView | None:
+        """The program live now, else the next one to start."""
+
     async def set_state(
         self, program_id: str, new_state: str, expected_state: str | None = None,
         bump_version: bool = False,

@@ -6,6 +6,11 @@ history store in one call (`write_tick`, one round trip) and the stored messages
 processes over the bus (`relay.py`), so two `innotv serve` processes are one chat. `hearts` goes
 out at most 5 times a second per room, `viewers` once a second when it changed, poll counts (to
 hosts) and the question list (the top 50 of `question_list`) at most once a second.
+
+Once a second the tick also sweeps the connections: one holding more than the buffer cap of
+unsent bytes (or queued packets) for longer than `chat_stall_grace_s` is not reading and is cut,
+whether or not it joined a room. Refused events are logged at most once per connection every
+`REFUSALS_LOG_EVERY_S`, with their count (`note_refusal`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +63,7 @@ QUESTIONS_EVERY_S = 1.0
 ACK_TIMEOUT_S = 10.0
 SNAPSHOT = 50
 QUESTIONS_SHOWN = 50
+REFUSALS_LOG_EVERY_S = 10.0
 
 
 @dataclass(slots=True)
@@ -69,6 +76,12 @@ class Conn:
     member: Member
     limiter: Limiter = field(default_factory=Limiter)
     last_question: float = 0.0
+    # When its unsent bytes first passed the cap (0: not backed up).
+    stalled_since: float = 0.0
+    # Refused events since the last log line about them, by code.
+    refused: dict[str, int] | None = None
+    refused_logged_at: float = float("-inf")
+    cut: bool = False  # cut for flooding: what it still sends is not logged
 
     @property
     def role(self) -> str:
@@ -96,13 +109,16 @@ class ChatService:
         self.programs = programs
         self.process = secrets.token_hex(6)
         self.conns: dict[str, Conn] = {}
-        self.members = RoomMembers(settings.buffer_kib * 1024, self._on_stalled)
+        self.members = RoomMembers(settings.buffer_kib * 1024, self._on_stalled, settings.stall_grace_s)
         self._states: dict[str, RoomState] = {}
         self._loading: dict[str, asyncio.Future[RoomState]] = {}
         self._task: asyncio.Task[None] | None = None
         # With Redis several processes serve one chat: what one stores, it relays to the others.
         self._relay = relay
         self._viewers_at = 0.0
+        # How a connection is cut (the server's transports know): `reconnect` False tells the
+        # client not to come back on its own (a Socket.IO DISCONNECT first).
+        self.cut: Callable[[Conn, bool], None] = lambda _conn, _reconnect: None
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -213,6 +229,7 @@ class ChatService:
                 self.members.broadcast(state.name, "questions", {"room": state.name, "items": questions})
         if now - self._viewers_at >= VIEWERS_EVERY_S:
             self._viewers_at = now
+            self._sweep_unread(now)
             await self._report_viewers()
 
     def hearts_payload(self, state: RoomState) -> dict[str, Any]:
@@ -425,6 +442,60 @@ class ChatService:
     # ---- connections ------------------------------------------------------------------------
     def _on_stalled(self, member: Member) -> None:
         self.metrics.inc("innotv_chat_stalled_total")
+
+    def _sweep_unread(self, now: float) -> None:
+        """Cut the connections that have not read for longer than the stall grace."""
+        cap = self.members.buffer_cap
+        grace = self.settings.stall_grace_s
+        for conn in list(self.conns.values()):
+            if conn.cut:
+                continue
+            if not conn.member.backed_up(cap):
+                conn.stalled_since = 0.0
+            elif not conn.stalled_since:
+                conn.stalled_since = now
+            elif now - conn.stalled_since > grace:
+                conn.stalled_since = 0.0
+                conn.cut = True
+                log.warning("chat connection cut: not reading",
+                            extra={"sid": conn.sid, "viewer": conn.viewer, "address": conn.address})
+                self.metrics.inc("innotv_chat_cut_total", reason="not_reading")
+                self.cut(conn, True)
+
+    def note_refusal(self, conn: Conn, event: str, code: str) -> None:
+        """Count a refused event; log the connection's refusals at most once per interval."""
+        if conn.cut:
+            return
+        counts = conn.refused
+        if counts is None:
+            counts = conn.refused = {}
+        counts[code] = counts.get(code, 0) + 1
+        self.metrics.inc("innotv_chat_events_refused_total")
+        now = time.monotonic()
+        if code == "rate_limited" and conn.limiter.refused(now, self.settings.flood_cut_s):
+            self._log_refusals(conn, event)
+            log.warning("chat connection cut: over its rate limits for too long",
+                        extra={"sid": conn.sid, "viewer": conn.viewer, "address": conn.address})
+            self.metrics.inc("innotv_chat_cut_total", reason="flooding")
+            conn.cut = True
+            self.cut(conn, False)
+            return
+        if now - conn.refused_logged_at >= REFUSALS_LOG_EVERY_S:
+            conn.refused_logged_at = now
+            self._log_refusals(conn, event)
+
+    def flush_refusals(self, conn: Conn) -> None:
+        """At disconnect: log the refusals not logged yet."""
+        if conn.refused:
+            self._log_refusals(conn, None)
+
+    def _log_refusals(self, conn: Conn, event: str | None) -> None:
+        counts = conn.refused or {}
+        conn.refused = None
+        log.info("chat events refused", extra={
+            "count": sum(counts.values()), "codes": counts, "event": event, "sid": conn.sid,
+            "viewer": conn.viewer, "address": conn.address,
+        })
 
 
 def _apply_setting(state: RoomState, name: str, value: str | None) -> None:

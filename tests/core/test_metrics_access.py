@@ -29,7 +29,8 @@ async def test_metrics_behind_a_proxy_need_an_allowed_address_or_the_token(
                 assert r.status == 403, forwarded
                 assert (await r.json())["error"]["code"] == "forbidden"
         outside = {"X-Forwarded-For": "203.0.113.9"}
-        async with client.get("/metrics", headers={**outside, "Authorization": "Bearer wrong-token-0000000"}) as r:
+        wrong = {**outside, "Authorization": "Bearer wrong-token-0000000"}
+        async with client.get("/metrics", headers=wrong) as r:
             assert r.status == 403
         async with client.get("/metrics", headers={**outside, "Authorization": f"Bearer {TOKEN}"}) as r:
             assert r.status == 200

@@ -215,8 +215,10 @@ class LeanServer:
         try:
             while True:
                 msg = await ws.receive()
-                if msg.type is not WSMsgType.TEXT:
-                    break  # closed, an error, or a binary frame (not spoken here)
+                if msg.type is not WSMsgType.TEXT or link.transport.is_closing():
+                    # Closed, an error, or a binary frame (not spoken here); or we cut it: what it
+                    # sent before (already read, maybe a thousand events) is not worth handling.
+                    break
                 data: str = msg.data
                 del msg  # nothing of a handled message stays alive while the next one is awaited
                 kind = data[:1]

@@ -42,7 +42,7 @@ def setup(app: web.Application, kernel: Kernel, settings: ChatSettings, *, progr
     """Register the chat with the app: /socket.io/, the chat routes and the tick."""
     stores = make_chat_stores(kernel.backend, settings.history_max)
     sio = make_sio()
-    service = ChatService(settings, stores, kernel.bus, kernel.metrics, programs,
+    service = ChatService(settings, stores, kernel.bus, kernel.metrics, programs, visitors,
                           relay=kernel.backend.kind == "redis")
     service.subscribe()
     handlers = make_handlers(service)

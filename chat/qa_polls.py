@@ -15,7 +15,6 @@ from typing import Any
 
 from .errors import ChatError
 from .events import Handlers
-from .moderation import _require_moderator
 from .service import ChatService, Conn, now_ms
 from .validate import clean_text, int_field, short_id
 
@@ -63,7 +62,7 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
         return {"ok": True}
 
     async def answer(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         qid = short_id(data.get("question_id"), "question_id")
         if not await polls_and_questions.answer_question(state.name, qid):
@@ -72,7 +71,7 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
         return {"ok": True}
 
     async def poll_open(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         text = clean_text(data.get("question"), field="question")
         choices_raw = data.get("choices")
@@ -95,7 +94,7 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
         return {"ok": True, "poll": poll}
 
     async def _change_poll(conn: Conn, data: dict[str, Any], **changes: Any) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         poll = state.poll
         if poll is None or poll["id"] != short_id(data.get("poll_id"), "poll_id"):

@@ -12,7 +12,8 @@
   capped at 16 KiB. python-socketio's manager is `socketio_internals.RoomlessManager` (O(1)
   disconnect): room membership is ours, in `fanout.RoomMembers`.
 - Identity: the viewer id from the `innotv_viewer` cookie (or a per-connection id), a host or
-  producer from the session cookie.
+  producer from the session cookie (whose key the connection keeps: when the session ends or the
+  role changes, `ChatService` follows at once).
 - Per client address (the one seen behind trusted proxies, IPv6 per /64): new connections come
   from a token bucket and open ones are capped (`limits.AddressLimits`). A fresh WebSocket is
   admitted before its handshake completes; a long-polling client's Engine.IO handshake pays the
@@ -99,7 +100,8 @@ def attach(app: web.Application, sio: Any, service: ChatService, visitors: Visit
         try:
             cookie = request.headers.get("Cookie")
             viewer = visitors.viewer_id_from_cookie_header(cookie)
-            user = await visitors.user_from_cookie_header(cookie)
+            signed_in = await visitors.session_from_cookie_header(cookie)
+            user, session = signed_in if signed_in else (None, None)
             if viewer is None:
                 viewer = f"user:{user.username}" if user else "anon-" + secrets.token_urlsafe(9)
         except Exception:
@@ -109,7 +111,7 @@ def attach(app: web.Application, sio: Any, service: ChatService, visitors: Visit
         member = Member(sid, eio, viewer, user is not None and user.can("host"), transport)
         nickname = user.username if user else default_nickname(viewer)
         limiter = Limiter(settings.rate_scale)
-        service.conns[sid] = Conn(sid, viewer, user, nickname, key, member, limiter)
+        service.conns[sid] = Conn(sid, viewer, user, nickname, key, member, limiter, session=session)
         return member
 
     def close_conn(sid: str) -> Conn | None:

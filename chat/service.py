@@ -29,12 +29,12 @@ from kernel.errors import ApiError
 from kernel.identity import User
 from kernel.metrics import Metrics
 from kernel.tasks import cancel_and_wait
-from kernel.topics import PROGRAM_CHANGED, ProgramChanged
+from kernel.topics import ACCESS_CHANGED, PROGRAM_CHANGED, AccessChanged, ProgramChanged
 
 from .errors import ChatError
 from .fanout import Member, RoomMembers
 from .limits import Limiter
-from .ports import Programs
+from .ports import Programs, Visitors
 from .relay import (
     ROOM_DIRTY,
     ROOM_EVENT,
@@ -76,6 +76,8 @@ class Conn:
     member: Member
     limiter: Limiter = field(default_factory=Limiter)
     last_question: float = 0.0
+    # The login session the connection was opened with (its store key), for a host or producer.
+    session: str | None = None
     # When its unsent bytes first passed the cap (0: not backed up).
     stalled_since: float = 0.0
     # Refused events since the last log line about them, by code.
@@ -101,8 +103,9 @@ def minute_of(ms: int) -> int:
 
 class ChatService:
     def __init__(self, settings: ChatSettings, stores: ChatStores, bus: Bus, metrics: Metrics,
-                 programs: Programs, *, relay: bool) -> None:
+                 programs: Programs, visitors: Visitors, *, relay: bool) -> None:
         self.settings = settings
+        self.visitors = visitors
         self.stores = stores
         self.bus = bus
         self.metrics = metrics
@@ -381,6 +384,7 @@ class ChatService:
         self.bus.subscribe(TICK_STORED, self._on_tick)
         self.bus.subscribe(ROOM_DIRTY, self._on_dirty)
         self.bus.subscribe(PROGRAM_CHANGED, self._on_program)
+        self.bus.subscribe(ACCESS_CHANGED, self._on_access)
 
     async def emit(self, room: str, event: str, data: Any) -> None:
         """Send an event to the room on every process (this one included)."""
@@ -438,6 +442,34 @@ class ChatService:
                 raise ChatError("unknown_room", "There is no such program.") from None
             raise
         return program.public()
+
+    # ---- roles -------------------------------------------------------------------------------
+    async def _on_access(self, event: AccessChanged) -> None:
+        """A session ended or a role changed (any process): that person's connections here
+        hold the role they hold now."""
+        user = User(event.username, event.role) if event.role else None
+        for conn in self.conns.values():
+            if conn.user is None or conn.user.username != event.username:
+                continue
+            if event.session is None or conn.session == event.session:
+                self._set_user(conn, user)
+
+    def _set_user(self, conn: Conn, user: User | None) -> None:
+        conn.user = user
+        conn.member.privileged = user is not None and user.can("host")
+        if user is None:
+            conn.session = None
+
+    async def require_moderator(self, conn: Conn) -> None:
+        """`forbidden` unless the connection's session still holds host or producer, read from
+        the store now (the bus tells every process too, but a moderation action does not wait
+        for it to arrive)."""
+        if conn.can_moderate() and conn.session is not None:
+            user = await self.visitors.user_of_session(conn.session)
+            if user is None or user != conn.user:
+                self._set_user(conn, user)
+        if not conn.can_moderate():
+            raise ChatError("forbidden", "Only hosts and producers can do this.")
 
     # ---- connections ------------------------------------------------------------------------
     def _on_stalled(self, member: Member) -> None:

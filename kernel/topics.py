@@ -1,7 +1,9 @@
-"""The bus topics more than one slice uses: the events of the lineup.
+"""The bus topics more than one slice uses: the events of the lineup, and changes of who may do
+what.
 
-The schedule slice publishes them; chat and live react. A slice's private topics live in that
-slice.
+The schedule slice publishes the lineup's events; chat and live react. The accounts slice
+publishes `AccessChanged`; the chat takes the role off (or changes it on) that person's open
+connections, in every process. A slice's private topics live in that slice.
 """
 
 from __future__ import annotations
@@ -31,5 +33,16 @@ class LineupChanged:
     program: dict[str, Any] | None  # the public JSON after the change; None when deleted
 
 
+@dataclass(frozen=True)
+class AccessChanged:
+    """A user's login session ended (logout), or their role changed or went (an account edit):
+    what their open connections may do changes now, not at their next login."""
+
+    username: str
+    session: str | None  # the session that ended (its store key); None: every session of the user
+    role: str | None  # the role they hold now; None: none (logged out, or no account any more)
+
+
 PROGRAM_CHANGED = Topic("program", ProgramChanged)
 LINEUP_CHANGED = Topic("lineup", LineupChanged)
+ACCESS_CHANGED = Topic("access", AccessChanged)

@@ -19,7 +19,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from .settings import CoreSettings
 from .sqlite import Database
 
-
 # Connections to Redis per process, and how long a command waits for a free one. At 14:00 far
 # more requests than connections arrive at once: they queue for a connection (a few ms each)
 # instead of failing with "Too many connections" as redis-py's default pool does past its size.

@@ -121,13 +121,13 @@ async def test_flooding_is_rate_limited_per_connection(server: Server) -> None:
         # A burst a little past the limit: refused, not cut (that takes seconds of flooding).
         flood = await viewer(server)
         await flood.join()
-        acks = await asyncio.gather(*(flood.call(event, payload) for _ in range(burst + 3)))
+        acks = await asyncio.gather(*(flood.call(event, payload) for _ in range(burst + 1)))
         codes = [a["error"]["code"] for a in acks if not a["ok"]]
         assert "rate_limited" in codes, (event, codes[:5])
         assert flood.sio.connected
         await flood.close()
     stored = await calm.call("join", {"room": HALL})
-    # the bursts, plus what the buckets refilled while the refusals paused the reading (~2 s)
+    # the bursts, plus what the buckets refilled while the refusals paused the reading
     assert [m["text"] for m in stored["messages"]].count("spam") <= 5 + 2
     assert stored["hearts"]["total"] <= 20 + 16
     # the calm client was not slowed or refused

@@ -13,7 +13,7 @@ import pytest
 
 from tests.chat.clients import HALL
 from tests.chat.test_lean import Raw
-from tests.helpers import make_config, running_server
+from tests.helpers import Server, make_config, running_server
 
 OFFICE = 2000
 
@@ -124,3 +124,33 @@ async def test_open_connections_per_address_are_capped(tmp_path: Path) -> None:
         assert data == {"code": "too_many_connections"}
         for r, _ in [*first, (raw, None)]:
             r.abort()
+
+
+async def polling_connect(srv: Server) -> str:
+    """A long-polling Socket.IO CONNECT by hand: the server's answer packet ("40..." or "44...")."""
+    client = srv.client(origin=False)
+    base = "/socket.io/?EIO=4&transport=polling"
+    async with client.get(base) as r:
+        assert r.status == 200, await r.text()
+        sid = json.loads((await r.text())[1:])["sid"]
+    async with client.post(f"{base}&sid={sid}", data="40") as r:
+        assert r.status == 200
+    async with client.get(f"{base}&sid={sid}") as r:
+        return (await r.text()).split("\x1e")[0]
+
+
+async def test_long_polling_sessions_pay_the_bucket_and_count_against_the_cap(tmp_path: Path) -> None:
+    config = make_config("sqlite", tmp_path / "d", None, chat_conn_burst_per_ip=3,
+                         chat_conn_rate_per_ip=0.01, chat_max_conns_per_ip=2)
+    async with running_server(config) as srv:
+        assert (await polling_connect(srv)).startswith("40")
+        assert (await polling_connect(srv)).startswith("40")
+        # the third session's handshake is paid for, but its CONNECT passes the cap
+        refused = await polling_connect(srv)
+        assert refused.startswith("44"), refused
+        assert json.loads(refused[2:])["data"] == {"code": "too_many_connections"}
+        # the bucket is empty now: a new Engine.IO session is refused before it exists
+        async with srv.client().get("/socket.io/?EIO=4&transport=polling") as r:
+            assert r.status == 429
+            assert (await r.json())["error"]["code"] == "connect_rate_limited"
+            assert int(r.headers["Retry-After"]) >= 1

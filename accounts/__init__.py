@@ -3,7 +3,8 @@
 `build(kernel, settings)` makes the `Auth` service (the root needs it before the app exists, for
 the CSRF middleware); `setup(app, auth)` registers the identity routes and starts it with the
 app. `Auth` is the `kernel.identity.Gate` every slice checks roles with, and the CSRF
-middleware's session lookup.
+middleware's session lookup. When a session ends (logout) or a user's role changes
+(`Auth.role_changed`), it publishes `kernel.topics.AccessChanged` on the bus.
 """
 
 from __future__ import annotations

@@ -5,10 +5,12 @@
   logout deletes it. Each session carries a CSRF token for clients that send no Origin.
 - Viewers are anonymous: a random viewer id in a signed HttpOnly cookie.
 - `require(request, role)` is the one gate every host and producer action goes through.
+- Login attempts are counted before the (slow) password check, per address, per account and
+  address, and per account from new addresses (`take_attempt`); see `settings.py`.
 - With no producer yet, `first_run_link()` mints a one-time link to create one (no default
   password exists anywhere).
 - Account management (list, add, reset a password, change a role, remove): any change to an
-  account ends all its sessions and is announced on the bus (`SESSIONS_ENDED`), so the person's
+  account ends all its sessions and is announced on the bus (`ACCESS_CHANGED`), so the person's
   open pages and sockets lose the old rights at once. The last producer cannot be removed or
   demoted (nobody could manage accounts any more).
 """
@@ -16,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import secrets
 import time
@@ -30,7 +33,7 @@ from kernel.bus import Bus
 from kernel.errors import ApiError
 from kernel.identity import ROLES, User
 from kernel.signing import sha256_hex, sign, unsign
-from kernel.topics import SESSIONS_ENDED, SessionsEnded
+from kernel.topics import ACCESS_CHANGED, AccessChanged
 
 from .settings import AccountSettings
 from .store import Account, AuthStore, SessionRecord
@@ -154,8 +157,7 @@ class Auth:
 
     async def _end_sessions(self, username: str, reason: str) -> None:
         await self.store.delete_sessions_of(username)
-        if self.bus is not None:
-            await self.bus.publish(SESSIONS_ENDED, SessionsEnded(username, reason))
+        await self._announce(AccessChanged(username, None, None, reason))
 
     async def exists(self, username: str) -> bool:
         return await self.store.get_account(username) is not None
@@ -181,23 +183,33 @@ class Auth:
         return User(account.username, account.role)
 
     # ---- throttling -----------------------------------------------------------------------
-    async def throttle_check(self, keys: list[str]) -> None:
-        for key in keys:
-            if await self.store.get_counter(key) >= self.settings.login_max_failures:
+    async def take_attempt(self, username: str, address: str) -> None:
+        """Count one login attempt of `username` from `address` (a `limit_key`) before its
+        password is checked; ApiError 429 `too_many_attempts` with Retry-After when a limit is
+        passed. Each count is one atomic step in the store, so of many parallel attempts only
+        the allowed number go on to the password check."""
+        s = self.settings
+        limits = [(f"login:ip:{address}", s.login_max_per_address, s.login_window_s),
+                  (f"login:acct:{username}:{address}", s.login_max_failures, s.login_window_s)]
+        if await self.store.get_setting(_known_key(username, address)) is None:
+            limits.append((f"login:user:{username}", s.login_account_per_minute, 60))
+        for key, limit, window in limits:
+            count, left_s = await self.store.hit_counter(key, window)
+            if count > limit:
                 raise ApiError(
                     429,
                     "too_many_attempts",
-                    "Too many failed logins; wait a few minutes and try again.",
-                    headers={"Retry-After": str(self.settings.login_window_s)},
+                    "Too many login attempts; wait a little and try again.",
+                    headers={"Retry-After": str(max(1, math.ceil(left_s)))},
                 )
 
-    async def throttle_fail(self, keys: list[str]) -> None:
-        for key in keys:
-            await self.store.hit_counter(key, self.settings.login_window_s)
-
-    async def throttle_reset(self, keys: list[str]) -> None:
-        for key in keys:
-            await self.store.reset_counter(key)
+    async def login_succeeded(self, username: str, address: str) -> None:
+        """Clear the account's count for this address and remember the address as one the
+        account logs in from (not slowed down by the account-wide count)."""
+        await self.store.reset_counter(f"login:acct:{username}:{address}")
+        await self.store.set_setting_if_absent(
+            _known_key(username, address), "1", ttl_s=self.settings.login_known_days * 86_400
+        )
 
     # ---- sessions -------------------------------------------------------------------------
     async def start_session(self, request: web.Request, user: User) -> tuple[str, str]:
@@ -224,8 +236,17 @@ class Auth:
     async def end_session(self, response: web.StreamResponse, request: web.Request) -> None:
         sid = unsign(request.cookies.get(SESSION_COOKIE), self._secret, "session")
         if sid:
-            await self.store.delete_session(sha256_hex(sid))
+            key = sha256_hex(sid)
+            record = await self.store.get_session(key)
+            await self.store.delete_session(key)
+            if record is not None:
+                # Connections opened with this session lose its role now, in every process.
+                await self._announce(AccessChanged(record.username, key, None, "logout"))
         response.del_cookie(SESSION_COOKIE, path="/")
+
+    async def _announce(self, event: AccessChanged) -> None:
+        if self.bus is not None:
+            await self.bus.publish(ACCESS_CHANGED, event)
 
     async def session_of(self, request: web.Request) -> tuple[User, SessionRecord] | None:
         """The logged-in user and session behind the request's cookie, cached per request."""
@@ -260,12 +281,26 @@ class Auth:
         found = await self.session_of(request)
         return found[0] if found else None
 
-    async def user_from_cookie_header(self, cookie_header: str | None) -> User | None:
-        """For Socket.IO handshakes, which carry the cookies as one raw header."""
+    async def session_from_cookie_header(self, cookie_header: str | None) -> tuple[User, str] | None:
+        """For Socket.IO handshakes, which carry the cookies as one raw header: the signed-in
+        user and their session's key (what `AccessChanged.session` names and `user_of_session`
+        takes)."""
         if not cookie_header or SESSION_COOKIE not in cookie_header:
             return None  # most handshakes are viewers': no parsing, no store round trip
-        found = await self._session_from_cookie_value(_cookie(cookie_header, SESSION_COOKIE))
-        return found[0] if found else None
+        sid = unsign(_cookie(cookie_header, SESSION_COOKIE), self._secret, "session")
+        if not sid:
+            return None
+        key = sha256_hex(sid)
+        user = await self.user_of_session(key)
+        return (user, key) if user is not None else None
+
+    async def user_of_session(self, session_key: str) -> User | None:
+        """The user of a live session, with their role as it is now; None once it ended."""
+        record = await self.store.get_session(session_key)
+        if record is None:
+            return None
+        account = await self.store.get_account(record.username)
+        return User(account.username, account.role) if account is not None else None
 
     async def require(self, request: web.Request, role: str) -> User:
         """The user if they hold `role` (a producer holds host too); 401 or 403 otherwise."""
@@ -323,6 +358,10 @@ class Auth:
                 403, "invalid_setup_token", "This setup link is not valid or was used already."
             )
         return await self.add_user(username, "producer", password)
+
+
+def _known_key(username: str, address: str) -> str:
+    return f"login_known:{username}:{address}"
 
 
 def _cookie(header: str | None, name: str) -> str | None:

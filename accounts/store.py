@@ -1,7 +1,9 @@
 """Identity storage, one contract and two backends: accounts, login sessions, settings, counters.
 
-`settings` holds small server-wide values (the cookie secret, one-time setup tokens);
-`counters` holds the failed-login counts behind login throttling.
+`settings` holds small server-wide values (the cookie secret, one-time setup tokens, the
+addresses a user has logged in from); `counters` holds the login attempt counts behind login
+throttling: one atomic "add one and tell me the count" per key, so parallel requests each see
+their own count.
 """
 
 from __future__ import annotations
@@ -68,9 +70,12 @@ class AuthStore(Protocol):
     async def take_setting(self, name: str) -> str | None:
         """Atomically read and delete `name` (for one-time tokens)."""
 
+    async def get_setting(self, name: str) -> str | None: ...
+
     # counters for throttling
-    async def hit_counter(self, key: str, window_s: int) -> int:
-        """Add one to `key` (starting a window of `window_s` if none runs); the new count."""
+    async def hit_counter(self, key: str, window_s: int) -> tuple[int, float]:
+        """Atomically add one to `key` (starting a window of `window_s` if none runs): the new
+        count and the seconds left in its window."""
 
     async def get_counter(self, key: str) -> int: ...
 
@@ -224,18 +229,29 @@ class SqliteAuthStore:
 
         return await self._db.transaction(_take)
 
-    async def hit_counter(self, key: str, window_s: int) -> int:
+    async def get_setting(self, name: str) -> str | None:
+        row = await self._db.run(
+            lambda c: c.execute(
+                "SELECT value FROM settings WHERE name = ? AND (expires_at IS NULL OR expires_at >= ?)",
+                (name, time.time()),
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def hit_counter(self, key: str, window_s: int) -> tuple[int, float]:
         now = time.time()
 
-        def _hit(conn: sqlite3.Connection) -> int:
+        def _hit(conn: sqlite3.Connection) -> tuple[int, float]:
             conn.execute("DELETE FROM counters WHERE key = ? AND expires_at < ?", (key, now))
             conn.execute(
                 "INSERT INTO counters(key, count, expires_at) VALUES (?, 1, ?) "
                 "ON CONFLICT(key) DO UPDATE SET count = count + 1",
                 (key, now + window_s),
             )
-            row = conn.execute("SELECT count FROM counters WHERE key = ?", (key,)).fetchone()
-            return int(row[0])
+            row = conn.execute(
+                "SELECT count, expires_at FROM counters WHERE key = ?", (key,)
+            ).fetchone()
+            return int(row[0]), max(0.0, float(row[1]) - now)
 
         return await self._db.transaction(_hit)
 
@@ -374,13 +390,18 @@ class RedisAuthStore:
         value = await self._r.getdel(self._b.key("setting", name))
         return None if value is None else str(value)
 
-    async def hit_counter(self, key: str, window_s: int) -> int:
+    async def get_setting(self, name: str) -> str | None:
+        value = await self._r.get(self._b.key("setting", name))
+        return None if value is None else str(value)
+
+    async def hit_counter(self, key: str, window_s: int) -> tuple[int, float]:
         rkey = self._b.key("counter", key)
-        async with self._r.pipeline(transaction=True) as pipe:
+        async with self._r.pipeline(transaction=True) as pipe:  # MULTI/EXEC: one atomic step
             pipe.incr(rkey)
             pipe.expire(rkey, window_s, nx=True)
-            count, _ = await pipe.execute()
-        return int(count)
+            pipe.pttl(rkey)
+            count, _, left_ms = await pipe.execute()
+        return int(count), max(0.0, int(left_ms) / 1000)
 
     async def get_counter(self, key: str) -> int:
         value = await self._r.get(self._b.key("counter", key))

@@ -304,7 +304,8 @@ def start_server(ladder: str, extra_env: dict[str, str] | None = None) -> Server
     data = Path(tempfile.mkdtemp(prefix="innotv-bench-srv-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("INNOTV_")}
     env.update({"INNOTV_DATA_DIR": str(data), "INNOTV_LOG_LEVEL": "WARNING", "INNOTV_LIVE_LADDER": ladder,
-                "INNOTV_CHAT_MAX_CONNS_PER_IP": "1000000", "INNOTV_CHAT_RATE_SCALE": "1000",
+                "INNOTV_CHAT_MAX_CONNS_PER_IP": "1000000", "INNOTV_CHAT_CONN_BURST_PER_IP": "1000000",
+                "INNOTV_CHAT_CONN_RATE_PER_IP": "1000000", "INNOTV_CHAT_RATE_SCALE": "1000",
                 "PYTHONPATH": str(ROOT)})
     env.update(extra_env or {})
     subprocess.run([sys.executable, "-m", "innotv", "user", "add", PRODUCER[0], "--role", "producer",

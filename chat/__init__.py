@@ -49,9 +49,8 @@ def setup(app: web.Application, kernel: Kernel, settings: ChatSettings, *, progr
     """Register the chat with the app: /socket.io/, the chat routes and the tick."""
     stores = make_chat_stores(kernel.backend, settings.history_max)
     sio = make_sio()
-    service = ChatService(settings, stores, kernel.bus, kernel.metrics, programs,
-                          relay=kernel.backend.kind == "redis", visitors=visitors, staff=staff,
-                          clock=kernel.clock)
+    service = ChatService(settings, stores, kernel.bus, kernel.metrics, programs, visitors,
+                          relay=kernel.backend.kind == "redis", staff=staff, clock=kernel.clock)
     service.subscribe()
     handlers = make_handlers(service)
     add_moderation(handlers, service)
@@ -64,6 +63,13 @@ def setup(app: web.Application, kernel: Kernel, settings: ChatSettings, *, progr
     kernel.metrics.counter("innotv_chat_stalled_total", "chat readers dropped for falling behind")
     kernel.metrics.counter("innotv_chat_ping_timeouts_total",
                            "lean WebSocket connections cut for not answering pings")
+    kernel.metrics.counter("innotv_chat_cut_total",
+                           "chat connections cut: reason flooding (over the rate limits for too long) "
+                           "or not_reading (unsent bytes over the cap for too long)")
+    kernel.metrics.counter("innotv_chat_connections_refused_total",
+                           "new chat connections refused, by code (connect_rate_limited, "
+                           "too_many_connections)")
+    kernel.metrics.counter("innotv_chat_events_refused_total", "chat events answered with an error")
     kernel.metrics.gauge("innotv_chat_connections", "open chat connections",
                          lambda: float(len(service.conns)))
 

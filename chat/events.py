@@ -1,7 +1,10 @@
 """Socket.IO event handlers for everyone: connect, join, leave, nick, chat, heart.
 
 Each handler gets the connection and a validated dict and returns the ack; `Handlers.register`
-wraps them with the rate limit, payload checks and the error shape, and logs every refusal.
+wraps them with the rate limit, payload checks and the error shape. Refusals are counted and
+logged at most once per connection per interval (`ChatService.note_refusal`); a connection that
+stays over its rate limits is cut there. On the lean path the rate limit is checked before the
+event is dispatched (`gate`), so a refused event costs no task.
 """
 
 from __future__ import annotations
@@ -38,29 +41,43 @@ class Handlers:
         self.handlers[event] = fn
 
     def register(self, sio: Any, lean: LeanServer) -> None:
-        """The same wrapped handlers for python-socketio (polling) and the lean WebSocket path."""
+        """The same handlers for python-socketio (polling) and the lean WebSocket path; the lean
+        path checks the rate limit itself, before dispatching (`gate`)."""
         for event, fn in self.handlers.items():
-            wrapped = self._wrap(event, fn)
-            sio.on(event, wrapped)
-            lean.on(event, wrapped)
+            sio.on(event, self._wrap(event, fn, check_rate=True))
+            lean.on(event, self._wrap(event, fn, check_rate=False))
+        lean.gate = self.gate
 
-    def _wrap(self, event: str, fn: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+    def gate(self, sid: str, event: str) -> dict[str, Any] | None:
+        """The rate limit of `event` on this connection: None when it may run, else the ack."""
+        conn = self.service.conns.get(sid)
+        if conn is None:
+            return None  # the handler answers `not_connected`
+        try:
+            conn.limiter.check(event)
+        except ChatError as err:
+            self.service.note_refusal(conn, event, err.code)
+            return err.ack()
+        return None
+
+    def _wrap(self, event: str, fn: Handler, *, check_rate: bool) -> Callable[..., Awaitable[dict[str, Any]]]:
         service = self.service
 
         async def handler(sid: str, *args: Any) -> dict[str, Any]:
+            if check_rate:
+                refused = self.gate(sid, event)
+                if refused is not None:
+                    return refused
             conn = service.conns.get(sid)
             try:
                 if conn is None:
                     raise ChatError("not_connected", "This connection is closing.")
-                conn.limiter.check(event)
                 if len(args) != 1:
                     raise ChatError("invalid_payload", "Send exactly one JSON object.")
                 return await fn(conn, require_dict(args[0]))
             except ChatError as err:
-                log.info(
-                    "chat event refused",
-                    extra={"event": event, "sid": sid, "code": err.code, "viewer": conn and conn.viewer},
-                )
+                if conn is not None:
+                    service.note_refusal(conn, event, err.code)
                 return err.ack()
             except Exception:
                 log.exception("chat handler failed", extra={"event": event, "sid": sid})

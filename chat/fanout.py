@@ -7,8 +7,8 @@ any other but are not counted as viewers (`count`).
 A broadcast encodes the packet once; for each member it is one buffered write of the ready
 WebSocket frame into the connection's transport (no task, no await), or one `put_nowait` into
 the Engine.IO queue for long-polling clients. A member whose unsent bytes exceed the cap is
-taken out of the room and told to resync (`notice` code `resync`); if it stays stalled its
-connection is cut, so it never holds the others back.
+taken out of the room and told to resync (`notice` code `resync`); if it stays stalled for
+`stall_grace_s` its connection is cut, so it never holds the others back.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from .wire import event_text, ws_frame
 log = logging.getLogger("innotv.chat.fanout")
 
 POLLING_QUEUE_CAP = 512
-STALL_GRACE_S = 10.0
 
 
 class Member:
@@ -53,10 +52,20 @@ class Member:
     def ws_transport(self) -> asyncio.Transport | None:
         return self.transport if self.eio is None else self.eio.transport()
 
+    def backed_up(self, cap: int) -> bool:
+        """More than `cap` bytes unsent (or, long-polling, more than POLLING_QUEUE_CAP packets)."""
+        sock = self.eio
+        transport = self.transport if sock is None else sock.transport()
+        if transport is not None:
+            return not transport.is_closing() and transport.get_write_buffer_size() > cap
+        return sock is not None and not sock.closed() and sock.backlog() > POLLING_QUEUE_CAP
+
 
 class RoomMembers:
-    def __init__(self, buffer_cap: int, on_stalled: Callable[[Member], None]) -> None:
+    def __init__(self, buffer_cap: int, on_stalled: Callable[[Member], None],
+                 stall_grace_s: float = 10.0) -> None:
         self.buffer_cap = buffer_cap
+        self.stall_grace_s = stall_grace_s
         self._rooms: dict[str, dict[str, Member]] = {}
         self._staff: dict[str, int] = {}  # privileged members per room (not viewers)
         self._on_stalled = on_stalled
@@ -164,7 +173,7 @@ class RoomMembers:
             if not transport.is_closing():
                 transport.write(ws_frame(text))
                 asyncio.get_running_loop().call_later(
-                    STALL_GRACE_S, _cut_if_stalled, transport, self.buffer_cap
+                    self.stall_grace_s, _cut_if_stalled, transport, self.buffer_cap
                 )
         elif sock is not None and not sock.closed():
             sock.put(message_packet(text))

@@ -11,6 +11,11 @@ Hosts' and producers' connections are not viewers: they are left out of the coun
 program's audience (peak, unique viewers, watch time: recorded with each viewer count while the
 program is open). Their rights are checked again before every staff action, and end at once when
 the accounts slice announces that their sessions ended.
+
+Once a second the tick also sweeps the connections: one holding more than the buffer cap of
+unsent bytes (or queued packets) for longer than `chat_stall_grace_s` is not reading and is cut,
+whether or not it joined a room. Refused events are logged at most once per connection every
+`REFUSALS_LOG_EVERY_S`, with their count (`note_refusal`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +36,7 @@ from kernel.errors import ApiError
 from kernel.identity import User
 from kernel.metrics import Metrics
 from kernel.tasks import cancel_and_wait
-from kernel.topics import PROGRAM_CHANGED, SESSIONS_ENDED, ProgramChanged, SessionsEnded
+from kernel.topics import ACCESS_CHANGED, PROGRAM_CHANGED, AccessChanged, ProgramChanged
 
 from .errors import ChatError
 from .fanout import Member, RoomMembers
@@ -67,6 +73,7 @@ ACK_TIMEOUT_S = 10.0
 SNAPSHOT = 50
 QUESTIONS_SHOWN = 50
 SEOUL = ZoneInfo("Asia/Seoul")
+REFUSALS_LOG_EVERY_S = 10.0
 
 
 @dataclass(slots=True)
@@ -79,7 +86,14 @@ class Conn:
     member: Member
     limiter: Limiter = field(default_factory=Limiter)
     last_question: float = 0.0
-    cookie: str | None = None  # a staff connection's Cookie header, to check its rights again
+    # The login session the connection was opened with (its store key), for a host or producer.
+    session: str | None = None
+    # When its unsent bytes first passed the cap (0: not backed up).
+    stalled_since: float = 0.0
+    # Refused events since the last log line about them, by code.
+    refused: dict[str, int] | None = None
+    refused_logged_at: float = float("-inf")
+    cut: bool = False  # cut for flooding: what it still sends is not logged
 
     @property
     def role(self) -> str:
@@ -99,8 +113,8 @@ def minute_of(ms: int) -> int:
 
 class ChatService:
     def __init__(self, settings: ChatSettings, stores: ChatStores, bus: Bus, metrics: Metrics,
-                 programs: Programs, *, relay: bool, visitors: Visitors | None = None,
-                 staff: Staff | None = None, clock: Clock | None = None) -> None:
+                 programs: Programs, visitors: Visitors, *, relay: bool, staff: Staff | None = None,
+                 clock: Clock | None = None) -> None:
         self.settings = settings
         self.stores = stores
         self.bus = bus
@@ -116,13 +130,16 @@ class ChatService:
         self.hall_cases: dict[str, list[HallCase]] = {}  # set up by the slice (halls.hall_cases)
         self.process = secrets.token_hex(6)
         self.conns: dict[str, Conn] = {}
-        self.members = RoomMembers(settings.buffer_kib * 1024, self._on_stalled)
+        self.members = RoomMembers(settings.buffer_kib * 1024, self._on_stalled, settings.stall_grace_s)
         self._states: dict[str, RoomState] = {}
         self._loading: dict[str, asyncio.Future[RoomState]] = {}
         self._task: asyncio.Task[None] | None = None
         # With Redis several processes serve one chat: what one stores, it relays to the others.
         self._relay = relay
         self._viewers_at = 0.0
+        # How a connection is cut (the server's transports know): `reconnect` False tells the
+        # client not to come back on its own (a Socket.IO DISCONNECT first).
+        self.cut: Callable[[Conn, bool], None] = lambda _conn, _reconnect: None
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -233,6 +250,7 @@ class ChatService:
                 self.members.broadcast(state.name, "questions", {"room": state.name, "items": questions})
         if now - self._viewers_at >= VIEWERS_EVERY_S:
             self._viewers_at = now
+            self._sweep_unread(now)
             await self._report_viewers()
 
     def hearts_payload(self, state: RoomState) -> dict[str, Any]:
@@ -412,7 +430,7 @@ class ChatService:
         self.bus.subscribe(TICK_STORED, self._on_tick)
         self.bus.subscribe(ROOM_DIRTY, self._on_dirty)
         self.bus.subscribe(PROGRAM_CHANGED, self._on_program)
-        self.bus.subscribe(SESSIONS_ENDED, self._on_sessions_ended)
+        self.bus.subscribe(ACCESS_CHANGED, self._on_access)
 
     async def emit(self, room: str, event: str, data: Any) -> None:
         """Send an event to the room on every process (this one included)."""
@@ -467,44 +485,6 @@ class ChatService:
         if staff:
             self.members.write_text(staff, event_text("program", event.program))
 
-    async def _on_sessions_ended(self, event: SessionsEnded) -> None:
-        """A host's or producer's sessions ended: their connections here become a viewer's and
-        are told why (`notice` `session_ended`), so their console can ask them to log in."""
-        for conn in list(self.conns.values()):
-            if conn.user is not None and conn.user.username == event.username:
-                self._demote(conn)
-                notice = {"code": "session_ended", "reason": event.reason,
-                          "message": "Your login session ended; log in again."}
-                self.members.write_text([conn.member], event_text("notice", notice))
-
-    # ---- staff rights -----------------------------------------------------------------------
-    async def refresh_user(self, conn: Conn) -> None:
-        """Check a staff connection's session again (it may have been ended or changed since the
-        connection opened); a connection whose session ended becomes a viewer's."""
-        if conn.user is None:
-            return
-        user = None
-        if self.visitors is not None and conn.cookie is not None:
-            user = await self.visitors.user_from_cookie_header(conn.cookie)
-        if user is None:
-            self._demote(conn)
-        elif user != conn.user:
-            conn.user = user
-            self.members.set_privileged(conn.member, user.can("host"))
-
-    async def require_moderator(self, conn: Conn) -> None:
-        """A host's or producer's connection whose session is still valid; `forbidden` otherwise."""
-        if conn.can_moderate():
-            await self.refresh_user(conn)
-        if not conn.can_moderate():
-            raise ChatError("forbidden", "Only hosts and producers can do this.")
-
-    def _demote(self, conn: Conn) -> None:
-        conn.user = None
-        conn.cookie = None
-        self.members.set_privileged(conn.member, False)
-        conn.nickname = default_nickname(conn.viewer)
-
     # ---- halls ------------------------------------------------------------------------------
     def hall_day(self) -> str:
         """Today in Seoul (YYYY-MM-DD): a viewer's hall hearts count once per hall per day."""
@@ -520,9 +500,100 @@ class ChatService:
             raise
         return program.public()
 
+    # ---- staff rights -----------------------------------------------------------------------
+    async def _on_access(self, event: AccessChanged) -> None:
+        """A session ended or a role changed (any process): that person's connections here hold
+        the role they hold now; those that lost it are told why (`notice` `session_ended`), so
+        their console can ask them to log in again."""
+        user = User(event.username, event.role) if event.role else None
+        for conn in list(self.conns.values()):
+            if conn.user is None or conn.user.username != event.username:
+                continue
+            if event.session is None or conn.session == event.session:
+                self._set_user(conn, user)
+                if user is None:
+                    notice = {"code": "session_ended", "reason": event.reason,
+                              "message": "Your login session ended; log in again."}
+                    self.members.write_text([conn.member], event_text("notice", notice))
+
+    def _set_user(self, conn: Conn, user: User | None) -> None:
+        conn.user = user
+        self.members.set_privileged(conn.member, user is not None and user.can("host"))
+        if user is None:
+            conn.session = None
+            conn.nickname = default_nickname(conn.viewer)
+
+    async def refresh_user(self, conn: Conn) -> None:
+        """Read a staff connection's session again from the store (the bus tells every process
+        when it ends, but a staff action does not wait for that to arrive)."""
+        if conn.user is not None and conn.session is not None:
+            user = await self.visitors.user_of_session(conn.session)
+            if user != conn.user:
+                self._set_user(conn, user)
+
+    async def require_moderator(self, conn: Conn) -> None:
+        """`forbidden` unless the connection's session still holds host or producer, now."""
+        await self.refresh_user(conn)
+        if not conn.can_moderate():
+            raise ChatError("forbidden", "Only hosts and producers can do this.")
+
     # ---- connections ------------------------------------------------------------------------
     def _on_stalled(self, member: Member) -> None:
         self.metrics.inc("innotv_chat_stalled_total")
+
+    def _sweep_unread(self, now: float) -> None:
+        """Cut the connections that have not read for longer than the stall grace."""
+        cap = self.members.buffer_cap
+        grace = self.settings.stall_grace_s
+        for conn in list(self.conns.values()):
+            if conn.cut:
+                continue
+            if not conn.member.backed_up(cap):
+                conn.stalled_since = 0.0
+            elif not conn.stalled_since:
+                conn.stalled_since = now
+            elif now - conn.stalled_since > grace:
+                conn.stalled_since = 0.0
+                conn.cut = True
+                log.warning("chat connection cut: not reading",
+                            extra={"sid": conn.sid, "viewer": conn.viewer, "address": conn.address})
+                self.metrics.inc("innotv_chat_cut_total", reason="not_reading")
+                self.cut(conn, True)
+
+    def note_refusal(self, conn: Conn, event: str, code: str) -> None:
+        """Count a refused event; log the connection's refusals at most once per interval."""
+        if conn.cut:
+            return
+        counts = conn.refused
+        if counts is None:
+            counts = conn.refused = {}
+        counts[code] = counts.get(code, 0) + 1
+        self.metrics.inc("innotv_chat_events_refused_total")
+        now = time.monotonic()
+        if code == "rate_limited" and conn.limiter.refused(now, self.settings.flood_cut_s):
+            self._log_refusals(conn, event)
+            log.warning("chat connection cut: over its rate limits for too long",
+                        extra={"sid": conn.sid, "viewer": conn.viewer, "address": conn.address})
+            self.metrics.inc("innotv_chat_cut_total", reason="flooding")
+            conn.cut = True
+            self.cut(conn, False)
+            return
+        if now - conn.refused_logged_at >= REFUSALS_LOG_EVERY_S:
+            conn.refused_logged_at = now
+            self._log_refusals(conn, event)
+
+    def flush_refusals(self, conn: Conn) -> None:
+        """At disconnect: log the refusals not logged yet."""
+        if conn.refused:
+            self._log_refusals(conn, None)
+
+    def _log_refusals(self, conn: Conn, event: str | None) -> None:
+        counts = conn.refused or {}
+        conn.refused = None
+        log.info("chat events refused", extra={
+            "count": sum(counts.values()), "codes": counts, "event": event, "sid": conn.sid,
+            "viewer": conn.viewer, "address": conn.address,
+        })
 
 
 def _apply_setting(state: RoomState, name: str, value: str | None) -> None:

@@ -8,6 +8,7 @@ the tests.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -17,10 +18,11 @@ import accounts
 import chat
 import live
 import schedule
+from kernel.client_address import Network, forwarded_middleware, in_networks, parse_address, parse_networks
 from kernel.clock import Clock
 from kernel.core import Kernel, build_kernel
-from kernel.errors import json_errors
-from kernel.security import forwarded_proto, make_csrf_middleware, security_headers
+from kernel.errors import ApiError, json_errors
+from kernel.security import make_csrf_middleware, security_headers
 
 from .config import Config
 from .pages import setup_pages
@@ -50,8 +52,9 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         json_errors,
         make_csrf_middleware(auth, config.core.allowed_origins, exempt_prefixes=("/whip/",)),
     ]
-    if config.core.trust_proxy:
-        middlewares.insert(0, forwarded_proto)
+    proxies = config.core.proxies()
+    if proxies.enabled:
+        middlewares.insert(0, forwarded_middleware(proxies))
     app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
 
     async def kernel_lifecycle(_app: web.Application) -> AsyncIterator[None]:
@@ -85,7 +88,13 @@ def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
             status=503,
         )
 
-    async def metrics(_request: web.Request) -> web.Response:
+    networks = parse_networks(kernel.settings.metrics_networks)
+    token = kernel.settings.metrics_token
+
+    async def metrics(request: web.Request) -> web.Response:
+        if not _may_read_metrics(request, networks, token):
+            raise ApiError(403, "forbidden",
+                           "Metrics are for the operator: ask from an allowed network or with the token.")
         return web.Response(
             text=kernel.metrics.render(), content_type="text/plain", charset="utf-8"
         )
@@ -93,3 +102,13 @@ def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+
+
+def _may_read_metrics(request: web.Request, networks: tuple[Network, ...], token: str) -> bool:
+    """From an allowed network (the client's address, behind trusted proxies), or with the token."""
+    if in_networks(parse_address(request.remote or ""), networks):
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )

@@ -54,25 +54,6 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-@web.middleware
-async def forwarded_proto(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Behind a TLS-terminating proxy we trust (`trust_proxy`): take its scheme and client address.
-
-    Only installed when configured; otherwise X-Forwarded-* headers are ignored, since anyone can
-    send them.
-    """
-    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    remote = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-    changes: dict[str, str] = {}
-    if proto in ("http", "https"):
-        changes["scheme"] = proto
-    if remote:
-        changes["remote"] = remote[:64]
-    if changes:
-        request = request.clone(**changes)  # type: ignore[arg-type]
-    return await handler(request)
-
-
 def request_origin(request: web.Request) -> str:
     """The origin the request was addressed to, as a browser on our page would send it."""
     return f"{request.scheme}://{request.host}"

@@ -1,9 +1,10 @@
-"""The bus topics more than one slice uses: the events of the lineup, and accounts whose
-sessions ended.
+"""The bus topics more than one slice uses: the events of the lineup, and changes of who may do
+what.
 
 The schedule slice publishes the lineup's events; chat and live react. The accounts slice
-publishes `SessionsEnded`; the chat takes that person's sockets off their staff rights at once.
-A slice's private topics live in that slice.
+publishes `AccessChanged` (a logout, or an account changed or removed); the chat takes the role
+off (or changes it on) that person's open connections, in every process, and tells them. A
+slice's private topics live in that slice.
 """
 
 from __future__ import annotations
@@ -33,18 +34,17 @@ class LineupChanged:
     program: dict[str, Any] | None  # the public JSON after the change; None when deleted
 
 
-PROGRAM_CHANGED = Topic("program", ProgramChanged)
-LINEUP_CHANGED = Topic("lineup", LineupChanged)
-
-
 @dataclass(frozen=True)
-class SessionsEnded:
-    """Every login session of `username` was ended on the server: the account was removed, its
-    role changed or its password reset. Whatever that person still has open (Socket.IO
-    connections) must stop acting with the old rights now."""
+class AccessChanged:
+    """A user's login session ended (logout), or their role changed or went (an account edit):
+    what their open connections may do changes now, not at their next login."""
 
     username: str
-    reason: str  # "removed" | "role_changed" | "password_reset"
+    session: str | None  # the session that ended (its store key); None: every session of the user
+    role: str | None  # the role they hold now; None: none (logged out, or no account any more)
+    reason: str  # "logout" | "removed" | "role_changed" | "password_reset"
 
 
-SESSIONS_ENDED = Topic("sessions_ended", SessionsEnded)
+PROGRAM_CHANGED = Topic("program", ProgramChanged)
+LINEUP_CHANGED = Topic("lineup", LineupChanged)
+ACCESS_CHANGED = Topic("access", AccessChanged)

@@ -10,18 +10,12 @@ from typing import Any
 
 import aiohttp
 import socketio
-from yarl import URL
 
-from tests.helpers import Server
+from tests.helpers import Server, cookie_header
 
 HALL = "hall:social-value"
 # Clients opened by the current test; the autouse fixture in conftest closes them all.
 OPEN: list[ChatClient] = []
-
-
-def cookie_header(session: aiohttp.ClientSession, url: str) -> str:
-    jar = session.cookie_jar.filter_cookies(URL(url))
-    return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
 
 
 class Recorder:

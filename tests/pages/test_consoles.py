@@ -54,10 +54,11 @@ async def studio(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stud
         producer = await server.producer()
         now = datetime.now(SEOUL).replace(microsecond=0)
         programs = []
-        for title, start, hours in (("혁신TV 생방송", now - timedelta(minutes=2), 2),
-                                    ("내일의 토크", now + timedelta(days=1), 1)):
-            body = {"title": title, "kind": "live", "hosts": [HOST[0]], "starts_at": start.isoformat(),
-                    "ends_at": (start + timedelta(hours=hours)).isoformat()}
+        for title, start, hours in (("혁신TV 생방송", None, 2), ("내일의 토크", now + timedelta(days=1), 1)):
+            begins = start or now  # None: on the air at once ("now")
+            body = {"title": title, "kind": "live", "hosts": [HOST[0]],
+                    "starts_at": start.isoformat() if start else "now",
+                    "ends_at": (begins + timedelta(hours=hours)).isoformat()}
             async with producer.post("/api/programs", json=body) as response:
                 assert response.status == 201, await response.text()
                 programs.append(await response.json())

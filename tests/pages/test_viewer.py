@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from schedule.model import Program, new_program_id
 from tests.chat.clients import host as host_client
 from tests.chat.clients import viewer as viewer_client
 
@@ -51,8 +52,19 @@ async def program(site: Server, title: str, starts_in: timedelta, minutes: int =
     a replay-to-be from -5 to +4 min, an English one from +5, a lobby one from +10."""
     producer = await site.producer()
     start = (datetime.now(SEOUL) + starts_in).replace(microsecond=0)
-    body = {"title": title, "kind": "live", "hosts": [HOST[0]], "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(minutes=minutes)).isoformat()}
+    end = start + timedelta(minutes=minutes)
+    if end <= datetime.now(SEOUL):
+        # Over already: people cannot create a program in the past, so it comes the way an
+        # operator restores an old lineup (an import through the lineup service).
+        past = Program(id=new_program_id(), title=title, kind="live", starts_at=start, ends_at=end,
+                       hosts=(HOST[0],))
+        await site.parts.schedule.service.save_many([past], "replace")
+        stored = await site.parts.schedule.service.require(past.id)
+        return stored.public()
+    # One that should be on already starts "now".
+    starts_at = "now" if starts_in <= timedelta(0) else start.isoformat()
+    body = {"title": title, "kind": "live", "hosts": [HOST[0]], "starts_at": starts_at,
+            "ends_at": end.isoformat()}
     async with producer.post("/api/programs", json=body) as response:
         assert response.status == 201, await response.text()
         return dict(await response.json())
@@ -196,7 +208,9 @@ async def test_a_replay_looks_like_a_replay(browser: Browser, site: Server) -> N
     await expect(page.locator("#viewers")).to_contain_text("시청자 1명")
     await expect(page.locator("#chat-text")).to_be_visible()
     # It ends: the page becomes a replay page without a live count, the old vote or a chat input.
-    await site.parts.schedule.service.set_state(show["id"], "ended")
+    producer = await site.producer()
+    async with producer.post(f"/api/programs/{show['id']}/end") as r:  # as the producer would
+        assert r.status == 200, await r.text()
     await expect(page.locator("#state-badge")).to_have_text("종료")
     await expect(page.locator("#poll")).to_be_hidden()
     await expect(page.locator("#viewers")).to_be_hidden()

@@ -41,6 +41,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import ssl
 import subprocess
 import sys
@@ -64,7 +65,7 @@ class HttpConn(asyncio.Protocol):
     """GET requests one at a time on one connection; a body is kept only when asked for."""
 
     def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.WriteTransport | None = None
         self.lost = False
         self._waiter: asyncio.Future[tuple[int, bytes, int]] | None = None
         self._head = bytearray()
@@ -75,8 +76,7 @@ class HttpConn(asyncio.Protocol):
         self._size = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # (uvloop's are not asyncio.Transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
@@ -174,6 +174,7 @@ class Run:
     arrivals: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
     window: tuple[float, float] = (float("inf"), float("inf"))
     stopping: bool = False
+    first_error: str = ""
 
 
 def _parse(text: str) -> tuple[list[tuple[int, float]], str | None]:
@@ -260,8 +261,9 @@ async def play(run: Run, index: int, rung: str) -> None:
                     stalled += position - buffered
                 buffered += duration
                 last = number
-    except (ConnectionError, OSError):
+    except Exception as exc:  # counted and shown, never silently lost in gather()
         run.totals.errors += 1
+        run.first_error = run.first_error or f"{type(exc).__name__}: {exc}"
     finally:
         conn: HttpConn = player["conn"]
         if conn.transport is not None:
@@ -338,20 +340,25 @@ class Result:
     players: int
     playing: int
     window_s: float
+    ramped_s: float  # how long starting every player took (longer than --ramp: this process was busy)
     cpu: dict[str, float]
     machine_cores: float
     origin: dict[str, float]
     totals: Totals
     behind_first: list[float]
+    first_error: str
 
 
 async def phase(name: str, stack: dict[str, Any], run: Run, players: int, ramp_s: float,
                 window_s: float, top_share: float) -> Result:
     tasks: list[asyncio.Task[None]] = []
+    began = time.monotonic()
     for i in range(players):
         rung = run.rungs[0] if i < players * top_share else run.rungs[-1]
         tasks.append(asyncio.create_task(play(run, i, rung)))
-        await asyncio.sleep(ramp_s / players)
+        # by the clock, not by a sleep per player: a busy loop would stretch every sleep
+        await asyncio.sleep(max(0.0, began + ramp_s * (i + 1) / players - time.monotonic()))
+    ramped = time.monotonic() - began
     await asyncio.sleep(3.0)  # the last players reach their steady loop
     before_totals = run.totals.copy()
     before = await asyncio.to_thread(sample, stack)
@@ -374,13 +381,13 @@ async def phase(name: str, stack: dict[str, Any], run: Run, players: int, ramp_s
         behind.extend(t - first for t in times if t != first)
     busy = (after.busy[0] - before.busy[0]) / max(1.0, after.busy[1] - before.busy[1])
     return Result(
-        name, players, after_totals.playing, wall,
+        name, players, after_totals.playing, wall, ramped,
         {"innotv": (after.innotv - before.innotv) / wall, "workers": (after.workers - before.workers) / wall,
          "nginx": (after.nginx - before.nginx) / wall, "me": (after.me - before.me) / wall},
         busy * (os.cpu_count() or 1),
         {k: (after.origin.get(k, 0.0) - before.origin.get(k, 0.0)) / wall
          for k in sorted(set(after.origin) | set(before.origin))},
-        window, behind)
+        window, behind, run.first_error)
 
 
 # ---- the run ---------------------------------------------------------------------------------
@@ -431,7 +438,7 @@ def report(args: argparse.Namespace, results: list[Result], rungs: list[str], no
         f"# ladder {args.ladder} (+96 kbit/s audio per rung), {segment_s:g} s segments, rungs {rungs}; "
         f"{args.top_share:.0%} of the players on {rungs[0]}; ramp {args.ramp:g} s, window {args.seconds:g} s",
         "# stack: deploy/stack up --demo (nginx 2 workers, TLS; 2 innotv processes; redis); players: "
-        "this process (one asyncio loop); nothing pinned",
+        f"this process (one {args.loop} loop); nothing pinned",
     ]
     if note:
         lines.append(f"# note: {note}")
@@ -442,6 +449,7 @@ def report(args: argparse.Namespace, results: list[Result], rungs: list[str], no
         lines.append(f"| {label} | " + " | ".join(cell(r) for r in results) + " |")
 
     row("players started / playing", lambda r: f"{r.players} / {r.playing}")
+    row("time to start them all (asked: --ramp)", lambda r: f"{r.ramped_s:.1f} s")
     row("origin requests/s (innotv, both processes)", lambda r: f"{sum(r.origin.values()):.1f}")
     row("  of which blocking playlists / segments / other",
         lambda r: f"{r.origin.get('blocking_playlist', 0):.1f} / {r.origin.get('segment', 0):.1f} / "
@@ -464,6 +472,7 @@ def report(args: argparse.Namespace, results: list[Result], rungs: list[str], no
         lambda r: f"{_quantile(r.behind_first, 0.5) * 1000:.0f} / "
                   f"{_quantile(r.behind_first, 0.95) * 1000:.0f} / "
                   f"{max(r.behind_first, default=float('nan')) * 1000:.0f} ms")
+    lines += [f"\n{r.name}: a player failed: {r.first_error[:300]}" for r in results if r.first_error]
     return "\n".join(lines)
 
 
@@ -514,13 +523,25 @@ def main() -> int:
     parser.add_argument("--only", choices=["through", "straight"], help="run one phase only")
     parser.add_argument("--note", default="", help="a line for the header (what else ran)")
     parser.add_argument("--smoke", action="store_true", help="50 players, 3 s ramp, 5 s windows")
+    parser.add_argument("--plain-asyncio", action="store_true",
+                        help="the standard event loop even with uvloop installed (pip install -e '.[bench]')")
     args = parser.parse_args()
     if args.smoke:
         args.players, args.ramp, args.seconds = 50, 3.0, 5.0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < args.players + 100:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.players * 2 + 100), hard))
-    return asyncio.run(main_async(args))
+    # SIGTERM ends the run like Ctrl-C: the stack is stopped on the way out
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    loop_factory = None
+    if not args.plain_asyncio:
+        with contextlib.suppress(ImportError):
+            import uvloop
+
+            loop_factory = uvloop.new_event_loop
+    args.loop = "uvloop" if loop_factory else "asyncio"
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(main_async(args))
 
 
 if __name__ == "__main__":

@@ -149,6 +149,35 @@ async def _on_each_process(stack: Stack, make: Callable[[int], Awaitable[ChatCli
     raise AssertionError(f"{tries} clients never reached every process: {list(found)}")
 
 
+async def _curl(stack: Stack, *args: str) -> str:
+    """curl (HTTP/2 capable, unlike aiohttp) against nginx; prints what `-w` asks for."""
+    proc = await asyncio.create_subprocess_exec(
+        "curl", "-s", "-o", "/dev/null", "--cacert", stack.cert, *args,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_https_with_http2_redirects_and_a_closed_metrics_page(stack: Stack) -> None:
+    """HTTP/2 over TLS, a state-changing request over HTTP/2 passes innotv's origin check (the Host
+    nginx passes on is the one the browser used), http moves to https, /metrics stays internal."""
+    status = await _curl(stack, "--http2", "-w", "%{http_version} %{http_code}", stack.url + "/healthz")
+    assert status == "2 200"
+    refused = await _curl(stack, "--http2", "-w", "%{http_version} %{http_code}", "-X", "POST",
+                          "-H", f"Origin: {stack.url}", "-H", "Content-Type: application/json",
+                          "--data", '{"username": "nobody", "password": "wrong-password-1"}',
+                          stack.url + "/api/session")
+    assert refused == "2 401", refused  # invalid_credentials, not 403 csrf_failed
+    plain = stack.state["http_url"].replace("localhost", "127.0.0.1") + "/watch/x?y=1"
+    assert await _curl(stack, "-w", "%{http_code} %{redirect_url}", plain) == \
+        f"301 {stack.state['url']}/watch/x?y=1"
+    assert await _curl(stack, "--http2", "-w", "%{http_code}", stack.url + "/metrics") == "403"
+    for origin in stack.origins.values():  # each process's own port still serves it
+        async with aiohttp.ClientSession() as client, client.get(origin + "/metrics") as resp:
+            assert resp.status == 200 and "innotv_hls_requests_total" in await resp.text()
+
+
 async def test_chat_crosses_processes_over_websocket_and_long_polling(stack: Stack) -> None:
     room = "hall:social-value"
     sessions: list[aiohttp.ClientSession] = []

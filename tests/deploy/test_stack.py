@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -231,8 +232,6 @@ async def _producer(stack: Stack) -> aiohttp.ClientSession:
 
 
 async def _program(producer: aiohttp.ClientSession) -> tuple[str, str]:
-    from datetime import UTC, datetime, timedelta
-
     now = datetime.now(UTC)
     body = {"title": "스택 리허설", "kind": "live", "starts_at": (now - timedelta(minutes=1)).isoformat(),
             "ends_at": (now + timedelta(minutes=30)).isoformat()}
@@ -271,6 +270,54 @@ async def _until(check: Callable[[], Awaitable[Any]], within: float, what: str) 
         await asyncio.sleep(0.2)
 
 
+async def _rungs(players: list[aiohttp.ClientSession], program_id: str) -> list[str]:
+    """The program's rungs once each lists a few segments (through nginx)."""
+
+    async def master_playlist() -> bytes | None:
+        status, body, _ = await _get(players[0], f"/hls/{program_id}/master.m3u8")
+        return body if status == 200 else None
+
+    master = await _until(master_playlist, 20, "the master playlist")
+    rungs = [line.split("/")[0] for line in master.decode().splitlines() if line.endswith("live.m3u8")]
+    assert len(rungs) == 2, master
+    for rung in rungs:
+        await _until(partial(_has_segment, players[0], f"/hls/{program_id}/{rung}/live.m3u8", 1),
+                     20, f"segments of {rung}")
+    return rungs
+
+
+async def _one_origin_request_per_rung(stack: Stack, players: list[aiohttp.ClientSession], program_id: str,
+                                       rungs: list[str]) -> None:
+    """Every player waits on the same blocking reload of each rung, then fetches the segment it
+    announces: innotv sees one playlist and one segment request per rung, everyone gets the same."""
+    await asyncio.gather(*(_get(p, "/healthz") for p in players))  # every player connected first
+    held_before = await stack.total("innotv_hls_requests_total", route="hls", file="blocking_playlist")
+    segs_before = await stack.total("innotv_hls_requests_total", route="hls", file="segment")
+    # two segments ahead: every player's request is at nginx before innotv can answer the first
+    targets = {r: await _last_msn(players[0], f"/hls/{program_id}/{r}/live.m3u8") + 2 for r in rungs}
+    asked = [(rung, p) for rung in rungs for p in players]
+    answers = await asyncio.gather(*(_get(p, f"/hls/{program_id}/{rung}/live.m3u8?_HLS_msn={targets[rung]}")
+                                     for rung, p in asked))
+    names = {rung: f"seg-{targets[rung]}.m4s" for rung in rungs}
+    for (status, body, _h), (rung, _p) in zip(answers, asked, strict=True):
+        assert status == 200 and names[rung] in segments(body.decode()), body
+    held = await stack.total("innotv_hls_requests_total", route="hls", file="blocking_playlist") - held_before
+    assert held == len(rungs), f"{held:.0f} blocking reloads reached innotv for {len(answers)} players"
+
+    fetched = await asyncio.gather(*(_get(p, f"/hls/{program_id}/{rung}/{names[rung]}") for rung, p in asked))
+    segs = await stack.total("innotv_hls_requests_total", route="hls", file="segment") - segs_before
+    assert segs == len(rungs), f"{segs:.0f} segment requests reached innotv for {len(fetched)} players"
+    first = {rung: body for (_s, body, _h), (rung, _p) in zip(fetched, asked, strict=True)}
+    for (status, body, headers), (rung, _p) in zip(fetched, asked, strict=True):
+        assert status == 200 and "immutable" in headers["Cache-Control"] and body == first[rung]
+    top = rungs[0]
+    init_name = [line.split('"')[1] for line in answers[0][1].decode().splitlines()
+                 if line.startswith("#EXT-X-MAP")][-1]
+    _s, init, _h = await _get(players[0], f"/hls/{program_id}/{top}/{init_name}")
+    frames, audio = decode(init, first[top])
+    assert frames and audio and frames[0].height == int(top[:-1])
+
+
 async def test_the_show_goes_on_through_nginx(stack: Stack) -> None:
     producer = await _producer(stack)
     sessions = [producer]
@@ -280,27 +327,15 @@ async def test_the_show_goes_on_through_nginx(stack: Stack) -> None:
         program_id, key = await _program(producer)
         room = f"program:{program_id}"
 
-        # 5. WHIP through nginx lands on one process, which holds the program from then on
+        # WHIP through nginx lands on one process, which holds the program from then on
         publication = await whip_publish(producer, f"{stack.url}/whip/{program_id}", key)
         publishers = {pid: await stack.metric(pid, "innotv_live_publishers") for pid in stack.origins}
         holder = next(pid for pid, n in publishers.items() if n == 1)
         victim = next(pid for pid in stack.origins if pid != holder)
         assert publishers[victim] == 0 and await stack.metric(holder, "innotv_live_media_workers") == 1
-
-        # 6. many players waiting on the same blocking reload: one origin request per rung
         players = [stack.session() for _ in range(40)]
         sessions += players
-
-        async def master_playlist() -> bytes | None:
-            status, body, _ = await _get(players[0], f"/hls/{program_id}/master.m3u8")
-            return body if status == 200 else None
-
-        master = await _until(master_playlist, 20, "the master playlist")
-        rungs = [line.split("/")[0] for line in master.decode().splitlines() if line.endswith("live.m3u8")]
-        assert len(rungs) == 2, master
-        for rung in rungs:
-            await _until(partial(_has_segment, players[0], f"/hls/{program_id}/{rung}/live.m3u8", 1),
-                         20, f"segments of {rung}")
+        rungs = await _rungs(players, program_id)
         for _ in range(3):  # another publisher is sent to the holder every time, which refuses it itself
             async with stack.session() as other:
                 try:
@@ -308,37 +343,11 @@ async def test_the_show_goes_on_through_nginx(stack: Stack) -> None:
                     raise AssertionError("a second publisher was accepted")
                 except RuntimeError as exc:
                     assert "409" in str(exc) and "Someone is already publishing" in str(exc), exc
-        await asyncio.gather(*(_get(p, "/healthz") for p in players))  # every player connected first
-        held_before = await stack.total("innotv_hls_requests_total", route="hls", file="blocking_playlist")
-        segs_before = await stack.total("innotv_hls_requests_total", route="hls", file="segment")
-        # two segments ahead: every player's request is at nginx before innotv can answer the first
-        targets = {r: await _last_msn(players[0], f"/hls/{program_id}/{r}/live.m3u8") + 2 for r in rungs}
-        answers = await asyncio.gather(*(
-            _get(p, f"/hls/{program_id}/{rung}/live.m3u8?_HLS_msn={targets[rung]}")
-            for rung in rungs for p in players))
-        for status, body, _ in answers:
-            assert status == 200 and segments(body.decode()), body
-        names = {rung: f"seg-{targets[rung]}.m4s" for rung in rungs}
-        for (_s, body, _h), rung in zip(answers, [r for r in rungs for _ in players], strict=True):
-            assert names[rung] in segments(body.decode())
-        held = await stack.total("innotv_hls_requests_total", route="hls", file="blocking_playlist")
-        held -= held_before
-        assert held == len(rungs), f"{held:.0f} blocking reloads reached innotv for {len(answers)} players"
-        fetched = await asyncio.gather(*(_get(p, f"/hls/{program_id}/{rung}/{names[rung]}")
-                                         for rung in rungs for p in players))
-        segs = await stack.total("innotv_hls_requests_total", route="hls", file="segment") - segs_before
-        assert segs == len(rungs), f"{segs:.0f} segment requests reached innotv for {len(fetched)} players"
-        for i, (status, body, headers) in enumerate(fetched):  # every player of a rung got the same bytes
-            assert status == 200 and "immutable" in headers["Cache-Control"]
-            assert body == fetched[i - i % len(players)][1]
-        top = rungs[0]
-        init_name = [line.split('"')[1] for line in answers[0][1].decode().splitlines()
-                     if line.startswith("#EXT-X-MAP")][-1]
-        _s, init, _h = await _get(players[0], f"/hls/{program_id}/{top}/{init_name}")
-        frames, audio = decode(init, fetched[0][1])
-        assert frames and audio and frames[0].height == int(top[:-1])
 
-        # 7. viewers on both processes; the one that does not hold the program is killed
+        # HLS through the cache
+        await _one_origin_request_per_rung(stack, players, program_id, rungs)
+
+        # viewers on both processes; the one that does not hold the program is killed
         async def join_viewer(_i: int) -> ChatClient:
             client = await _viewer(stack, sessions, transports=["websocket"], reconnection=True)
             await client.join(room)
@@ -375,7 +384,7 @@ async def test_the_show_goes_on_through_nginx(stack: Stack) -> None:
         assert set(acked) <= {m["id"] for m in snapshot["messages"]}, "an acknowledged message was lost"
 
         # the broadcast carries on, through nginx, from the process that holds it
-        playlist = f"/hls/{program_id}/{top}/live.m3u8"
+        playlist = f"/hls/{program_id}/{rungs[0]}/live.m3u8"
         after_kill = await _last_msn(players[0], playlist)
         status, body, _ = await _get(players[1], f"{playlist}?_HLS_msn={after_kill + 2}")
         assert status == 200 and f"seg-{after_kill + 2}.m4s" in segments(body.decode())

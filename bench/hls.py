@@ -175,6 +175,18 @@ class Run:
     window: tuple[float, float] = (float("inf"), float("inf"))
     stopping: bool = False
     first_error: str = ""
+    lags: list[float] = field(default_factory=list)  # this loop's lateness, sampled every 100 ms
+
+
+async def watch_lag(run: Run) -> None:
+    """How late this process's event loop wakes up: a late loop means late players, whatever the
+    server does, so stalls seen with a large lag are the load generator's, not the server's."""
+    while not run.stopping:
+        due = time.monotonic() + 0.1
+        await asyncio.sleep(0.1)
+        now = time.monotonic()
+        if run.window[0] <= now <= run.window[1]:
+            run.lags.append(now - due)
 
 
 def _parse(text: str) -> tuple[list[tuple[int, float]], str | None]:
@@ -347,11 +359,12 @@ class Result:
     totals: Totals
     behind_first: list[float]
     first_error: str
+    lags: list[float]
 
 
 async def phase(name: str, stack: dict[str, Any], run: Run, players: int, ramp_s: float,
                 window_s: float, top_share: float) -> Result:
-    tasks: list[asyncio.Task[None]] = []
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(watch_lag(run))]
     began = time.monotonic()
     for i in range(players):
         rung = run.rungs[0] if i < players * top_share else run.rungs[-1]
@@ -359,12 +372,15 @@ async def phase(name: str, stack: dict[str, Any], run: Run, players: int, ramp_s
         # by the clock, not by a sleep per player: a busy loop would stretch every sleep
         await asyncio.sleep(max(0.0, began + ramp_s * (i + 1) / players - time.monotonic()))
     ramped = time.monotonic() - began
+    _say(f"{name}: {players} players started in {ramped:.1f} s, {run.totals.playing} playing")
     await asyncio.sleep(3.0)  # the last players reach their steady loop
     before_totals = run.totals.copy()
     before = await asyncio.to_thread(sample, stack)
     run.window = (time.monotonic(), time.monotonic() + window_s)
+    _say(f"{name}: measuring {window_s:g} s")
     await asyncio.sleep(window_s)
     after = await asyncio.to_thread(sample, stack)
+    _say(f"{name}: measured {after.at - before.at:.1f} s; {run.totals.playing} playing, stopping them")
     after_totals = run.totals.copy()
     run.stopping = True
     for task in tasks:
@@ -387,10 +403,14 @@ async def phase(name: str, stack: dict[str, Any], run: Run, players: int, ramp_s
         busy * (os.cpu_count() or 1),
         {k: (after.origin.get(k, 0.0) - before.origin.get(k, 0.0)) / wall
          for k in sorted(set(after.origin) | set(before.origin))},
-        window, behind, run.first_error)
+        window, behind, run.first_error, run.lags)
 
 
 # ---- the run ---------------------------------------------------------------------------------
+
+def _say(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+
 
 def _stack(*args: str, env: dict[str, str]) -> str:
     done = subprocess.run([str(STACK), *args], capture_output=True, text=True, timeout=180, env=env)
@@ -464,6 +484,8 @@ def report(args: argparse.Namespace, results: list[Result], rungs: list[str], no
         lambda r: f"{r.cpu['nginx']:.2f}" if r.name.startswith("through") else f"({r.cpu['nginx']:.2f})")
     row("media worker (demo encoder), cores", lambda r: f"{r.cpu['workers']:.2f}")
     row("load generator (this process), cores", lambda r: f"{r.cpu['me']:.2f}")
+    row("load generator's loop late, p50 / max", lambda r: f"{_quantile(r.lags, 0.5) * 1000:.0f} / "
+                                                         f"{max(r.lags, default=float('nan')) * 1000:.0f} ms")
     row("whole machine busy, cores", lambda r: f"{r.machine_cores:.2f} of {os.cpu_count()}")
     row("stalls: events / players / seconds",
         lambda r: f"{r.totals.stalls} / {len(r.totals.stalled_players)} / {r.totals.stalled_s:.1f}")
@@ -487,6 +509,10 @@ async def main_async(args: argparse.Namespace) -> int:
                 "INNOTV_LIVE_SEGMENT_S": "1", "INNOTV_LIVE_X264_PRESET": "ultrafast",
                 "INNOTV_LOG_LEVEL": "WARNING"})
     directory = tempfile.mkdtemp(prefix="innotv-bench-hls-")
+    main = asyncio.current_task()
+    assert main is not None
+    # SIGTERM ends the run like Ctrl-C: the main task is cancelled and the stack stopped on the way out
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
     stack = json.loads(_stack("up", "--dir", directory, "--demo", "--json", env=env))
     try:
         context = ssl.create_default_context(cafile=stack["cert"])
@@ -502,7 +528,7 @@ async def main_async(args: argparse.Namespace) -> int:
         for name, target in targets.items():
             if args.only and not name.startswith(args.only):
                 continue
-            print(f"{name}: {args.players} players ...", file=sys.stderr, flush=True)
+            _say(f"{name}: starting {args.players} players over {args.ramp:g} s")
             run = Run(target, "demo", rungs)
             results.append(await phase(name, stack, run, args.players, args.ramp, args.seconds,
                                        args.top_share))
@@ -531,8 +557,6 @@ def main() -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < args.players + 100:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.players * 2 + 100), hard))
-    # SIGTERM ends the run like Ctrl-C: the stack is stopped on the way out
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     loop_factory = None
     if not args.plain_asyncio:
         with contextlib.suppress(ImportError):

@@ -33,7 +33,7 @@ import pytest
 from live.tracks import whip_publish
 from tests.chat.clients import ChatClient, connect, cookie_header
 from tests.helpers import PRODUCER
-from tests.live.support import decode, segments
+from tests.live.support import decode, make_media_file, segments
 
 pytestmark = [pytest.mark.stack, pytest.mark.media]
 
@@ -173,10 +173,28 @@ async def test_https_with_http2_redirects_and_a_closed_metrics_page(stack: Stack
     plain = stack.state["http_url"].replace("localhost", "127.0.0.1") + "/watch/x?y=1"
     assert await _curl(stack, "-w", "%{http_code} %{redirect_url}", plain) == \
         f"301 {stack.state['url']}/watch/x?y=1"
-    assert await _curl(stack, "--http2", "-w", "%{http_code}", stack.url + "/metrics") == "403"
+    async with stack.session() as client, client.get("/metrics") as resp:
+        assert resp.status == 403 and (await resp.json())["error"]["code"] == "forbidden"
     for origin in stack.origins.values():  # each process's own port still serves it
         async with aiohttp.ClientSession() as client, client.get(origin + "/metrics") as resp:
             assert resp.status == 200 and "innotv_hls_requests_total" in await resp.text()
+
+
+async def _login(client: aiohttp.ClientSession, username: str, **headers: str) -> int:
+    async with client.post("/api/session", json={"username": username, "password": "wrong-password-1"},
+                           headers=headers) as resp:
+        return resp.status
+
+
+async def test_innotv_sees_each_clients_address_never_a_forged_one(stack: Stack) -> None:
+    """Failed logins are limited per client address (5 in 15 min). Through nginx, innotv tells two
+    clients apart by address, and a client cannot pose as another with its own X-Forwarded-For."""
+    async with stack.session("127.0.0.2") as guessing, stack.session("127.0.0.3") as other:
+        for i in range(5):
+            assert await _login(guessing, f"guess{i}") == 401
+        assert await _login(guessing, "guess5") == 429
+        assert await _login(guessing, "guess6", **{"X-Forwarded-For": "198.51.100.7"}) == 429
+        assert await _login(other, "someone") == 401
 
 
 async def test_chat_crosses_processes_over_websocket_and_long_polling(stack: Stack) -> None:
@@ -215,25 +233,31 @@ async def test_chat_crosses_processes_over_websocket_and_long_polling(stack: Sta
             await session.close()
 
 
-async def _producer(stack: Stack) -> aiohttp.ClientSession:
-    """The first producer, made with the real CLI on the stack's Redis, logged in through nginx."""
+@pytest.fixture(scope="module")
+def producer(stack: Stack) -> tuple[str, str]:
+    """The first producer, made once with the real CLI on the stack's Redis."""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("INNOTV_")},
            "INNOTV_REDIS_URL": stack.redis_url, "INNOTV_DATA_DIR": stack.state["data_dir"]}
-    made = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "innotv", "user", "add", PRODUCER[0], "--role", "producer", "--password-stdin",
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
-    _out, err = await asyncio.wait_for(made.communicate((PRODUCER[1] + "\n").encode()), 60)
-    assert made.returncode == 0, err.decode()
+    made = subprocess.run([sys.executable, "-m", "innotv", "user", "add", PRODUCER[0], "--role", "producer",
+                           "--password-stdin"], input=PRODUCER[1] + "\n", capture_output=True, text=True,
+                          timeout=60, env=env, cwd=ROOT)
+    assert made.returncode == 0, made.stderr
+    return PRODUCER
+
+
+async def _logged_in(stack: Stack, account: tuple[str, str]) -> aiohttp.ClientSession:
+    """A producer's browser session through nginx."""
     client = stack.session()
-    async with client.post("/api/session", json={"username": PRODUCER[0], "password": PRODUCER[1]}) as resp:
+    async with client.post("/api/session", json={"username": account[0], "password": account[1]}) as resp:
         assert resp.status == 200, await resp.text()
         assert "Secure" in resp.headers["Set-Cookie"]  # innotv knows the client came over https
     return client
 
 
-async def _program(producer: aiohttp.ClientSession) -> tuple[str, str]:
-    now = datetime.now(UTC)
-    body = {"title": "스택 리허설", "kind": "live", "starts_at": (now - timedelta(minutes=1)).isoformat(),
+async def _program(producer: aiohttp.ClientSession, kind: str = "live", hours: int = 0) -> tuple[str, str]:
+    """A program on now (or `hours` later) and its stream key."""
+    now = datetime.now(UTC) + timedelta(hours=hours)
+    body = {"title": "스택 리허설", "kind": kind, "starts_at": (now - timedelta(minutes=1)).isoformat(),
             "ends_at": (now + timedelta(minutes=30)).isoformat()}
     async with producer.post("/api/programs", json=body) as resp:
         assert resp.status == 201, await resp.text()
@@ -318,17 +342,17 @@ async def _one_origin_request_per_rung(stack: Stack, players: list[aiohttp.Clien
     assert frames and audio and frames[0].height == int(top[:-1])
 
 
-async def test_the_show_goes_on_through_nginx(stack: Stack) -> None:
-    producer = await _producer(stack)
-    sessions = [producer]
+async def test_the_show_goes_on_through_nginx(stack: Stack, producer: tuple[str, str]) -> None:
+    producer_client = await _logged_in(stack, producer)
+    sessions = [producer_client]
     viewers: list[ChatClient] = []
     publication = None
     try:
-        program_id, key = await _program(producer)
+        program_id, key = await _program(producer_client)
         room = f"program:{program_id}"
 
         # WHIP through nginx lands on one process, which holds the program from then on
-        publication = await whip_publish(producer, f"{stack.url}/whip/{program_id}", key)
+        publication = await whip_publish(producer_client, f"{stack.url}/whip/{program_id}", key)
         publishers = {pid: await stack.metric(pid, "innotv_live_publishers") for pid in stack.origins}
         holder = next(pid for pid, n in publishers.items() if n == 1)
         victim = next(pid for pid in stack.origins if pid != holder)
@@ -392,7 +416,7 @@ async def test_the_show_goes_on_through_nginx(stack: Stack) -> None:
         assert await stack.metric(holder, "innotv_live_publishers") == 1
 
         # the publisher's session is known through nginx (its DELETE reaches the holder)
-        async with producer.delete(stack.url + publication.location) as resp:
+        async with producer_client.delete(stack.url + publication.location) as resp:
             assert resp.status == 200, await resp.text()
     finally:
         for viewer in viewers:
@@ -401,3 +425,22 @@ async def test_the_show_goes_on_through_nginx(stack: Stack) -> None:
             await publication.pc.close()
         for session in sessions:
             await session.close()
+
+
+async def test_a_premiere_upload_streams_through_nginx(stack: Stack, producer: tuple[str, str],
+                                                       tmp_path: Path) -> None:
+    """A premiere's file (3 MB here, more than the 2 MB nginx allows other requests) passes nginx
+    and reaches innotv whole; innotv answers once it has it all and starts transcoding it."""
+    media = make_media_file(tmp_path / "premiere.mp4", seconds=3, width=1280, height=720, fps=30)
+    size = media.stat().st_size
+    assert size > 2 * 1024 * 1024
+    client = await _logged_in(stack, producer)
+    try:
+        program_id, _key = await _program(client, kind="premiere", hours=3)
+        async with client.post(f"/api/programs/{program_id}/media", data=media.read_bytes(),
+                               headers={"Content-Type": "video/mp4"}) as resp:
+            assert resp.status == 202, await resp.text()
+            status = await resp.json()
+        assert status["bytes"] == size and status["state"] == "transcoding", status
+    finally:
+        await client.close()

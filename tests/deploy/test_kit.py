@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,37 @@ def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert checked.stdout.strip() == "" and checked.stderr.strip() == "", checked.stderr
+
+
+def test_the_redis_configuration_starts_a_redis_server(tmp_path: Path) -> None:
+    """deploy/redis/innotv-redis.conf with only its port and directory changed (a test cannot use
+    6380 and /var/lib): Redis accepts every line and answers with AOF on and eviction off."""
+    import redis
+
+    from tests.helpers import free_port
+
+    port = free_port()
+    text = (ROOT / "deploy" / "redis" / "innotv-redis.conf").read_text()
+    assert "\nport 6380\n" in text and "\ndir /var/lib/innotv-redis\n" in text
+    conf = tmp_path / "redis.conf"
+    conf.write_text(text.replace("\nport 6380\n", f"\nport {port}\n")
+                    .replace("\ndir /var/lib/innotv-redis\n", f"\ndir {tmp_path}\n"))
+    proc = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        client = redis.Redis(port=port, socket_timeout=2, decode_responses=True)
+        deadline = time.monotonic() + 10
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stdout.read().decode() if proc.stdout else "redis-server exited")
+            try:
+                assert client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not answer"
+                time.sleep(0.05)
+        assert client.config_get("appendonly") == {"appendonly": "yes"}
+        assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -4,11 +4,13 @@ the reference in the same run, straight to innotv. Prints one table.
     .venv/bin/python bench/hls.py --players 5000     # the expo's crowd, as far as the machine allows
     .venv/bin/python bench/hls.py --smoke            # 50 players, short windows (CI)
 
-Setup: `deploy/stack up --demo` (Debian's nginx with the kit's site file over TLS, a redis-server,
-two innotv processes on one data directory; the first plays the demo broadcast into the ladder
-given by --ladder). Each phase starts its players over --ramp seconds, then measures a window of
---seconds, then closes them: first through nginx (https), then straight to the first innotv process
-(http).
+Setup: `deploy/stack up` (Debian's nginx with the kit's site file over TLS, a redis-server, two
+innotv processes on one data directory, the ladder given by --ladder); a producer made with the
+CLI creates a program that is on now, and `bench/media.py --publisher` (a child process, aiortc)
+publishes the generated 426x240 15 fps source to it with WHIP, straight to the first innotv process.
+(Not `--demo`: the demo gives way to the expo's own program on the expo's days.) Each phase starts
+its players over --ramp seconds, then measures a window of --seconds, then closes them: first
+through nginx (https), then straight to the first innotv process (http).
 
 A player is a coroutine with one keep-alive HTTP/1.1 connection, written on asyncio.Protocol so
 that thousands fit in this process. It does what hls.js 1.7 does in low-latency mode against
@@ -24,7 +26,7 @@ What it prints, for the window only:
 - origin requests/s: innotv_hls_requests_total summed over both innotv processes (read on their own
   ports), by file kind, and per rung and segment;
 - CPU as cores (CPU seconds / wall seconds, from /proc): the innotv server processes, their media
-  worker (the demo's encoder, the same in both phases), nginx (master and workers), this load
+  worker (the program's encoder, the same in both phases), nginx (master and workers), this load
   generator, and the whole machine (/proc/stat, anyone's work, which tells a crowded machine);
 - bytes and requests delivered to players, stalls (events, players, seconds), errors;
 - playlist arrival behind the first player: for each rung and segment, how long after the first
@@ -169,6 +171,7 @@ class Run:
     target: Target
     program: str
     rungs: list[str]
+    publisher: int  # its pid
     totals: Totals = field(default_factory=Totals)
     # (rung, msn) -> when each player got the first playlist listing msn (this window only)
     arrivals: dict[tuple[str, int], list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -315,6 +318,7 @@ class Sample:
     workers: float
     nginx: float
     me: float
+    publisher: float
     busy: tuple[float, float]
     origin: dict[str, float]
 
@@ -331,7 +335,7 @@ def _metrics(url: str) -> dict[str, float]:
     return out
 
 
-def sample(stack: dict[str, Any]) -> Sample:
+def sample(stack: dict[str, Any], publisher: int) -> Sample:
     innotv = [p["pid"] for p in stack["innotv"]]
     workers = [c for pid in innotv for c in _children(pid)]
     nginx = [stack["nginx"]["pid"], *_children(stack["nginx"]["pid"])]
@@ -341,7 +345,8 @@ def sample(stack: dict[str, Any]) -> Sample:
             origin[kind] += value
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return Sample(time.monotonic(), sum(map(_proc_cpu, innotv)), sum(map(_proc_cpu, workers)),
-                  sum(map(_proc_cpu, nginx)), usage.ru_utime + usage.ru_stime, _machine_busy(), origin)
+                  sum(map(_proc_cpu, nginx)), usage.ru_utime + usage.ru_stime, _proc_cpu(publisher),
+                  _machine_busy(), origin)
 
 
 # ---- a phase ---------------------------------------------------------------------------------
@@ -366,20 +371,25 @@ async def phase(name: str, stack: dict[str, Any], run: Run, players: int, ramp_s
                 window_s: float, top_share: float) -> Result:
     tasks: list[asyncio.Task[None]] = [asyncio.create_task(watch_lag(run))]
     began = time.monotonic()
-    for i in range(players):
-        rung = run.rungs[0] if i < players * top_share else run.rungs[-1]
-        tasks.append(asyncio.create_task(play(run, i, rung)))
-        # by the clock, not by a sleep per player: a busy loop would stretch every sleep
-        await asyncio.sleep(max(0.0, began + ramp_s * (i + 1) / players - time.monotonic()))
+    started = 0
+    while started < players:
+        # every player due by now, then a short sleep: one player per wake-up would let a busy
+        # loop (each turn serving thousands of players) stretch the ramp to minutes
+        due = min(players, int((time.monotonic() - began) / max(ramp_s, 1e-6) * players) + 1)
+        for i in range(started, due):
+            rung = run.rungs[0] if i < players * top_share else run.rungs[-1]
+            tasks.append(asyncio.create_task(play(run, i, rung)))
+        started = due
+        await asyncio.sleep(0.05)
     ramped = time.monotonic() - began
     _say(f"{name}: {players} players started in {ramped:.1f} s, {run.totals.playing} playing")
     await asyncio.sleep(3.0)  # the last players reach their steady loop
     before_totals = run.totals.copy()
-    before = await asyncio.to_thread(sample, stack)
+    before = await asyncio.to_thread(sample, stack, run.publisher)
     run.window = (time.monotonic(), time.monotonic() + window_s)
     _say(f"{name}: measuring {window_s:g} s")
     await asyncio.sleep(window_s)
-    after = await asyncio.to_thread(sample, stack)
+    after = await asyncio.to_thread(sample, stack, run.publisher)
     _say(f"{name}: measured {after.at - before.at:.1f} s; {run.totals.playing} playing, stopping them")
     after_totals = run.totals.copy()
     run.stopping = True
@@ -399,7 +409,8 @@ async def phase(name: str, stack: dict[str, Any], run: Run, players: int, ramp_s
     return Result(
         name, players, after_totals.playing, wall, ramped,
         {"innotv": (after.innotv - before.innotv) / wall, "workers": (after.workers - before.workers) / wall,
-         "nginx": (after.nginx - before.nginx) / wall, "me": (after.me - before.me) / wall},
+         "nginx": (after.nginx - before.nginx) / wall, "me": (after.me - before.me) / wall,
+         "publisher": (after.publisher - before.publisher) / wall},
         busy * (os.cpu_count() or 1),
         {k: (after.origin.get(k, 0.0) - before.origin.get(k, 0.0)) / wall
          for k in sorted(set(after.origin) | set(before.origin))},
@@ -433,7 +444,7 @@ async def _wait_live(url: str, context: ssl.SSLContext, program: str) -> list[st
         except OSError:
             pass
         await asyncio.sleep(0.5)
-    raise SystemExit("the demo broadcast did not start within 90 s")
+    raise SystemExit("the broadcast did not start within 90 s")
 
 
 def _fetch(url: str, context: ssl.SSLContext | None) -> str:
@@ -457,7 +468,8 @@ def report(args: argparse.Namespace, results: list[Result], rungs: list[str], no
         f"open files {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}",
         f"# ladder {args.ladder} (+96 kbit/s audio per rung), {segment_s:g} s segments, rungs {rungs}; "
         f"{args.top_share:.0%} of the players on {rungs[0]}; ramp {args.ramp:g} s, window {args.seconds:g} s",
-        "# stack: deploy/stack up --demo (nginx 2 workers, TLS; 2 innotv processes; redis); players: "
+        "# stack: deploy/stack up (nginx 2 workers, TLS; 2 innotv processes; redis), one WHIP publisher "
+        "(426x240 15 fps, bench/media.py --publisher) to the first process; players: "
         f"this process (one {args.loop} loop); nothing pinned",
     ]
     if note:
@@ -482,7 +494,8 @@ def report(args: argparse.Namespace, results: list[Result], rungs: list[str], no
     row("innotv CPU (2 server processes), cores", lambda r: f"{r.cpu['innotv']:.2f}")
     row("nginx CPU (master + workers), cores",
         lambda r: f"{r.cpu['nginx']:.2f}" if r.name.startswith("through") else f"({r.cpu['nginx']:.2f})")
-    row("media worker (demo encoder), cores", lambda r: f"{r.cpu['workers']:.2f}")
+    row("media worker (the program's encoder), cores", lambda r: f"{r.cpu['workers']:.2f}")
+    row("WHIP publisher (aiortc, another process), cores", lambda r: f"{r.cpu['publisher']:.2f}")
     row("load generator (this process), cores", lambda r: f"{r.cpu['me']:.2f}")
     row("load generator's loop late, p50 / max", lambda r: f"{_quantile(r.lags, 0.5) * 1000:.0f} / "
                                                          f"{max(r.lags, default=float('nan')) * 1000:.0f} ms")
@@ -513,11 +526,14 @@ async def main_async(args: argparse.Namespace) -> int:
     assert main is not None
     # SIGTERM ends the run like Ctrl-C: the main task is cancelled and the stack stopped on the way out
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
-    stack = json.loads(_stack("up", "--dir", directory, "--demo", "--json", env=env))
+    stack = json.loads(_stack("up", "--dir", directory, "--json", env=env))
+    publisher: subprocess.Popen[bytes] | None = None
     try:
+        program, key = await _program(stack, env)
+        publisher = _publish(f"{stack['innotv'][0]['url']}/whip/{program}", key)
         context = ssl.create_default_context(cafile=stack["cert"])
         https = f"https://127.0.0.1:{stack['nginx']['port']}"
-        rungs = await _wait_live(https, context, "demo")
+        rungs = await _wait_live(https, context, program)
         direct = urlsplit(stack["innotv"][0]["url"])
         targets = {
             "through nginx (https)": Target("127.0.0.1", stack["nginx"]["port"], context,
@@ -529,14 +545,73 @@ async def main_async(args: argparse.Namespace) -> int:
             if args.only and not name.startswith(args.only):
                 continue
             _say(f"{name}: starting {args.players} players over {args.ramp:g} s")
-            run = Run(target, "demo", rungs)
+            run = Run(target, program, rungs, publisher.pid)
             results.append(await phase(name, stack, run, args.players, args.ramp, args.seconds,
                                        args.top_share))
             await asyncio.sleep(2.0)  # closed connections settle before the next phase
         print(report(args, results, rungs, args.note))
         return 0
     finally:
+        if publisher is not None:
+            _unpublish(publisher)
         _stack("down", "--dir", directory, "--purge", env=env)
+
+
+async def _program(stack: dict[str, Any], env: dict[str, str]) -> tuple[str, str]:
+    """A producer (the real CLI on the stack's Redis), a program on now, its stream key."""
+    import aiohttp
+
+    account = ("bench", "bench-password-1")
+    made = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "innotv", "user", "add", account[0], "--role", "producer", "--password-stdin"],
+        input=account[1] + "\n", capture_output=True, text=True, timeout=60, cwd=ROOT,
+        env={**env, "INNOTV_REDIS_URL": stack["redis_url"], "INNOTV_DATA_DIR": stack["data_dir"]})
+    if made.returncode != 0:
+        raise SystemExit(f"innotv user add failed: {made.stderr}")
+    origin = stack["innotv"][0]["url"]
+    now = time.time()
+    body = {"title": "HLS 벤치마크", "kind": "live",
+            "starts_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now - 60)),
+            "ends_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now + 3 * 3600))}
+    async with aiohttp.ClientSession(origin, headers={"Origin": origin},
+                                     cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
+        async with client.post("/api/session", json={"username": account[0], "password": account[1]}) as r:
+            r.raise_for_status()
+        async with client.post("/api/programs", json=body) as r:
+            if r.status != 201:
+                raise SystemExit(f"creating the program failed: {await r.text()}")
+            program = str((await r.json())["id"])
+        async with client.post(f"/api/programs/{program}/stream-key") as r:
+            r.raise_for_status()
+            return program, str((await r.json())["stream_key"])
+
+
+def _publish(url: str, key: str) -> subprocess.Popen[bytes]:
+    """bench/media.py's publisher child, publishing until its stdin closes."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "media.py"), "--publisher"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    job = {"whip": [[url, key]], "width": 426, "height": 240, "fps": 15, "codec": "video/H264"}
+    proc.stdin.write(json.dumps(job).encode() + b"\n")
+    proc.stdin.flush()
+    reply = json.loads(proc.stdout.readline() or b'{"error": "the publisher exited"}')
+    if "error" in reply:
+        _unpublish(proc)
+        raise SystemExit(f"publishing failed: {reply['error']}")
+    return proc
+
+
+def _unpublish(proc: subprocess.Popen[bytes]) -> None:
+    """Close the publisher's stdin (it stops with a WHIP DELETE); terminate it if it lingers."""
+    with contextlib.suppress(OSError):
+        assert proc.stdin is not None
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def main() -> int:
@@ -544,7 +619,7 @@ def main() -> int:
     parser.add_argument("--players", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=20.0, help="the measured window of each phase")
     parser.add_argument("--ramp", type=float, default=20.0, help="players start evenly over this many s")
-    parser.add_argument("--ladder", default="240p15:250,120p15:60", help="INNOTV_LIVE_LADDER of the demo")
+    parser.add_argument("--ladder", default="240p15:250,120p15:60", help="INNOTV_LIVE_LADDER of the stack")
     parser.add_argument("--top-share", type=float, default=0.5, help="share of players on the top rung")
     parser.add_argument("--only", choices=["through", "straight"], help="run one phase only")
     parser.add_argument("--note", default="", help="a line for the header (what else ran)")

@@ -92,6 +92,15 @@ def _missing(directory: Path, path: Path, vod: bool, listings: VodListings) -> s
     return None
 
 
+def _file_kind(name: str, request: web.Request) -> str:
+    """The `file` label of innotv_hls_requests_total: master, playlist, blocking_playlist, init, segment."""
+    if name == "master.m3u8":
+        return "master"
+    if name.endswith(".m3u8"):
+        return "blocking_playlist" if "_HLS_msn" in request.query else "playlist"
+    return "init" if name.endswith(".mp4") else "segment"
+
+
 def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) -> PlaylistWatchers:
     """The file routes; returns the watchers that hold blocking playlist requests."""
     watchers = PlaylistWatchers()
@@ -100,6 +109,9 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
                        lambda: float(watchers.held))
     metrics.gauge("innotv_hls_playlist_watchers", "playlist files watched for held requests",
                        lambda: float(watchers.watchers))
+    # What a cache in front passes on: with nginx's cache (deploy/) about one request per rung
+    # and segment, however many viewers; without one, every viewer's every request.
+    metrics.counter("innotv_hls_requests_total", "HLS and replay file requests that reached this process")
 
     async def release_held(_app: web.Application) -> None:
         await watchers.close()
@@ -149,6 +161,8 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
             name = request.match_info["path"]
             if not allowed.match(name):
                 raise ApiError(404, "not_found", "No such media file.")
+            metrics.inc("innotv_hls_requests_total", route="vod" if vod else "hls",
+                        file=_file_kind(name, request))
             msn: int | None = None
             if not vod and name.endswith("/live.m3u8"):  # never held: VOD and master playlists
                 try:

@@ -572,7 +572,7 @@ async def _program(stack: dict[str, Any], env: dict[str, str]) -> tuple[str, str
     origin = stack["innotv"][0]["url"]
     now = time.time()
     body = {"title": "HLS 벤치마크", "kind": "live",
-            "starts_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now - 60)),
+            "starts_at": "now",
             "ends_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now + 3 * 3600))}
     async with aiohttp.ClientSession(origin, headers={"Origin": origin},
                                      cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:

@@ -504,7 +504,8 @@ config = Object.assign({}, config, OVERRIDE || {});
 window.hlsConfig = {origin, config};
 const v = document.getElementById('v'), c = document.getElementById('c');
 const hls = new Hls(config); hls.loadSource(SRC); hls.attachMedia(v);
-if (player && player.startAtLiveSync) { player.startAtLiveSync(hls, v); window.startJump = true; }
+const follow = player && (player.followLiveEdge || player.startAtLiveSync);
+if (follow) { follow(hls, v); window.startJump = true; }
 hls.on(Hls.Events.MANIFEST_PARSED, () => v.play().catch(() => {}));
 window.errors = [];
 hls.on(Hls.Events.ERROR, (_e, d) => window.errors.push((d.fatal ? 'fatal ' : '') + d.details));

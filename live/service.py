@@ -100,6 +100,7 @@ class LiveService:
             queue_frames=settings.queue_frames,
             passthrough=settings.passthrough,
             threads=settings.codec_threads,
+            part_s=settings.part_s,
         )
         self.ice_servers = [RTCIceServer(urls=url) for url in settings.ice_servers]
         self.replays = Replays(self.root, programs, settings.segment_s, settings.window_segments)

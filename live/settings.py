@@ -22,6 +22,9 @@ class LiveSettings:
     segment_s: float = 1.0
     # Segments listed in a live playlist (the sliding window).
     window_segments: int = 6
+    # Low-latency HLS: the length of a partial segment (EXT-X-PART) in seconds, rounded to whole
+    # frames of the ladder's frame rate; 0 turns partial segments off (whole segments only).
+    part_s: float = 0.2
     # x264 preset for live encoding (ultrafast .. medium).
     x264_preset: str = "veryfast"
     # Seconds without frames from the publisher before the slate takes over.
@@ -56,6 +59,8 @@ class LiveSettings:
             raise ConfigError(f"live_ladder: {exc}") from None
         if not 1.0 <= self.segment_s <= 2.0:
             raise ConfigError("live_segment_s: must be between 1 and 2 seconds")
+        if self.part_s != 0 and not 0.1 <= self.part_s <= self.segment_s / 2:
+            raise ConfigError("live_part_s: 0 (off) or between 0.1 and half of live_segment_s")
         if not 3 <= self.window_segments <= 60:
             raise ConfigError("live_window_segments: must be between 3 and 60")
         if self.x264_preset not in PRESETS:

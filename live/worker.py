@@ -51,6 +51,7 @@ class WorkerSettings:
     queue_frames: int
     passthrough: bool = True  # an H.264 publisher at the top rung's size is repackaged, not encoded
     threads: int = 0  # per encoder and decoder; 0: FFmpeg's choice (one per core)
+    part_s: float = 0.0  # low-latency HLS part duration; 0: whole segments only
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

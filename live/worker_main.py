@@ -131,7 +131,8 @@ def serve(link: ServerSocket) -> int:
 def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
     link.send(["ready"])
     settings = WorkerSettings.from_json(init["settings"])
-    media = ProgramMedia(Path(init["root"]), init["program_id"], settings.segment_s, init["window"])
+    media = ProgramMedia(Path(init["root"]), init["program_id"], settings.segment_s, init["window"],
+                         settings.part_s)
     media.load()
     destinations: list[tuple[str, ...]] = [tuple(init.get("destinations", ()))]
     worker = MediaWorker(media, settings, init["program_id"], lambda: destinations[0])

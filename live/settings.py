@@ -43,6 +43,15 @@ class LiveSettings:
     # well under one core, so a few threads keep up; on the 16-core machine 0, 1 and 2 measured
     # the same CPU per stream (bench/media.py), and 2 bounds the threads of many programs.
     codec_threads: int = 2
+    # RTMP ingest (rtmp://<host>/live/<stream key>, rtmp_ingest.py): the TCP port, 0 to turn it
+    # off; the address to listen on ("" = the server's own --host); several innotv processes on one
+    # machine may all listen on the port when reuse_port is on (SO_REUSEPORT: the kernel spreads the
+    # encoders among them); the server URL the host console shows ("" = rtmp://<the page's host
+    # name>[:port]/live).
+    rtmp_port: int = 1935
+    rtmp_host: str = ""
+    rtmp_reuse_port: bool = False
+    rtmp_public_url: str = ""
     # Scheduling niceness of media worker and premiere transcode processes (0-19). When cores run
     # short, the server's event loop (chat, WebRTC receive, HLS requests) goes first and the
     # encoders fall behind (and drop frames) instead.
@@ -75,5 +84,9 @@ class LiveSettings:
             raise ConfigError("live_codec_threads: must be between 0 (one per core) and 64")
         if not 1024 <= self.max_sdp_bytes <= 1_000_000:
             raise ConfigError("live_max_sdp_bytes: must be between 1024 and 1000000")
+        if not 0 <= self.rtmp_port < 65536:
+            raise ConfigError("live_rtmp_port: 0 (off) or a TCP port (1-65535)")
+        if self.rtmp_public_url and not self.rtmp_public_url.startswith(("rtmp://", "rtmps://")):
+            raise ConfigError("live_rtmp_public_url: an rtmp:// or rtmps:// URL, e.g. rtmp://tv.example.go.kr/live")
         if not 1 <= self.max_upload_mb <= 1_000_000:
             raise ConfigError("live_max_upload_mb: must be between 1 and 1000000")

@@ -21,7 +21,7 @@ import av
 from av.video.frame import PictureType
 
 from .fmp4 import BoxSink, init_tracks
-from .fragments import Fragment, FragmentWriter
+from .fragments import Fragment, FragmentWriter, length_prefixed
 from .ladder import Rung
 from .rtmp import copy_packet
 from .scaler import Scaler
@@ -97,6 +97,10 @@ class RenditionEncoder:
         video = next(t for t in tracks if t.kind == "vide")
         audio = next((t for t in tracks if t.kind == "soun"), None)
         self.writer = FragmentWriter(video, audio)
+        # Samples are stored with NAL lengths; x264 (here) and publishers' units come with start
+        # codes, which the init's configuration record tells (avcC starts with 1, Annex B with 0).
+        extradata = self.video.codec_context.extradata or b""
+        self._annex_b = not extradata.startswith(b"\x01")
         self._audio_dts = round(self.start * audio.timescale) if audio is not None else 0
 
     def _add_audio(self, rung: Rung, template: Any) -> None:
@@ -142,7 +146,8 @@ class RenditionEncoder:
             ends_segment = self._cuts.popleft()[1] or ends_segment
             cut = True
         dts = packet.dts if packet.dts is not None else pts
-        fragment = self.writer.add_video(bytes(packet), _ticks(dts, packet.time_base, timescale),
+        data = length_prefixed(bytes(packet)) if self._annex_b else bytes(packet)
+        fragment = self.writer.add_video(data, _ticks(dts, packet.time_base, timescale),
                                          _ticks(pts, packet.time_base, timescale),
                                          bool(packet.is_keyframe), cut_before=cut)
         if fragment is not None:

@@ -34,11 +34,9 @@ def full_box(kind: bytes, version: int, flags: int, *parts: bytes) -> bytes:
 
 
 def length_prefixed(data: bytes) -> bytes:
-    """An H.264 access unit in the sample format of `avc1` (4-byte NAL lengths). Annex B input
-    (start codes, as a WebRTC or RTMP publisher's units arrive here) is converted; anything else
-    (x264 behind a global header already writes lengths) is returned as it is."""
-    if not (data.startswith(b"\x00\x00\x01") or data.startswith(b"\x00\x00\x00\x01")):
-        return data
+    """An H.264 access unit in Annex B form (start codes: what x264 writes here and what WebRTC
+    and RTMP publishers' units are turned into) in the sample format of `avc1` (4-byte NAL
+    lengths)."""
     out = bytearray()
     starts: list[tuple[int, int]] = []  # (start code position, NAL start)
     at = 0
@@ -99,12 +97,13 @@ class FragmentWriter:
 
     def add_video(self, data: bytes, dts: int, pts: int, key: bool,
                   cut_before: bool = False) -> Fragment | None:
-        """One encoded frame, times in the video track's timescale; the frame before it is now
+        """One encoded frame (the sample as it is stored: NAL lengths, not start codes), times
+        in the video track's timescale; the frame before it is now
         complete (its duration is known). With `cut_before`, everything before this frame is
         cut into a fragment first (returned; None when there was no video)."""
         self._release_held(dts)
         fragment = self.cut() if cut_before else None
-        self._held = (length_prefixed(data), dts, pts, key)
+        self._held = (data, dts, pts, key)
         return fragment
 
     def add_audio(self, data: bytes, dts: int, duration: int) -> None:

@@ -12,7 +12,7 @@ unpublishes it is a WHIP DELETE.
 
 What an encoder sends, and what we answer (RTMP 1.0 and what encoders do beyond it):
   handshake                 rtmp_handshake.py (plain or digest form)
-  connect(app="live")       Window Acknowledgement Size, Set Peer Bandwidth, Set Chunk Size (4096),
+  connect(app="live")       Set Chunk Size (4096), Window Acknowledgement Size, Set Peer Bandwidth,
                             _result NetConnection.Connect.Success; another app: _error, closed
   releaseStream, FCPublish  _result
   createStream              _result with stream id 1
@@ -141,6 +141,7 @@ class RtmpConnection:
         self.peer = writer.get_extra_info("peername")
         self.chunks = ChunkReader()
         self.received = 0
+        self.last_data = time.monotonic()
         self.ack_window = 0
         self.acked = 0
         self.connected = False
@@ -170,16 +171,15 @@ class RtmpConnection:
                 self.writer.write(server_reply(c0c1))
                 await self.reader.readexactly(SIZE)  # C2: nothing in it we need
             while True:
-                limit = IDLE_S if self.publisher is not None else max(
-                    0.1, opened + PUBLISH_WITHIN_S - time.monotonic())
-                if self.publisher is not None and self.first_video_at is None:
-                    limit = max(0.1, self.published_at + NO_VIDEO_S - time.monotonic())
-                try:
-                    async with asyncio.timeout(limit):
-                        data = await self.reader.read(65536)
-                except TimeoutError:
+                remaining = self._deadline(opened) - time.monotonic()
+                if remaining <= 0:
                     reason = self._timeout_reason()
                     break
+                try:
+                    async with asyncio.timeout(remaining):
+                        data = await self.reader.read(65536)
+                except TimeoutError:
+                    continue  # the deadline may have moved meanwhile; looked at again above
                 if not data:
                     break
                 self._count(len(data))
@@ -203,6 +203,15 @@ class RtmpConnection:
             self.close()
             await self._stopped()
 
+    def _deadline(self, opened: float) -> float:
+        """When this connection is closed unless something happens first: the publish, then the
+        first video, then any data at all."""
+        if self.publisher is None:
+            return opened + PUBLISH_WITHIN_S
+        if self.first_video_at is None:
+            return self.published_at + NO_VIDEO_S
+        return self.last_data + IDLE_S
+
     def _timeout_reason(self) -> str:
         if self.publisher is None:
             return f"did not publish within {PUBLISH_WITHIN_S:.0f} s"
@@ -217,6 +226,7 @@ class RtmpConnection:
 
     def _count(self, size: int) -> None:
         """Acknowledge what we received every window (the encoder's Window Acknowledgement Size)."""
+        self.last_data = time.monotonic()
         self.received += size
         if self.ack_window and self.received - self.acked >= self.ack_window:
             self.acked = self.received
@@ -268,6 +278,7 @@ class RtmpConnection:
     def _on_connect(self, txn: Any, info: Any) -> None:
         app = str(info.get("app", "")) if isinstance(info, dict) else ""
         app = app.split("?", 1)[0].strip("/")
+        self._send(2, Message(SET_CHUNK_SIZE, 0, 0, struct.pack(">I", OUT_CHUNK_SIZE)))
         if app != APP:
             self._command(3, 0, "_error", txn, None, {
                 "level": "error", "code": "NetConnection.Connect.Rejected",
@@ -276,7 +287,6 @@ class RtmpConnection:
         self.connected = True
         self._send(2, Message(WINDOW_ACK_SIZE, 0, 0, struct.pack(">I", WINDOW)))
         self._send(2, Message(SET_PEER_BANDWIDTH, 0, 0, struct.pack(">IB", WINDOW, 2)))
-        self._send(2, Message(SET_CHUNK_SIZE, 0, 0, struct.pack(">I", OUT_CHUNK_SIZE)))
         self._command(3, 0, "_result", txn, {"fmsVer": "FMS/3,0,1,123", "capabilities": 31},
                       {"level": "status", "code": "NetConnection.Connect.Success",
                        "description": "Connection succeeded.", "objectEncoding": 0})

@@ -350,6 +350,7 @@ const DICT = {
   'accounts.removed': ['{name} 계정을 지웠습니다.', 'Removed {name}.'],
   'role.hostName': ['진행자', 'Host'],
   'role.producerName': ['제작자', 'Producer'],
+  'role.captionerName': ['자막 속기사', 'Captioner'],
 
   'report.back': ['제작 데스크로', 'Back to the producer desk'],
   'report.kicker': ['방송 리포트', 'Broadcast report'],

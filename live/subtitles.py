@@ -101,11 +101,12 @@ def document(cues: Sequence[tuple[Cue, float, float]], fmt: str) -> str:
         captions = [webvtt.Caption(_stamp(s), _stamp(e), escape(c.text), identifier=c.ident)
                     for c, s, e in cues]
         return str(webvtt.WebVTT(captions=captions).content)
-    # SubRip has no escapes: the text as it is, except the cue-timing arrow.
+    # SubRip has no escapes: the text as typed (kept as it is: webvtt-py would strip what looks
+    # like a tag), except the cue-timing arrow.
     captions = [webvtt.Caption(_stamp(s), _stamp(e), c.text.replace("-->", "->")) for c, s, e in cues]
     out = io.StringIO()
-    webvtt.WebVTT(captions=captions).write(out, format="srt")
-    return out.getvalue()
+    webvtt.WebVTT(captions=captions).write(out, format="srt", keep_formatting=True)
+    return out.getvalue() + "\n"
 
 
 def tfdt(fragment: bytes) -> int | None:

@@ -6,18 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from tests.chat.clients import ChatClient, connect
-from tests.chat.conftest import _close_chat_clients, one_server, server  # noqa: F401
+from tests.chat.conftest import _close_chat_clients, one_server, server  # noqa: F401  (fixtures)
 from tests.helpers import Server, cookie_header
 
 CAPTIONERS = {"cap1": "captioner-password-1", "cap2": "captioner-password-2"}
 
 
-async def captioner_session(server: Server, name: str = "cap1") -> Any:
-    if not await server.parts.auth.exists(name):
-        await server.add_user(name, "captioner", CAPTIONERS[name])
-    return await server.login(name, CAPTIONERS[name])
+async def captioner_session(srv: Server, name: str = "cap1") -> Any:
+    if not await srv.parts.auth.exists(name):
+        await srv.add_user(name, "captioner", CAPTIONERS[name])
+    return await srv.login(name, CAPTIONERS[name])
 
 
-async def captioner(server: Server, name: str = "cap1") -> ChatClient:
-    session = await captioner_session(server, name)
-    return await connect(server.url, cookies=cookie_header(session, server.url))
+async def captioner(srv: Server, name: str = "cap1") -> ChatClient:
+    session = await captioner_session(srv, name)
+    return await connect(srv.url, cookies=cookie_header(session, srv.url))

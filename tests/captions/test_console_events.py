@@ -34,7 +34,8 @@ async def test_a_captioners_line_reaches_every_viewer_once_stored(server: Server
     for client in (cap, *watchers):
         await client.join(room)
     sent_ms = time.time() * 1000
-    ack = await cap.call("caption", {"room": room, "text": "  안녕하세요,\u200b 혁신TV입니다 ", "client_id": "l1"})
+    ack = await cap.call("caption", {"room": room, "text": "  안녕하세요,\u200b 혁신TV입니다 ",
+                                     "client_id": "l1"})
     assert ack["ok"] and ack["id"] == 1 and ack["lang"] == "ko"
     for watcher in watchers:
         frame = await watcher.rec.wait_for("captions", lambda f: f["room"] == room)
@@ -59,14 +60,15 @@ async def test_who_may_send_captions(server: Server) -> None:
     for client in (watcher, staff, boss):
         await client.join(room)
     refused = await watcher.call("caption", {"room": room, "text": "시청자는 자막을 못 보냅니다"})
-    assert refused == {"ok": False, "error": {"code": "forbidden",
-                                              "message": "Only captioners, hosts and producers send captions."}}
+    assert refused == {"ok": False, "error": {
+        "code": "forbidden", "message": "Only captioners, hosts and producers send captions."}}
     assert (await staff.call("caption", {"room": room, "text": "진행자도 자막을 보냅니다"}))["ok"]
     # The host holds the turn now: a producer takes it over explicitly, then sends.
     taken = await boss.call("caption:turn", {"room": room, "take": True})
     assert taken["ok"] and taken["turn"]["holder"] == "prod"
     assert (await boss.call("caption", {"room": room, "text": "제작자도"}))["ok"]
-    assert [i["text"] for i in (await transcript(server, program_id))["items"]] == ["진행자도 자막을 보냅니다", "제작자도"]
+    stored = (await transcript(server, program_id))["items"]
+    assert [i["text"] for i in stored] == ["진행자도 자막을 보냅니다", "제작자도"]
 
 
 async def test_bad_input_gets_an_ack_error_and_stores_nothing(one_server: Server) -> None:
@@ -94,7 +96,8 @@ async def test_bad_input_gets_an_ack_error_and_stores_nothing(one_server: Server
         assert ack["ok"] is False and ack["error"]["code"] == code, (payload, ack)
     fresh = await captioner(server)  # the refusals above spent the first one's rate limit
     await fresh.join(room)
-    assert (await fresh.call("caption:turn", {"room": room, "take": "yes"}))["error"]["code"] == "invalid_take"
+    bad_take = await fresh.call("caption:turn", {"room": room, "take": "yes"})
+    assert bad_take["error"]["code"] == "invalid_take"
     assert (await fresh.call("caption", ["not", "an", "object"]))["error"]["code"] == "invalid_payload"
     assert (await fresh.call("caption", {"room": room, "text": "가" * 200}))["ok"]  # the limit itself
     assert [len(i["text"]) for i in (await transcript(server, program_id))["items"]] == [200]
@@ -103,7 +106,8 @@ async def test_bad_input_gets_an_ack_error_and_stores_nothing(one_server: Server
 async def test_a_second_captioner_takes_the_turn_and_both_see_it(server: Server) -> None:
     program_id = await program_on_air(server)
     room = f"program:{program_id}"
-    first, second, watcher = await captioner(server, "cap1"), await captioner(server, "cap2"), await viewer(server)
+    first, second = await captioner(server, "cap1"), await captioner(server, "cap2")
+    watcher = await viewer(server)
     for client in (first, second, watcher):
         await client.join(room)
     assert (await first.call("caption", {"room": room, "text": "첫 번째 속기사"}))["ok"]
@@ -112,10 +116,12 @@ async def test_a_second_captioner_takes_the_turn_and_both_see_it(server: Server)
     assert (await second.call("caption:turn", {"room": room, "take": True}))["ok"]
     for client in (first, second):
         await client.rec.wait_for("caption:turn", lambda t: t["holder"] == "cap2" and t["lang"] == "ko")
-    assert (await first.call("caption", {"room": room, "text": "차례가 넘어갔다"}))["error"]["code"] == "not_your_turn"
+    late = await first.call("caption", {"room": room, "text": "차례가 넘어갔다"})
+    assert late["error"]["code"] == "not_your_turn"
     assert (await second.call("caption", {"room": room, "text": "두 번째 속기사"}))["ok"]
     # Giving the turn up frees it for anyone; one cannot give up a turn someone else holds.
-    assert (await first.call("caption:turn", {"room": room, "take": False}))["error"]["code"] == "not_your_turn"
+    not_held = await first.call("caption:turn", {"room": room, "take": False})
+    assert not_held["error"]["code"] == "not_your_turn"
     assert (await second.call("caption:turn", {"room": room, "take": False}))["turn"]["holder"] is None
     assert (await first.call("caption", {"room": room, "text": "다시 첫 번째"}))["ok"]
     # Turns are for staff: the viewer saw none of them.
@@ -127,15 +133,16 @@ async def test_the_author_corrects_the_last_line(one_server: Server) -> None:
     server = one_server
     program_id = await program_on_air(server)
     room = f"program:{program_id}"
-    cap, other, watcher = await captioner(server, "cap1"), await captioner(server, "cap2"), await viewer(server)
+    cap, other = await captioner(server, "cap1"), await captioner(server, "cap2")
+    watcher = await viewer(server)
     for client in (cap, other, watcher):
         await client.join(room)
     first = await cap.call("caption", {"room": room, "text": "첫 줄"})
     second = await cap.call("caption", {"room": room, "text": "오타가 잇는 줄"})
-    assert (await cap.call("caption:fix", {"room": room, "id": first["id"], "text": "첫 줄!"}))["error"]["code"] \
-        == "not_last_line"
-    assert (await other.call("caption:fix", {"room": room, "id": second["id"], "text": "남의 줄"}))["error"]["code"] \
-        == "forbidden"
+    older = await cap.call("caption:fix", {"room": room, "id": first["id"], "text": "첫 줄!"})
+    assert older["error"]["code"] == "not_last_line"
+    others = await other.call("caption:fix", {"room": room, "id": second["id"], "text": "남의 줄"})
+    assert others["error"]["code"] == "forbidden"
     fixed = await cap.call("caption:fix", {"room": room, "id": second["id"], "text": "오타가 있는 줄"})
     assert fixed == {"ok": True, "id": second["id"], "rev": 1}
     frame = await watcher.rec.wait_for("captions", lambda f: any(i["rev"] == 1 for i in f["items"]))

@@ -4,7 +4,7 @@ with the real command line (`innotv user add NAME --role captioner`)."""
 
 from __future__ import annotations
 
-import asyncio
+import os
 import subprocess
 import sys
 import uuid
@@ -18,14 +18,13 @@ from tests.chat.clients import connect
 from tests.helpers import RedisServer, cookie_header, spawn_server
 
 
-def add_user(data: Path, name: str, role: str, password: str, redis_url: str | None, prefix: str | None) -> str:
+def add_user(data: Path, name: str, role: str, password: str, redis_url: str | None,
+             prefix: str | None) -> str:
     args = [sys.executable, "-m", "innotv", "user", "add", name, "--role", role, "--password-stdin",
             "--data-dir", str(data)]
     if redis_url:
         args += ["--redis-url", redis_url]
     env = {"INNOTV_REDIS_PREFIX": prefix} if prefix else {}
-    import os
-
     done = subprocess.run(args, input=password + "\n", capture_output=True, text=True, timeout=60,
                           env={**{k: v for k, v in os.environ.items() if not k.startswith("INNOTV_")}, **env})
     assert done.returncode == 0, done.stderr
@@ -47,7 +46,8 @@ async def test_no_acknowledged_caption_is_lost_on_kill9(kind: str, tmp_path: Pat
         redis: RedisServer = request.getfixturevalue("redis_server")
         redis_url, prefix = redis.url, f"c{uuid.uuid4().hex[:8]}:"
     data = tmp_path / "data"
-    assert add_user(data, "prod", "producer", "producer-password-1", redis_url, prefix) == "created producer prod"
+    made = add_user(data, "prod", "producer", "producer-password-1", redis_url, prefix)
+    assert made == "created producer prod"
     assert add_user(data, "steno", "captioner", "captioner-password-1", redis_url, prefix) \
         == "created captioner steno"
     proc = spawn_server(data, redis_url, prefix)
@@ -82,4 +82,3 @@ async def test_no_acknowledged_caption_is_lost_on_kill9(kind: str, tmp_path: Pat
         for session in sessions:
             await session.close()
         proc.kill9()
-        await asyncio.sleep(0)

@@ -30,8 +30,9 @@ async def caption_key(server: Server, program_id: str) -> tuple[str, str]:
 
 
 async def post(server: Server, path: str, body: str, **query: Any) -> tuple[int, str]:
-    async with server.client(origin=False).post(path, params={k: str(v) for k, v in query.items()},
-                                                data=body.encode(), headers={"Content-Type": "text/plain"}) as r:
+    params = {k: str(v) for k, v in query.items()}
+    async with server.client(origin=False).post(path, params=params, data=body.encode(),
+                                                headers={"Content-Type": "text/plain"}) as r:
         return r.status, await r.text()
 
 
@@ -80,7 +81,8 @@ async def test_bad_ingestion_gets_a_clear_json_error(one_server: Server) -> None
         assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_body"
     async with server.client(origin=False).post(path, params={"cid": key}, data=b"x" * 20_000) as resp:
         assert resp.status == 413
-    async with server.client(origin=False).post("/captions/nope/ingest", params={"cid": key}, data=good) as resp:
+    async with server.client(origin=False).post("/captions/nope/ingest", params={"cid": key},
+                                                data=good) as resp:
         assert resp.status == 403
     async with server.client().get(f"/api/programs/{program_id}/captions") as resp:
         assert (await resp.json())["items"] == []

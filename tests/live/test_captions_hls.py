@@ -108,7 +108,8 @@ async def test_a_committed_line_is_in_the_hls_within_a_segment_and_in_the_replay
         async with producer.patch(f"/api/programs/{program_id}/captions/{sent[0][2]['id']}",
                                   json={"text": "고친 첫 번째 자막"}) as resp:
             assert resp.status == 200 and (await resp.json())["rev"] == 1
-        async with server.client().patch(f"/api/programs/{program_id}/captions/1", json={"text": "x"}) as resp:
+        anonymous = server.client()
+        async with anonymous.patch(f"/api/programs/{program_id}/captions/1", json={"text": "x"}) as resp:
             assert resp.status == 401
 
         async def corrected() -> bool:

@@ -25,7 +25,9 @@ HOSTILE = "<img src=x onerror=alert(1)> 자막"
 ACTIVE_CUES = """() => {
   const v = document.querySelector('#video');
   const out = [];
-  for (const t of v.textTracks) for (const c of (t.activeCues || [])) out.push([t.language, t.mode, c.id, c.text]);
+  for (const t of v.textTracks) {
+    for (const c of (t.activeCues || [])) out.push([t.language, t.mode, c.id, c.text]);
+  }
   return out;
 }"""
 
@@ -54,7 +56,8 @@ async def test_a_line_typed_on_the_console_is_on_the_viewers_player_and_in_the_t
     try:
         await viewer.page.goto(f"{site.url}/watch/{program_id}")
         await viewer.page.wait_for_function(
-            "() => { const v = document.querySelector('#video'); return v && v.currentTime > 1 && !v.paused; }",
+            "() => { const v = document.querySelector('#video'); "
+            "return v && v.currentTime > 1 && !v.paused; }",
             timeout=40_000)
         await api_login(console.context, site.url, "cap1", CAPTIONERS["cap1"])
         await console.page.goto(f"{site.url}/caption")
@@ -62,12 +65,13 @@ async def test_a_line_typed_on_the_console_is_on_the_viewers_player_and_in_the_t
         await expect(field).to_be_visible()
         await field.fill("첫 줄은 오타가 잇습니다")
         await field.press("Enter")
-        await expect(console.page.locator("#lines li .text")).to_have_text(["첫 줄은 오타가 잇습니다"], timeout=10_000)
+        sent = console.page.locator("#lines li .text")
+        await expect(sent).to_have_text(["첫 줄은 오타가 잇습니다"], timeout=10_000)
         await expect(console.page.locator("#turn")).to_have_attribute("data-holder", "cap1")
         await console.page.locator("#fix-open").click()
         await console.page.locator("#fix-text").fill("첫 줄은 오타가 있습니다")
         await console.page.locator("#fix-form button").click()
-        await expect(console.page.locator("#lines li .text")).to_have_text(["첫 줄은 오타가 있습니다"], timeout=10_000)
+        await expect(sent).to_have_text(["첫 줄은 오타가 있습니다"], timeout=10_000)
         await field.fill(HOSTILE)
         await field.press("Enter")
 
@@ -76,7 +80,8 @@ async def test_a_line_typed_on_the_console_is_on_the_viewers_player_and_in_the_t
             f"() => ({ACTIVE_CUES})().filter(c => c[3].includes('자막')).length ? ({ACTIVE_CUES})() : null",
             timeout=30_000)
         active = await cues.json_value()
-        assert any(lang == "ko" and mode == "hidden" and cue_id.endswith("c2-0") for lang, mode, cue_id, _ in active)
+        assert any(lang == "ko" and mode == "hidden" and cue_id.endswith("c2-0")
+                   for lang, mode, cue_id, _ in active)
         layer = viewer.page.locator("#cc-layer p")
         await expect(layer.last).to_have_text(HOSTILE)
         assert await viewer.page.locator("#cc-layer img").count() == 0
@@ -112,7 +117,8 @@ async def test_a_line_typed_on_the_console_is_on_the_viewers_player_and_in_the_t
         second_start = float(await second.get_attribute("data-start") or "0")
         await second.locator("button").click()
         await viewer.page.wait_for_function(
-            f"() => Math.abs(document.querySelector('#video').currentTime - {second_start}) < 1.5", timeout=10_000)
+            f"() => Math.abs(document.querySelector('#video').currentTime - {second_start}) < 1.5",
+            timeout=10_000)
         viewer.assert_clean()
         console.assert_clean()
     finally:

@@ -406,7 +406,12 @@ class ChatService:
         view["room"] = state.name
         counts = await self.stores.polls_and_questions.poll_counts(poll["id"], len(poll["choices"]))
         view["counts"] = counts
-        self.members.broadcast(state.name, "poll", view, privileged_only=True)
+        # Live counts go to the moderators (hosts, producers), not to every staff connection: a
+        # captioner sees what viewers see until the reveal.
+        moderators = [m for m in self.members.members(state.name)
+                      if (conn := self.conns.get(m.sid)) is not None and conn.can_moderate()]
+        if moderators:
+            self.members.write_text(moderators, event_text("poll", view))
 
     def mark(self, state: RoomState, what: str) -> None:
         if what == "poll":

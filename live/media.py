@@ -5,10 +5,12 @@ Layout under `<data_dir>/live/<program>/` (see docs/operations.md):
 `<rung>/init-<k>.mp4`, `<rung>/seg-<n>.m4s`, `<rung>/live.m3u8` (sliding window),
 `<rung>/vod.m3u8` (the replay's segments, ENDLIST; written by replay.py) and
 `<rung>/segments.log` (the journal: each segment's number, init, duration, size, wall-clock
-start and whether it is the slate, from which the replay is chosen), and with low-latency HLS
-`<rung>/part-<n>.m4s`, the partial segments of the last few segments (llhls.py). Every file is
-written to a temporary name and renamed, so a reader sees either the old or the new version,
-never half of one. Used from one media thread at a time.
+start, media timestamp and whether it is the slate, from which the replay is chosen), with
+low-latency HLS `<rung>/part-<n>.m4s`, the partial segments of the last few segments (llhls.py),
+and per captioned language `subs/<lang>/seg-<n>.vtt` and `subs/<lang>/live.m3u8`
+(subtitles.py), written with the top rung's segments. Every file is written to a temporary name
+and renamed, so a reader sees either the old or the new version, never half of one. Used from one
+media thread at a time.
 
 `BANDWIDTH` in the master playlist is the rung's nominal figure, raised to the peak segment bit
 rate actually written (RFC 8216 section 4.1: any run of segments lasting 0.5-1.5 target
@@ -24,12 +26,17 @@ import json
 import math
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import llhls
 from .ladder import Rung
 from .llhls import Part
+
+if TYPE_CHECKING:
+    from .subtitles import LiveSubtitles
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 
@@ -66,6 +73,7 @@ class Segment:
     size: int | None = None  # bytes (None: journals written before sizes were kept)
     at: int | None = None  # wall-clock start, ms since the epoch (None: a premiere's, or an old journal)
     slate: bool = False  # the generated "be right back" card, not the show
+    pts: int | None = None  # the fragment's first video decode time (tfdt, 90 kHz; None: not known)
 
 
 def peak_bitrate(segments: list[Segment], target_s: float, last_only: bool = False) -> int:
@@ -110,12 +118,13 @@ class RenditionLog:
         for line in journal.read_text().splitlines():
             try:
                 raw = json.loads(line)
-                size, at = raw.get("bytes"), raw.get("at")
+                size, at, pts = raw.get("bytes"), raw.get("at"), raw.get("pts")
                 self.segments.append(
                     Segment(int(raw["seq"]), int(raw["init"]), float(raw["duration"]),
                             bool(raw["disc"]), str(raw["file"]),
                             int(size) if size is not None else None,
-                            int(at) if at is not None else None, bool(raw.get("slate", False)))
+                            int(at) if at is not None else None, bool(raw.get("slate", False)),
+                            int(pts) if pts is not None else None)
                 )
             except (ValueError, KeyError, TypeError):
                 continue
@@ -162,10 +171,10 @@ class RenditionLog:
         atomic_write(self.dir / f"init-{index}.mp4", data)
 
     def add(self, init: int, data: bytes, duration: float, discontinuity: bool,
-            at: int | None = None, slate: bool = False) -> Segment:
+            at: int | None = None, slate: bool = False, pts: int | None = None) -> Segment:
         seq = self.next_seq
         seg = Segment(seq, init, duration, discontinuity and bool(self.segments), f"seg-{seq}.m4s",
-                      len(data), at, slate)
+                      len(data), at, slate, pts)
         atomic_write(self.dir / seg.file, data)
         self.segments.append(seg)
         entry: dict[str, object] = {"seq": seg.seq, "init": seg.init, "duration": round(seg.duration, 4),
@@ -174,6 +183,8 @@ class RenditionLog:
             entry["at"] = at
         if slate:
             entry["slate"] = True
+        if pts is not None:
+            entry["pts"] = pts
         with open(self.dir / "segments.log", "a") as fh:
             fh.write(json.dumps(entry) + "\n")
         if self.parts:
@@ -202,16 +213,21 @@ class RenditionLog:
             lines.append(seg.file)
         return lines
 
+    def live_window(self, upto: int | None = None) -> tuple[list[Segment], int]:
+        """The live playlist's segments (the last `window`, of the first `upto` when given) and
+        the discontinuities before them."""
+        shown = self.segments if upto is None else self.segments[:upto]
+        window = shown[-self.window :]
+        return window, sum(1 for s in shown[: len(shown) - len(window)] if s.discontinuity)
+
     def live_text(self, ended: bool = False, upto: int | None = None,
                   reports: list[str] | None = None) -> str:
         """The live playlist: the last `window` segments (of the first `upto` when given); with
         partial segments (and not ended), those of the last segments and of the one being
         written, the next part's hint and `reports` on the other renditions."""
-        shown = self.segments if upto is None else self.segments[:upto]
-        window = shown[-self.window :]
+        window, disc_before = self.live_window(upto)
         low_latency = self.part_s > 0 and not ended and upto is None and bool(self.parts)
         first = window[0].seq if window else (self.next_seq if low_latency else 0)
-        disc_before = sum(1 for s in shown[: len(shown) - len(window)] if s.discontinuity)
         target = self.target_duration(self.segments)
         head = [
             "#EXTM3U",
@@ -288,10 +304,13 @@ class RenditionLog:
 
 
 def master_text(rungs: tuple[Rung, ...], codecs: dict[str, str], playlist: str,
-                bandwidth: dict[str, tuple[int, int]] | None = None) -> str:
+                bandwidth: dict[str, tuple[int, int]] | None = None,
+                subtitles: Sequence[str] = ()) -> str:
     """The multivariant playlist; `bandwidth`: (peak, average) bit/s per rung name where known
-    (else the rung's nominal figures)."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    (else the rung's nominal figures); `subtitles`: the EXT-X-MEDIA lines of the subtitle
+    renditions (group "subs", subtitles.media_lines)."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS", *subtitles]
+    group = ',SUBTITLES="subs"' if subtitles else ""
     for rung in rungs:
         video = codecs.get(rung.name, "avc1.64001f")
         peak, average = (bandwidth or {}).get(
@@ -299,6 +318,7 @@ def master_text(rungs: tuple[Rung, ...], codecs: dict[str, str], playlist: str,
         lines.append(
             f"#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},"
             f'RESOLUTION={rung.width}x{rung.height},FRAME-RATE={rung.fps:.3f},CODECS="{video},mp4a.40.2"'
+            f"{group}"
         )
         lines.append(f"{rung.name}/{playlist}")
     return "\n".join(lines) + "\n"
@@ -321,6 +341,7 @@ class ProgramMedia:
         self.publish_live = True
         self.logs: dict[str, RenditionLog] = {}
         self.peaks: dict[str, int] = {}  # the peak segment bit rate written so far, per rung
+        self.subtitles: LiveSubtitles | None = None  # the captions' renditions (worker_main sets it)
         self._inits = self._count_inits()
 
     def _count_inits(self) -> int:
@@ -360,8 +381,13 @@ class ProgramMedia:
                     at: int | None = None, slate: bool = False) -> Segment:
         """Write one media segment of `rung`; the master playlist is rewritten when the segment
         takes the rung above the BANDWIDTH it announces."""
+        from .subtitles import tfdt
+
         log = self.logs[rung]
-        seg = log.add(init, data, duration, discontinuity, at, slate)
+        seg = log.add(init, data, duration, discontinuity, at, slate, tfdt(data))
+        if self.subtitles is not None and self.rungs and rung == self.rungs[0].name and log.publish_live:
+            window, disc_before = log.live_window()
+            self.subtitles.segment_written(seg, window, log.target_duration(log.segments), disc_before)
         peak = peak_bitrate(log.segments, self.segment_s, last_only=True)
         if peak > self.peaks.get(rung, 0):
             announced = self._bandwidth(rung)
@@ -403,7 +429,12 @@ class ProgramMedia:
     def write_live_master(self) -> None:
         bandwidth = {r.name: (self._bandwidth(r.name), int((r.video_kbps + r.audio_kbps) * 1000))
                      for r in self.rungs}
-        text = master_text(self.rungs, self.codecs, "live.m3u8", bandwidth)
+        subtitles: list[str] = []
+        if self.subtitles is not None:
+            from .subtitles import media_lines
+
+            subtitles = media_lines(self.subtitles.languages)
+        text = master_text(self.rungs, self.codecs, "live.m3u8", bandwidth, subtitles)
         atomic_write(self.dir / "master.m3u8", text.encode())
 
     def end_live(self) -> bool:
@@ -413,4 +444,9 @@ class ProgramMedia:
             return False
         for log in self.logs.values():
             log.write_live(ended=True)
+        top = self.logs.get(self.rungs[0].name)
+        if self.subtitles is not None and top is not None:
+            window, disc_before = top.live_window()
+            for lang in self.subtitles.languages:
+                self.subtitles.write_live(lang, window, top.target_duration(top.segments), disc_before, True)
         return True

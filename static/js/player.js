@@ -13,7 +13,8 @@ export const HLS_CONFIG = {
   workerPath: '/static/vendor/hls.worker.js',
   // Parts, blocking part requests and the playlist's PART-HOLD-BACK are used only in low-latency
   // mode (hls.js's default; stated so it stays on). With it hls.js aims at PART-HOLD-BACK behind
-  // the newest part (three part targets, about 0.66 s); followLiveEdge gets it there. No liveSyncDuration(Count) here: either would override PART-HOLD-BACK.
+  // the newest part (three part targets, about 0.66 s); followLiveEdge gets it there. No
+  // liveSyncDuration(Count) here: either would override PART-HOLD-BACK.
   // Without parts (the server's live_part_s = 0) see followLiveEdge below.
   lowLatencyMode: true,
   // After a stall hls.js moves back from the live edge by this much (its default is 1 s, five
@@ -29,6 +30,9 @@ export const HLS_CONFIG = {
   // Media playlists: retry 4 times (1, 2, 4, 8 s apart) before giving up, which also rides out the
   // 503 the server answers when a held request's segment does not come within 3 target durations.
   levelLoadingMaxRetry: 4,
+  // The captions' subtitle track is loaded but not drawn by the browser: the page draws its active
+  // cues itself (captions.js: the newest two lines, a corrected line once), under the CC toggle.
+  subtitleDisplay: false,
 };
 
 // More than this many target durations behind (a long stall, a tab in the background): jump back to
@@ -52,8 +56,8 @@ const SEGMENT_SYNC_COUNT = 2;
 // playback begins further behind than the target, and the 1.2x catch-up would need seconds to
 // close it. So once, when the picture first moves, jump to hls.js's live-sync position if that is
 // already buffered (a jump into unbuffered media would stall); after that, catch up by playing
-// faster (above). Also sets the distance for playlists without parts (above). Exported so that bench/media.py measures the page's behaviour,
-// not only its configuration.
+// faster (above). Also sets the distance for playlists without parts (above). Exported so that
+// bench/media.py measures the page's behaviour, not only its configuration.
 export function followLiveEdge(hls, video) {
   hls.once(Hls.Events.LEVEL_LOADED, (_event, data) => {
     const details = data.details;
@@ -99,6 +103,7 @@ export class Player {
     this.hls = null;
     this.url = null;
     this.retryTimer = null;
+    this.onHls = null; // called with each new hls.js instance and the Hls class (captions.js)
     quality.addEventListener('change', () => {
       if (this.hls) this.hls.currentLevel = Number(quality.value);
     });
@@ -118,6 +123,7 @@ export class Player {
     if (Hls.isSupported()) {
       const hls = new Hls({ ...HLS_CONFIG });
       this.hls = hls;
+      if (this.onHls) this.onHls(hls, Hls);
       followLiveEdge(hls, video);
       hls.on(Hls.Events.MANIFEST_PARSED, () => {
         this._fillLevels();

@@ -18,8 +18,15 @@ from __future__ import annotations
 import re
 
 _SKIP_UNTIL = re.compile(r"CAN-SKIP-UNTIL=([0-9]+(?:\.[0-9]+)?)")
-_SEGMENT_TAGS = ("#EXTINF:", "#EXT-X-DISCONTINUITY", "#EXT-X-MAP:", "#EXT-X-PART:",
-                 "#EXT-X-PROGRAM-DATE-TIME:", "#EXT-X-GAP", "#EXT-X-BITRATE:", "#EXT-X-KEY:")
+# Tags that belong to the segment after them (EXT-X-DISCONTINUITY is matched whole: the playlist's
+# EXT-X-DISCONTINUITY-SEQUENCE shares its start and stays in the head).
+_SEGMENT_TAGS = ("#EXTINF:", "#EXT-X-MAP:", "#EXT-X-PART:", "#EXT-X-PROGRAM-DATE-TIME:", "#EXT-X-BITRATE:",
+                 "#EXT-X-KEY:")
+_SEGMENT_FLAGS = ("#EXT-X-DISCONTINUITY", "#EXT-X-GAP")
+
+
+def _is_segment_tag(line: str) -> bool:
+    return line in _SEGMENT_FLAGS or line.startswith(_SEGMENT_TAGS)
 SKIP_VERSION = 9
 
 
@@ -41,7 +48,7 @@ def delta_update(text: str) -> str:
     blocks: list[list[str]] = []  # each segment: its tags and its URI
     pending: list[str] = []  # tags of the next segment (or, at the end, what follows the last)
     for line in lines:
-        if not blocks and not pending and not line.startswith(_SEGMENT_TAGS) and (
+        if not blocks and not pending and not _is_segment_tag(line) and (
                 line.startswith("#") or not line):
             head.append(line)
         elif line.startswith("#") or not line:

@@ -123,7 +123,7 @@ class LiveService:
         def workers() -> list[WorkerProcess]:
             return [bc.worker for bc in list(casts.values()) if bc.worker is not None]
 
-        m.gauge("innotv_live_publishers", "WHIP publishers connected to this process",
+        m.gauge("innotv_live_publishers", "WHIP and RTMP publishers connected to this process",
                 lambda: float(sum(1 for bc in list(casts.values()) if bc.publisher is not None)))
         m.gauge("innotv_live_media_workers", "media worker processes started by this process, running",
                 lambda: float(sum(1 for w in workers() if not w.done.done())))

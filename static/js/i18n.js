@@ -463,6 +463,7 @@ const DICT = {
   'err.user_not_found': ['그런 계정이 없습니다.', 'No such account.'],
   'err.invalid_role': ['역할은 진행자 또는 제작자입니다.', 'A role is host or producer.'],
   'err.not_publishing': ['지금 송출하는 사람이 없습니다.', 'Nobody is publishing right now.'],
+  'err.preview_unavailable': ['RTMP로 송출 중이라 WebRTC 미리보기가 없습니다. 시청자 화면(HLS)을 보세요.', 'The publisher sends RTMP: no WebRTC preview. Watch the viewers\' picture (HLS).'],
   'err.unknown_question': ['그런 질문이 없습니다.', 'No such question.'],
   'err.unknown_hall': ['그런 전시관이 없습니다.', 'No such hall.'],
   'err.program_not_started': ['아직 시작하지 않은 방송입니다.', 'This program has not started yet.'],

@@ -10,7 +10,8 @@ mvex; moof with a tfdt per track + mdat). Low-latency HLS (RFC 8216bis 4.4.3.7-8
 independent or a segment's last), PART-HOLD-BACK at least three part targets, CAN-SKIP-UNTIL at
 least six target durations, a segment's tags before its first part, parts that add up to their
 segment (byte for byte) and start it with an independent one, one PRELOAD-HINT after the last part
-naming a part not listed yet, and a RENDITION-REPORT of every other rendition. The WebVTT subtitle
+naming a part not listed yet, a RENDITION-REPORT of every other rendition, and a player without
+low-latency support (FFmpeg's HLS demuxer) still playing the whole segments. The WebVTT subtitle
 rendition of the captions: its EXT-X-MEDIA (TYPE=SUBTITLES, LANGUAGE, NAME, AUTOSELECT=YES, a URI;
 DEFAULT=YES only with AUTOSELECT=YES; FORCED=NO), every variant naming its group, a playlist that
 mirrors the video's (same media sequence, discontinuity sequence, target duration, EXTINF
@@ -19,12 +20,14 @@ segment's timestamp."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import struct
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
 from live.tracks import whip_publish
@@ -132,7 +135,21 @@ async def test_output_follows_the_rules_safari_relies_on(tmp_path: Path, codec: 
                 assert all(b"tfdt" in children(traf) for traf in moof[b"traf"])
             others = [u.split("/")[0] for _a, u in variants if u != uri]
             await check_low_latency(viewer, program_id, rung, playlist, others)
+        # a player that knows nothing of parts (FFmpeg's HLS demuxer) plays the whole segments
+        top = f"{server.url}/hls/{program_id}/{variants[0][1]}"
+        assert await asyncio.to_thread(pictures_of_a_live_playlist, top, 10) == 10
         await pub.pc.close()
+
+
+def pictures_of_a_live_playlist(url: str, count: int) -> int:
+    """Pictures FFmpeg's HLS demuxer decodes from a live playlist (it skips the EXT-X-PART tags)."""
+    decoded = 0
+    with av.open(url, timeout=15) as container:
+        for _frame in container.decode(video=0):
+            decoded += 1
+            if decoded == count:
+                break
+    return decoded
 
 
 def first_sample_is_sync(fragment: bytes) -> bool:

@@ -129,9 +129,11 @@ export class Player {
         this._fillLevels();
         video.play().catch(() => {});
       });
-      // The estimated distance from the live edge, for people and tests reading the page.
+      // The estimated distance from the live edge and the distance aimed at (PART-HOLD-BACK with
+      // low-latency HLS), for people and tests reading the page.
       hls.on(Hls.Events.FRAG_CHANGED, () => {
         if (Number.isFinite(hls.latency) && hls.latency > 0) video.dataset.latency = hls.latency.toFixed(2);
+        if (Number.isFinite(hls.targetLatency)) video.dataset.targetLatency = hls.targetLatency.toFixed(2);
       });
       hls.on(Hls.Events.ERROR, (_event, data) => {
         if (!data.fatal) return;

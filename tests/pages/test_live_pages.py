@@ -101,8 +101,12 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     assert unmute and player and unmute["y"] + unmute["height"] <= player["y"] + player["height"] * 2 / 3
     latency = float(await video.get_attribute("data-latency") or "nan")
     print(f"hls.js latency behind the live edge: {latency:.2f} s")
-    # the page aims 2 s behind (2 target durations) and jumps there at the start; hls.js's own
-    # defaults would sit about 4 s behind. Room is left for a stall on a busy machine (+1 s).
+    # low-latency HLS: hls.js aims at the playlist's PART-HOLD-BACK (3 parts, 0.66 s; each stall on
+    # a busy machine adds 0.25 s), not at two whole segments (2 s) as without parts
+    aimed = float(await video.get_attribute("data-target-latency") or "nan")
+    assert aimed < 1.5, aimed
+    # the page jumps to that distance at the start; hls.js's defaults without parts would sit about
+    # 4 s behind. Room is left for stalls on a busy machine.
     assert latency < 4
 
     # Two viewers chat; a hostile nickname and message are shown as text.

@@ -158,6 +158,8 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     alice_on_host = host.page.locator("#messages li", has_text="안녕하세요")
     await alice_on_host.locator("[data-action=pin]").click()
     await expect(bob.page.locator("#pinned")).to_contain_text("안녕하세요")
+    # Exactly the label, the nickname and the text: nothing absent is written out (once "null").
+    await expect(bob.page.locator("#pinned")).to_have_text(f"고정 메시지{HOSTILE_NICK}안녕하세요 {HOSTILE}")
     await alice_on_host.locator("[data-action=timeout]").click()
     await expect(alice.page.locator("#messages")).to_contain_text("일시적으로 채팅이 제한되었습니다")
     await alice.page.fill("#chat-text", "또 보낼래요")

@@ -101,8 +101,9 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     player = await alice.page.locator(".player").bounding_box()
     assert unmute and player and unmute["y"] + unmute["height"] <= player["y"] + player["height"] * 2 / 3
     # The page aims about 0.7 s behind (PART-HOLD-BACK) and catches up after a stall; hls.js's own
-    # defaults without parts would sit about 4 s behind and stay there. On a busy machine a stall can push it
-    # back for a moment, so the test waits for the catch-up rather than reading one sample.
+    # defaults without parts would sit about 4 s behind and stay there. On a busy machine a stall
+    # can push it back for a moment, so the test waits for the catch-up rather than reading one
+    # sample.
     await alice.page.wait_for_function(
         "() => Number(document.querySelector('#video').dataset.latency) < 3.5", timeout=15_000)
     latency = float(await video.get_attribute("data-latency") or "nan")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiortc import RTCPeerConnection
 
 from live.rtmp_chunks import AUDIO, Message
 from live.tracks import whip_publish
@@ -104,6 +105,24 @@ async def test_an_rtmp_encoder_is_a_publisher_like_whip(rtmp_server: Server, ngi
         with pytest.raises(RuntimeError, match=r"409.*already_publishing"):
             await whip_publish(server.client(), f"{server.url}/whip/{program_id}", key)
         assert encoder.returncode is None, "the first encoder goes on"
+
+        # the host console's settings: the RTMP URL beside the WHIP one (hosts and producers only);
+        # an RTMP publisher has no WebRTC preview (the desk shows the HLS instead)
+        async with producer.get(f"/api/programs/{program_id}/ingest") as r:
+            ingest = await r.json()
+            assert r.status == 200 and ingest["whip_url"] == f"{server.url}/whip/{program_id}"
+            assert ingest["rtmp_url"] == f"rtmp://127.0.0.1:{server.config.live.rtmp_port}/live"
+        async with server.client().get(f"/api/programs/{program_id}/ingest") as r:
+            assert r.status == 401 and (await r.json())["error"]["code"]
+        async with producer.get("/api/programs/no-such-program/ingest") as r:
+            assert r.status == 404 and (await r.json())["error"]["code"] == "program_not_found"
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        async with producer.post(f"/whep/{program_id}", data=pc.localDescription.sdp,
+                                 headers={"Content-Type": "application/sdp"}) as r:
+            assert r.status == 409 and (await r.json())["error"]["code"] == "preview_unavailable"
+        await pc.close()
 
         # simulcast pushes the RTMP program too
         async def recorded() -> bool:

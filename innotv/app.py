@@ -22,6 +22,8 @@ from kernel.client_address import Network, forwarded_middleware, in_networks, pa
 from kernel.clock import Clock
 from kernel.core import Kernel, build_kernel
 from kernel.errors import ApiError, json_errors
+from kernel.http_metrics import make_http_metrics
+from kernel.metrics import CONTENT_TYPE
 from kernel.security import make_csrf_middleware, security_headers
 
 from .config import Config
@@ -55,6 +57,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     proxies = config.core.proxies()
     if proxies.enabled:
         middlewares.insert(0, forwarded_middleware(proxies))
+    middlewares.insert(0, make_http_metrics(kernel.metrics))  # outermost: sees every final status
     app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
 
     async def kernel_lifecycle(_app: web.Application) -> AsyncIterator[None]:
@@ -75,8 +78,6 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
 
 
 def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
-    kernel.metrics.counter("innotv_http_errors_total", "HTTP responses with status >= 500")
-
     async def healthz(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
@@ -95,9 +96,7 @@ def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
         if not _may_read_metrics(request, networks, token):
             raise ApiError(403, "forbidden",
                            "Metrics are for the operator: ask from an allowed network or with the token.")
-        return web.Response(
-            text=kernel.metrics.render(), content_type="text/plain", charset="utf-8"
-        )
+        return web.Response(body=kernel.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -23,12 +23,20 @@ import json
 import math
 import os
 import re
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+from kernel.metrics import BucketCounts
 
 from .ladder import Rung
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
+# Seconds a segment takes to be written (the file, the journal line, the live playlist), and from
+# the wall-clock end of its media to that moment; measured here, reported by the worker process.
+SEGMENT_WRITE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+SEGMENT_DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 def lock_media(directory: Path) -> int | None:
@@ -63,6 +71,11 @@ class Segment:
     size: int | None = None  # bytes (None: journals written before sizes were kept)
     at: int | None = None  # wall-clock start, ms since the epoch (None: a premiere's, or an old journal)
     slate: bool = False  # the generated "be right back" card, not the show
+
+
+def program_date_time(at_ms: int) -> str:
+    """EXT-X-PROGRAM-DATE-TIME's value: ISO 8601 in UTC with milliseconds (RFC 8216 4.3.2.6)."""
+    return datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def peak_bitrate(segments: list[Segment], target_s: float, last_only: bool = False) -> int:
@@ -156,6 +169,10 @@ class RenditionLog:
             if seg.init != current_init:
                 lines.append(f'#EXT-X-MAP:URI="init-{seg.init}.mp4"')
                 current_init = seg.init
+            if seg.at is not None:
+                # Every segment of a broadcast says when its first picture was live: players and
+                # monitoring can show the wall clock and measure how far behind they play.
+                lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{program_date_time(seg.at)}")
             lines.append(f"#EXTINF:{seg.duration:.3f},")
             lines.append(seg.file)
         return lines
@@ -246,6 +263,8 @@ class ProgramMedia:
         self.logs: dict[str, RenditionLog] = {}
         self.peaks: dict[str, int] = {}  # the peak segment bit rate written so far, per rung
         self._inits = self._count_inits()
+        self.write_seconds = BucketCounts(SEGMENT_WRITE_BUCKETS)
+        self.delay_seconds = BucketCounts(SEGMENT_DELAY_BUCKETS)
 
     def _count_inits(self) -> int:
         indexes = [int(p.stem.split("-")[1]) for p in self.dir.glob("*/init-*.mp4")]
@@ -276,6 +295,7 @@ class ProgramMedia:
                     at: int | None = None, slate: bool = False) -> Segment:
         """Write one media segment of `rung`; the master playlist is rewritten when the segment
         takes the rung above the BANDWIDTH it announces."""
+        started = time.perf_counter()
         log = self.logs[rung]
         seg = log.add(init, data, duration, discontinuity, at, slate)
         peak = peak_bitrate(log.segments, self.segment_s, last_only=True)
@@ -284,6 +304,9 @@ class ProgramMedia:
             self.peaks[rung] = peak
             if peak > announced and len(self.codecs) >= len(self.rungs):
                 self.write_master()
+        self.write_seconds.observe(time.perf_counter() - started)
+        if at is not None:
+            self.delay_seconds.observe(max(0.0, time.time() - at / 1000 - duration))
         return seg
 
     def _bandwidth(self, name: str) -> int:

@@ -45,6 +45,7 @@ from .settings import LiveSettings
 from .simulcast import Simulcast
 from .topics import MEDIA_WANTED, MediaWanted, SimulcastChanged
 from .worker import WorkerSettings
+from .worker_metrics import WorkerFigures
 from .worker_process import WorkerLocked, WorkerProcess
 
 log = logging.getLogger("innotv.live")
@@ -107,6 +108,7 @@ class LiveService:
         self._locks: dict[str, asyncio.Lock] = {}  # one per program: publishers never wait on another
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()  # the worker supervisors
+        self.worker_figures = WorkerFigures()
 
     def register_metrics(self) -> None:
         m = self.metrics
@@ -125,6 +127,7 @@ class LiveService:
                 lambda: float(sum(int(w.status.get("errors", 0)) for w in workers())))
         m.gauge("innotv_live_worker_restarts", "media worker processes restarted after a crash",
                 lambda: float(sum(bc.restarts for bc in list(casts.values()))))
+        m.collector(self.worker_figures.collect)
 
     # ---- lookups ----
     def media_dir(self, program_id: str) -> Path:
@@ -150,6 +153,7 @@ class LiveService:
             except BaseException:
                 bc.worker = None
                 raise
+            self.worker_figures.track(worker)
             task = asyncio.create_task(self._supervise(bc, worker))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

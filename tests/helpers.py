@@ -27,6 +27,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 from yarl import URL
 
 from accounts.store import Account
@@ -224,6 +225,16 @@ class Server:
             if line.startswith(name + " ") or line.startswith(name + "{"):
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
+
+    async def samples(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        """Every sample of `GET /metrics`, parsed by prometheus-client's own parser (so the text
+        is valid exposition format): (name, labels) -> value."""
+        async with self.client(origin=False).get("/metrics") as r:
+            assert r.status == 200
+            assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+            text = await r.text()
+        return {(s.name, frozenset(s.labels.items())): s.value
+                for family in text_string_to_metric_families(text) for s in family.samples}
 
     async def close_clients(self) -> None:
         for session in self._sessions:

@@ -4,14 +4,18 @@ specification that apply to a muxed fMP4 H.264 + AAC ladder, for an encoded and 
 top rung. Checked: the multivariant playlist's attributes, CODECS matching the init segments' avcC
 (a wrong one makes players skip the variant), the AAC decoder configuration in every init
 segment, H.264 at most High profile level 4.2, EXTINF within the target duration, an EXT-X-MAP
-before the first segment of every discontinuity, and the fMP4 box structure (ftyp + moov with
+before the first segment of every discontinuity, EXT-X-PROGRAM-DATE-TIME on every live segment
+(the wall clock of its start), and the fMP4 box structure (ftyp + moov with
 mvex; moof with a tfdt per track + mdat)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import struct
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -42,6 +46,34 @@ def children(payload: bytes) -> dict[bytes, list[bytes]]:
     for kind, body in boxes(payload):
         found.setdefault(kind, []).append(body)
     return found
+
+
+def check_program_date_time(playlist: str, now: float) -> None:
+    """Every segment of a live broadcast carries EXT-X-PROGRAM-DATE-TIME (RFC 8216 4.3.2.6: ISO
+    8601 with a time zone; Apple: the first segment and the first after each discontinuity must
+    have one): the wall-clock time of its first sample. Between two segments without a
+    discontinuity the dates advance by the first one's EXTINF, and the newest segment ended in
+    the last few seconds."""
+    dated: list[tuple[float, float, bool]] = []  # (date, EXTINF, after a discontinuity)
+    date: float | None = None
+    discontinuity = False
+    for line in playlist.splitlines():
+        if line == "#EXT-X-DISCONTINUITY":
+            discontinuity = True
+        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            value = line.split(":", 1)[1]
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", value), line
+            date = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        elif line.startswith("#EXTINF:"):
+            assert date is not None, f"a segment without EXT-X-PROGRAM-DATE-TIME:\n{playlist}"
+            dated.append((date, float(line.split(":")[1].rstrip(",")), discontinuity))
+            date, discontinuity = None, False
+    assert len(dated) >= 2
+    for (start, duration, _), (following, _, cut) in itertools.pairwise(dated):
+        if not cut:
+            assert abs(following - (start + duration)) < 0.005, playlist
+    last_start, last_duration, _ = dated[-1]
+    assert now - 30 < last_start + last_duration <= now + 0.5, (now, playlist)
 
 
 def attributes(line: str) -> dict[str, str]:
@@ -93,6 +125,7 @@ async def test_output_follows_the_rules_safari_relies_on(tmp_path: Path, codec: 
                     mapped = True
                 elif line.endswith(".m4s"):
                     assert mapped, playlist
+            check_program_date_time(playlist, time.time())
             init_name = re.findall(r'#EXT-X-MAP:URI="([^"]+)"', playlist)[-1]
             init = await get_bytes(viewer, f"/hls/{program_id}/{rung}/{init_name}")
             top = children(init)

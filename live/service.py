@@ -52,6 +52,7 @@ log = logging.getLogger("innotv.live")
 
 _CLOSED_STATES = ("ended", "replay")
 RESTART_EVERY_S = 2.0  # a worker that keeps crashing is restarted at most this often
+RESTARTS_TOTAL = "innotv_live_worker_restarts_total"
 CONNECT_S = 10.0  # a publisher still connecting (ICE, DTLS) is not taken for a dead one before this
 
 
@@ -121,13 +122,8 @@ class LiveService:
                 lambda: float(sum(1 for bc in list(casts.values()) if bc.publisher is not None)))
         m.gauge("innotv_live_media_workers", "media worker processes started by this process, running",
                 lambda: float(sum(1 for w in workers() if not w.done.done())))
-        m.gauge("innotv_live_frames_dropped", "frames dropped by full media queues (running workers)",
-                lambda: float(sum(w.dropped + int(w.status.get("dropped", 0)) for w in workers())))
-        m.gauge("innotv_live_worker_errors", "frames that failed to encode (running workers)",
-                lambda: float(sum(int(w.status.get("errors", 0)) for w in workers())))
-        m.gauge("innotv_live_worker_restarts", "media worker processes restarted after a crash",
-                lambda: float(sum(bc.restarts for bc in list(casts.values()))))
-        m.collector(self.worker_figures.collect)
+        m.counter(RESTARTS_TOTAL, "media worker processes restarted after a crash", labels=())
+        m.collector(self.worker_figures.collect)  # dropped frames, errors, segment writes, input
 
     # ---- lookups ----
     def media_dir(self, program_id: str) -> Path:
@@ -175,6 +171,7 @@ class LiveService:
             return
         log.error("restarting the media worker of %s", bc.program_id)
         bc.restarts += 1
+        self.metrics.inc(RESTARTS_TOTAL)
         try:
             revived = await self._ensure_worker(bc)
         except WorkerLocked:

@@ -18,6 +18,7 @@ import accounts
 import chat
 import live
 import schedule
+from kernel.access_log import ACCESS_LOG, AccessLog
 from kernel.client_address import Network, forwarded_middleware, in_networks, parse_address, parse_networks
 from kernel.clock import Clock
 from kernel.core import Kernel, build_kernel
@@ -66,6 +67,10 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         await kernel.close()
 
     app.cleanup_ctx.append(kernel_lifecycle)
+    if config.core.access_log:
+        access = AccessLog(proxies, config.core.access_log_summary_s)
+        app[ACCESS_LOG] = access
+        app.cleanup_ctx.append(access.run)
     _setup_core_routes(app, kernel)
     accounts.setup(app, auth)
     lineup = schedule.setup(app, kernel, config.schedule, accounts=auth, gate=auth)

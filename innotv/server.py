@@ -10,7 +10,7 @@ import sys
 
 from aiohttp import web
 
-from kernel.logs import AccessLogger
+from kernel.access_log import AccessLogger
 
 from .app import PARTS, create_app
 from .config import Config
@@ -18,14 +18,20 @@ from .config import Config
 log = logging.getLogger("innotv.server")
 
 
-async def serve(config: Config) -> None:
-    app = create_app(config)
-    runner = web.AppRunner(
+def make_runner(app: web.Application, config: Config, shutdown_timeout: float | None = None) -> web.AppRunner:
+    """The app's runner, with our access log (`kernel.access_log`) when it is on."""
+    return web.AppRunner(
         app,
         access_log_class=AccessLogger,
+        access_log=logging.getLogger("innotv.access") if config.core.access_log else None,
         handle_signals=False,
-        shutdown_timeout=config.core.shutdown_timeout_s,
+        shutdown_timeout=config.core.shutdown_timeout_s if shutdown_timeout is None else shutdown_timeout,
     )
+
+
+async def serve(config: Config) -> None:
+    app = create_app(config)
+    runner = make_runner(app, config)
     await runner.setup()
     core = config.core
     site = web.TCPSite(runner, core.host, core.port, reuse_address=True)

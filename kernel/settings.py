@@ -114,6 +114,10 @@ class CoreSettings:
     metrics_token: str = field(default="", repr=False)
     log_level: str = "INFO"
     log_format: str = "json"
+    # One line per request (logger innotv.access); HLS, replay, Socket.IO and static requests are
+    # summed up in one line per interval instead.
+    access_log: bool = True
+    access_log_summary_s: float = 10.0
     shutdown_timeout_s: float = 10.0
 
     def validate(self) -> None:
@@ -127,6 +131,8 @@ class CoreSettings:
             raise ConfigError("log_level: one of DEBUG, INFO, WARNING, ERROR")
         if self.log_format not in ("json", "text"):
             raise ConfigError("log_format: json or text")
+        if not 0.1 <= self.access_log_summary_s <= 3600:
+            raise ConfigError("access_log_summary_s: must be between 0.1 and 3600")
         if not 0 < self.shutdown_timeout_s <= 600:
             raise ConfigError("shutdown_timeout_s: must be between 0 and 600")
         if not 0 <= self.trusted_hops <= 10:

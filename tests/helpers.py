@@ -33,6 +33,7 @@ from yarl import URL
 from accounts.store import Account
 from innotv.app import PARTS, Parts, create_app
 from innotv.config import Config, load_config
+from innotv.server import make_runner
 from kernel.clock import Clock
 
 PRODUCER = ("prod", "producer-password-1")
@@ -247,7 +248,7 @@ async def running_server(config: Config, clock: Clock | None = None) -> AsyncIte
     port = free_port()
     config = load_config({**config.overrides(), "port": port, "host": "127.0.0.1"}, environ={})
     app = create_app(config, clock=clock)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2)
+    runner = make_runner(app, config, shutdown_timeout=2)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()

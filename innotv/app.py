@@ -27,6 +27,7 @@ from kernel.http_metrics import make_http_metrics
 from kernel.metrics import CONTENT_TYPE
 from kernel.security import make_csrf_middleware, security_headers
 
+from . import __version__
 from .config import Config
 from .pages import setup_pages
 
@@ -84,7 +85,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
 
 def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
     async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        return web.json_response({"ok": True, "version": __version__})
 
     async def readyz(_request: web.Request) -> web.Response:
         if await kernel.backend.ping():

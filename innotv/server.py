@@ -12,6 +12,7 @@ from aiohttp import web
 
 from kernel.access_log import AccessLogger
 
+from . import __version__
 from .app import PARTS, create_app
 from .config import Config
 
@@ -43,7 +44,8 @@ async def serve(config: Config) -> None:
     gc.set_threshold(50_000, 50, 1000)
     parts = app[PARTS]
     base = core.link_base()
-    log.info("listening", extra={"host": core.host, "port": core.port, "store": parts.kernel.backend.kind})
+    log.info("listening", extra={"version": __version__, "host": core.host, "port": core.port,
+                                 "store": parts.kernel.backend.kind})
     # Printed, not logged: the link is for the person at the console, not for log storage.
     print(f"innotv is running: open {base}/", flush=True)
     token = await parts.auth.first_run_token()

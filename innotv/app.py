@@ -78,7 +78,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, staff=auth,
                       gate=auth)
     media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth)
-    setup_pages(app, auth)
+    setup_pages(app, auth, config.core.embed_origins)
     app[PARTS] = Parts(config, kernel, auth, lineup, talk, media)
     return app
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from .client_address import TrustedProxies, parse_networks
+from .security import FRAMING_ORIGIN
 
 
 class ConfigError(ValueError):
@@ -109,6 +110,8 @@ class CoreSettings:
     trusted_hops: int = 0
     # Shorthand for one proxy in front (`trusted_hops=1`) when neither of the above is set.
     trust_proxy: bool = False
+    # Origins whose pages may frame the embeddable player (/embed/{id}); none by default.
+    embed_origins: tuple[str, ...] = ()
     # Who may read /metrics: clients from these networks, or anyone sending this Bearer token.
     metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1")
     metrics_token: str = field(default="", repr=False)
@@ -142,6 +145,9 @@ class CoreSettings:
                 parse_networks(getattr(self, name))
             except ValueError as exc:
                 raise ConfigError(f"{name}: {exc}") from None
+        for origin in self.embed_origins:
+            if not FRAMING_ORIGIN.match(origin) or len(origin) > 200:
+                raise ConfigError(f"embed_origins: {origin[:80]!r} is not an origin like https://expo.example.kr")
         if self.metrics_token and len(self.metrics_token) < 16:
             raise ConfigError("metrics_token: must be at least 16 characters")
 

@@ -18,6 +18,7 @@ import accounts
 import chat
 import live
 import schedule
+import webhooks
 from kernel.access_log import ACCESS_LOG, AccessLog
 from kernel.client_address import Network, forwarded_middleware, in_networks, parse_address, parse_networks
 from kernel.clock import Clock
@@ -43,6 +44,7 @@ class Parts:
     schedule: schedule.Schedule
     chat: chat.Chat
     live: live.Live
+    webhooks: webhooks.Webhooks
 
 
 PARTS = web.AppKey("parts", Parts)
@@ -78,8 +80,9 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, staff=auth,
                       gate=auth)
     media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth)
+    hooks = webhooks.setup(app, kernel, config.webhooks, gate=auth)
     setup_pages(app, auth, config.core.embed_origins)
-    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media)
+    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, hooks)
     return app
 
 

@@ -17,6 +17,7 @@ from chat import ChatSettings
 from kernel.settings import ConfigError, CoreSettings, load_section, public_names
 from live import LiveSettings
 from schedule import ScheduleSettings
+from webhooks import WebhookSettings
 
 __all__ = ["Config", "ConfigError", "load_config", "setting_names"]
 
@@ -26,6 +27,7 @@ SECTIONS: dict[str, type[Any]] = {
     "schedule": ScheduleSettings,
     "chat": ChatSettings,
     "live": LiveSettings,
+    "webhooks": WebhookSettings,
 }
 
 
@@ -36,6 +38,7 @@ class Config:
     schedule: ScheduleSettings
     chat: ChatSettings
     live: LiveSettings
+    webhooks: WebhookSettings
 
     def overrides(self) -> dict[str, Any]:
         """Every setting by its public name: `load_config(config.overrides())` gives it back."""

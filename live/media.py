@@ -9,6 +9,11 @@ start and whether it is the slate, from which the replay is chosen). Every file 
 temporary name and renamed, so a reader sees either the old or the new version, never half of
 one. Used from one media thread at a time.
 
+Every segment of a broadcast carries `EXT-X-PROGRAM-DATE-TIME` in the live playlist: the
+journaled wall-clock time of its first picture. Each segment's write time and its delay behind
+the wall clock are counted here (`write_seconds`, `delay_seconds`) and reported by the worker
+process to the server's `/metrics` (live/worker_metrics.py).
+
 `BANDWIDTH` in the master playlist is the rung's nominal figure, raised to the peak segment bit
 rate actually written (RFC 8216 section 4.1: any run of segments lasting 0.5-1.5 target
 durations) as soon as one goes above it: a publisher's own H.264 (pass-through) or a busy picture

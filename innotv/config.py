@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accounts import AccountSettings
+from captions import CaptionSettings
 from chat import ChatSettings
 from kernel.settings import ConfigError, CoreSettings, load_section, public_names
 from live import LiveSettings
@@ -27,6 +28,7 @@ SECTIONS: dict[str, type[Any]] = {
     "schedule": ScheduleSettings,
     "chat": ChatSettings,
     "live": LiveSettings,
+    "captions": CaptionSettings,
     "webhooks": WebhookSettings,
 }
 
@@ -38,6 +40,7 @@ class Config:
     schedule: ScheduleSettings
     chat: ChatSettings
     live: LiveSettings
+    captions: CaptionSettings
     webhooks: WebhookSettings
 
     def overrides(self) -> dict[str, Any]:

@@ -30,7 +30,8 @@ def content_security_policy(frame_ancestors: tuple[str, ...] = ()) -> str:
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data: blob:",
-            "media-src 'self' blob:",
+            # data: for the empty `data:,WEBVTT` <track> hls.js gives each subtitle rendition.
+            "media-src 'self' blob: data:",
             "worker-src 'self' blob:",
             "connect-src 'self' ws: wss:",
             "object-src 'none'",

@@ -48,6 +48,8 @@ const EVENTS = {
   questions: (m) => m.items, // [question], top 50 by votes
   moderation: (m) => m, // {room, action, by, id?, viewer?, until?, seconds?, count?}
   notice: (m) => m, // {code, message, room, ...}; `resync` has no room and is handled by keepJoined
+  captions: (m) => m.items, // [{id, lang, at, text, by, rev}], stored caption lines (or corrections), per tick
+  'caption:turn': (m) => m, // {room, lang, holder, since}: staff only
 };
 
 /**

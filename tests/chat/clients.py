@@ -96,7 +96,7 @@ async def connect(
     rec = Recorder()
     sio = socketio.AsyncClient(reconnection=reconnection, **client_options)
     for event in ("messages", "deleted", "hearts", "viewers", "program", "poll", "questions",
-                  "pinned", "slow", "notice", "moderation"):
+                  "pinned", "slow", "notice", "moderation", "captions", "caption:turn"):
         sio.on(event, _recorder(rec, event))
     headers: dict[str, str] = {}
     if cookies:

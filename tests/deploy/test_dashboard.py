@@ -49,7 +49,7 @@ def test_the_dashboard_covers_the_show() -> None:
         assert needed in joined, needed
 
 
-async def test_every_metric_the_dashboard_reads_is_served_and_documented(one_server: Server) -> None:
+async def test_every_metric_is_documented_and_the_dashboard_reads_served_ones(one_server: Server) -> None:
     async with one_server.client(origin=False).get("/metrics") as r:
         served = {line.split(" ")[2] for line in (await r.text()).splitlines() if line.startswith("# TYPE ")}
     documented = (ROOT / "docs" / "protocol.md").read_text()
@@ -58,6 +58,7 @@ async def test_every_metric_the_dashboard_reads_is_served_and_documented(one_ser
     labelled_only = {"innotv_live_input_fps", "innotv_live_input_kbps"}  # only with a publisher
     assert sorted(names - served - labelled_only) == [], "the dashboard reads metrics innotv does not serve"
     assert sorted(n for n in names if f"`{n}`" not in documented) == []
+    assert sorted(n for n in served if f"`{n}`" not in documented) == [], "a served metric is not documented"
 
 
 @needs_promtool

@@ -1,10 +1,12 @@
 """The embeddable player in Chromium: a portal page on another origin frames `/embed/{id}?chat=1`
-when that origin is in `INNOTV_EMBED_ORIGINS` (the video plays, the chat works inside the frame);
-a page on an origin not listed cannot frame it, and no origin can frame the other pages."""
+when that origin is in `INNOTV_EMBED_ORIGINS` (the video plays, the chat works inside the frame,
+a captioning service's line reaches the player's caption track); a page on an origin not listed cannot
+frame it, and no origin can frame the other pages."""
 
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Frame, Page, expect
 
+from captions.youtube_format import stamp
 from live.tracks import whip_publish
 from tests.helpers import free_port, make_config, running_server
 
@@ -21,6 +24,9 @@ from .test_live_pages import live_program
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 PLAYING = "() => { const v = document.querySelector('#video'); return v.currentTime > 1 && !v.paused; }"
+CUE_LOADED = """(text) => [...document.querySelector('#video').textTracks].some(
+  (t) => t.language === 'ko' && t.mode === 'hidden'
+    && [...(t.cues || [])].some((c) => c.text.includes(text)))"""
 SMALL = {"live_ladder": "240p15:300", "live_x264_preset": "ultrafast", "live_segment_s": 1.0}
 
 
@@ -80,6 +86,17 @@ async def test_only_the_listed_origins_frame_the_player(browser: Browser, tmp_pa
                 await inside.locator("#chat-text").fill("포털에서 인사드립니다")
                 await inside.locator("#chat-send").click()
                 await expect(inside.locator("#messages")).to_contain_text("포털에서 인사드립니다")
+                # captions: a captioning service's line is drawn over the embedded video
+                async with (await site.producer()).post(f"/api/programs/{pid}/caption-key") as r:
+                    key = (await r.json())["caption_key"]
+                async with site.client(origin=False).post(
+                        f"/captions/{pid}/ingest", params={"cid": key, "seq": "1"},
+                        data=f"{stamp(int(time.time() * 1000))}\n포털 자막 <b>한 줄</b>\n".encode()) as r:
+                    assert r.status == 200, await r.text()
+                # the line reaches the embedded player's subtitle track, which the page draws itself
+                # (hidden: the overlay; drawn when playback reaches the line, as on /watch/{id})
+                await frame.wait_for_function(CUE_LOADED, arg="포털 자막", timeout=20_000)
+                await expect(inside.locator("#cc")).to_have_attribute("aria-pressed", "true")
                 viewer.assert_clean()
 
                 # without ?chat=1: the player alone

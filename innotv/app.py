@@ -94,6 +94,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     destinations.simulcast = media.simulcast
     hooks = webhooks.setup(app, kernel, config.webhooks, gate=auth)
     setup_pages(app, auth, config.core.embed_origins)
+    app.cleanup_ctx.append(lineup.running)  # last: programs change state once every store is ready
     app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, lines, hooks)
     return app
 

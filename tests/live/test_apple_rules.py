@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from live.subtitles import OFFSET_S
 from live.tracks import whip_publish
 from tests.helpers import running_server
 
@@ -194,4 +195,6 @@ async def check_subtitle_rendition(viewer: Any, program_id: str, uri: str, video
         moof = children(boxes(data)[-2][1])
         tfdt = children(moof[b"traf"][0])[b"tfdt"][0]
         decode_time = int.from_bytes(tfdt[4:12] if tfdt[0] == 1 else tfdt[4:8], "big")
-        assert mpegts - round(local * 90_000) == decode_time  # the segment's start, on the video's clock
+        # a cue time maps to MPEGTS plus its distance from LOCAL (RFC 8216 3.5): the cue time
+        # OFFSET_S, a segment's start in its WebVTT, is the video segment's decode time
+        assert mpegts + round((OFFSET_S - local) * 90_000) == decode_time

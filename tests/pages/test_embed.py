@@ -1,6 +1,6 @@
 """The embeddable player in Chromium: a portal page on another origin frames `/embed/{id}?chat=1`
 when that origin is in `INNOTV_EMBED_ORIGINS` (the video plays, the chat works inside the frame,
-a captioning service's line reaches the player's caption track); a page on an origin not listed cannot
+a captioning service's line is drawn over the video); a page on an origin not listed cannot
 frame it, and no origin can frame the other pages."""
 
 from __future__ import annotations
@@ -93,9 +93,11 @@ async def test_only_the_listed_origins_frame_the_player(browser: Browser, tmp_pa
                         f"/captions/{pid}/ingest", params={"cid": key, "seq": "1"},
                         data=f"{stamp(int(time.time() * 1000))}\n포털 자막 <b>한 줄</b>\n".encode()) as r:
                     assert r.status == 200, await r.text()
-                # the line reaches the embedded player's subtitle track, which the page draws itself
-                # (hidden: the overlay; drawn when playback reaches the line, as on /watch/{id})
+                # on the embedded player's subtitle track (hidden: the page draws it), and drawn
+                # over the video when playback reaches the line, as text
                 await frame.wait_for_function(CUE_LOADED, arg="포털 자막", timeout=20_000)
+                await expect(inside.locator("#cc-layer p").last).to_have_text("포털 자막 <b>한 줄</b>",
+                                                                             timeout=20_000)
                 await expect(inside.locator("#cc")).to_have_attribute("aria-pressed", "true")
                 viewer.assert_clean()
 

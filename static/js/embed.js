@@ -1,7 +1,8 @@
 // The embeddable player (/embed/{id}, for an iframe on the expo portal): the program's video, and
 // with ?chat=1 its chat (read and write; the nickname is the server's default for the viewer).
 // Captions are drawn over the video from the HLS subtitle track, with the CC toggle and the
-// language (captions.js; no transcript here).
+// language (captions.js); with ?transcript=1 the transcript (대본) is beside the player too,
+// searchable, each line jumping to its moment in a replay.
 // Live, lobby and scheduled programs play the live stream (the player retries quietly until it
 // starts); a program with a replay plays the replay.
 import { get } from './api.js';
@@ -16,7 +17,9 @@ import { openRoom } from './room.js';
 import { connect } from './socket.js';
 
 const programId = decodeURIComponent(location.pathname.split('/')[2] || '');
-const withChat = new URLSearchParams(location.search).get('chat') === '1';
+const query = new URLSearchParams(location.search);
+const withChat = query.get('chat') === '1';
+const withTranscript = query.get('transcript') === '1';
 
 function overlay(text) {
   $('#overlay-text').textContent = text || '';
@@ -68,6 +71,13 @@ async function main() {
     if (kind === 'playing') overlay('');
     else if (kind === 'waiting') overlay(i18n.t('watch.noVideo'));
   }, () => i18n.t('watch.auto'));
+  // CaptionView fills a transcript when the page has one: only when asked for.
+  if (withTranscript) {
+    $('#transcript-panel').hidden = false;
+    document.body.classList.add('with-chat');
+  } else {
+    $('#transcript-panel').remove();
+  }
   const captions = new CaptionView($('#video'));
   player.onHls = (hls, Hls) => captions.attachHls(hls, Hls);
   let program;

@@ -1,6 +1,6 @@
 """The embeddable player in Chromium: a portal page on another origin frames `/embed/{id}?chat=1`
 when that origin is in `INNOTV_EMBED_ORIGINS` (the video plays, the chat works inside the frame,
-a captioning service's line is drawn over the video); a page on an origin not listed cannot
+a captioning service's line is drawn over the video, and `?transcript=1` lists it); a page on an origin not listed cannot
 frame it, and no origin can frame the other pages."""
 
 from __future__ import annotations
@@ -105,6 +105,15 @@ async def test_only_the_listed_origins_frame_the_player(browser: Browser, tmp_pa
                 alone = await watched_page(browser, DESKTOP)
                 assert await framed(alone.page, allowed, f"{site.url}/embed/{pid}") is not None
                 await expect(alone.page.frame_locator("#player").locator("#chat-panel")).to_be_hidden()
+                await expect(alone.page.frame_locator("#player").locator("#transcript")).to_have_count(0)
+                # with ?transcript=1: the transcript beside the player, the line in it as text
+                reader = await watched_page(browser, DESKTOP)
+                assert await framed(reader.page, allowed, f"{site.url}/embed/{pid}?transcript=1") is not None
+                beside = reader.page.frame_locator("#player")
+                await expect(beside.locator("#transcript-panel")).to_be_visible()
+                await expect(beside.locator("#transcript")).to_contain_text("포털 자막 <b>한 줄</b>")
+                await expect(beside.locator("#chat-panel")).to_be_hidden()
+                reader.assert_clean()
 
                 # an origin not listed: the browser refuses to show the player in its frame
                 outsider = await watched_page(browser, DESKTOP)

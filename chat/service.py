@@ -70,6 +70,10 @@ VIEWERS_EVERY_S = 1.0
 POLL_EVERY_S = 0.5
 QUESTIONS_EVERY_S = 1.0
 ACK_TIMEOUT_S = 10.0
+TICK_SECONDS = "innotv_chat_tick_seconds"
+TICK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+MESSAGES_TOTAL = "innotv_chat_messages_total"
+HEARTS_TOTAL = "innotv_chat_hearts_total"
 SNAPSHOT = 50
 QUESTIONS_SHOWN = 50
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -222,12 +226,14 @@ class ChatService:
                 next_at = loop.time()
                 delay = 0
             await asyncio.sleep(delay)
+            started = time.perf_counter()
             try:
                 await self._tick()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("chat tick failed")
+            self.metrics.observe(TICK_SECONDS, time.perf_counter() - started)
 
     async def _tick(self) -> None:
         busy = [s for s in self._states.values() if s.busy()]
@@ -294,6 +300,10 @@ class ChatService:
         for message_id, future in deletions:
             if not future.done():
                 future.set_result(message_id)
+        if items:
+            self.metrics.inc(MESSAGES_TOTAL, len(items), kind=state.kind)
+        if hearts:
+            self.metrics.inc(HEARTS_TOTAL, hearts, kind=state.kind)
         state.hearts_total = max(state.hearts_total, result.hearts_total)
         state.hearts_minute = result.hearts_minute
         self._deliver(state, items, deleted)

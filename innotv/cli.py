@@ -21,6 +21,7 @@ from kernel.errors import ApiError
 from kernel.identity import ROLES
 from kernel.logs import setup_logging
 
+from . import __version__
 from .config import Config, ConfigError, load_config
 
 
@@ -31,6 +32,7 @@ def _store_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="innotv", description="Innovation TV live server")
+    parser.add_argument("--version", action="version", version=f"innotv {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the server")

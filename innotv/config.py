@@ -18,6 +18,7 @@ from chat import ChatSettings
 from kernel.settings import ConfigError, CoreSettings, load_section, public_names
 from live import LiveSettings
 from schedule import ScheduleSettings
+from webhooks import WebhookSettings
 
 __all__ = ["Config", "ConfigError", "load_config", "setting_names"]
 
@@ -28,6 +29,7 @@ SECTIONS: dict[str, type[Any]] = {
     "chat": ChatSettings,
     "live": LiveSettings,
     "captions": CaptionSettings,
+    "webhooks": WebhookSettings,
 }
 
 
@@ -39,6 +41,7 @@ class Config:
     chat: ChatSettings
     live: LiveSettings
     captions: CaptionSettings
+    webhooks: WebhookSettings
 
     def overrides(self) -> dict[str, Any]:
         """Every setting by its public name: `load_config(config.overrides())` gives it back."""

@@ -46,6 +46,7 @@ from .settings import LiveSettings
 from .simulcast import Simulcast
 from .topics import MEDIA_WANTED, MediaWanted, SimulcastChanged
 from .worker import WorkerSettings
+from .worker_metrics import WorkerFigures
 from .worker_process import WorkerLocked, WorkerProcess
 
 log = logging.getLogger("innotv.live")
@@ -53,6 +54,7 @@ log = logging.getLogger("innotv.live")
 _CLOSED_STATES = ("ended", "replay")
 CAPTIONS_BACK_MS = 60_000  # a worker that starts mid-show gets the caption lines of the last minute
 RESTART_EVERY_S = 2.0  # a worker that keeps crashing is restarted at most this often
+RESTARTS_TOTAL = "innotv_live_worker_restarts_total"
 CONNECT_S = 10.0  # a publisher still connecting (ICE, DTLS) is not taken for a dead one before this
 
 
@@ -115,6 +117,7 @@ class LiveService:
         self._locks: dict[str, asyncio.Lock] = {}  # one per program: publishers never wait on another
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()  # the worker supervisors
+        self.worker_figures = WorkerFigures()
 
     def register_metrics(self) -> None:
         m = self.metrics
@@ -127,12 +130,8 @@ class LiveService:
                 lambda: float(sum(1 for bc in list(casts.values()) if bc.publisher is not None)))
         m.gauge("innotv_live_media_workers", "media worker processes started by this process, running",
                 lambda: float(sum(1 for w in workers() if not w.done.done())))
-        m.gauge("innotv_live_frames_dropped", "frames dropped by full media queues (running workers)",
-                lambda: float(sum(w.dropped + int(w.status.get("dropped", 0)) for w in workers())))
-        m.gauge("innotv_live_worker_errors", "frames that failed to encode (running workers)",
-                lambda: float(sum(int(w.status.get("errors", 0)) for w in workers())))
-        m.gauge("innotv_live_worker_restarts", "media worker processes restarted after a crash",
-                lambda: float(sum(bc.restarts for bc in list(casts.values()))))
+        m.counter(RESTARTS_TOTAL, "media worker processes restarted after a crash", labels=())
+        m.collector(self.worker_figures.collect)  # dropped frames, errors, segment writes, input
 
     # ---- lookups ----
     def media_dir(self, program_id: str) -> Path:
@@ -158,6 +157,7 @@ class LiveService:
             except BaseException:
                 bc.worker = None
                 raise
+            self.worker_figures.track(worker)
             task = asyncio.create_task(self._supervise(bc, worker))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -180,6 +180,7 @@ class LiveService:
             return
         log.error("restarting the media worker of %s", bc.program_id)
         bc.restarts += 1
+        self.metrics.inc(RESTARTS_TOTAL)
         try:
             revived = await self._ensure_worker(bc)
         except WorkerLocked:

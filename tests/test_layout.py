@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "kernel"
-SLICES = ("accounts", "schedule", "chat", "live")
+SLICES = ("accounts", "schedule", "chat", "live", "events")
 COMPOSITION_ROOT = "innotv"
 OURS = (KERNEL, *SLICES, COMPOSITION_ROOT)
 

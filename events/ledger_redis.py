@@ -33,7 +33,9 @@ end
 
 # KEYS: keys hash, member stream, ledger stream, day counter, program counter, members set
 # ARGV: key, member, amount, kind, ref, program, at_ms, day, daily cap, program cap (-1: none)
-CREDIT = _BALANCE + """
+CREDIT = (
+    _BALANCE
+    + """
 local bal = balance(KEYS[2])
 local seen = redis.call('HGET', KEYS[1], ARGV[1])
 if seen then return {0, bal, seen, 1} end
@@ -58,10 +60,13 @@ if pcap >= 0 then
 end
 return {allowed, after, id, 0}
 """
+)
 
 # KEYS: keys hash, member stream, ledger stream, campaign stream, donors set, campaign hash, members set
 # ARGV: key, member, amount (-1: all), campaign, at_ms
-DONATE = _BALANCE + """
+DONATE = (
+    _BALANCE
+    + """
 local bal = balance(KEYS[2])
 local function total()
   local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
@@ -91,9 +96,12 @@ redis.call('SADD', KEYS[5], ARGV[2])
 redis.call('SADD', KEYS[7], ARGV[2])
 return {'', amount, after, t + amount, redis.call('SCARD', KEYS[5]), id, 0}
 """
+)
 
 # KEYS: member stream, ledger stream; ARGV: member, at_ms
-CLOSE = _BALANCE + """
+CLOSE = (
+    _BALANCE
+    + """
 local bal = balance(KEYS[1])
 if bal <= 0 then return 0 end
 local id = redis.call('XADD', KEYS[2], '*', 'b', 0, 'm', ARGV[1], 'a', -bal, 'k', 'closed', 'r', '',
@@ -102,11 +110,22 @@ redis.call('XADD', KEYS[1], id, 'b', 0, 'a', -bal, 'k', 'closed', 'r', '', 'p', 
   't', ARGV[2], 'ct', 0, 'd', '')
 return bal
 """
+)
 
 
 def entry_of(entry_id: str, fields: dict[str, str], member: str | None = None) -> Entry:
-    return Entry(str(entry_id), member or fields["m"], int(fields["a"]), fields["k"], fields["r"],
-                 fields["p"], fields["c"], int(fields["t"]), int(fields["b"]), int(fields["ct"]))
+    return Entry(
+        str(entry_id),
+        member or fields["m"],
+        int(fields["a"]),
+        fields["k"],
+        fields["r"],
+        fields["p"],
+        fields["c"],
+        int(fields["t"]),
+        int(fields["b"]),
+        int(fields["ct"]),
+    )
 
 
 class RedisLedger:
@@ -123,24 +142,53 @@ class RedisLedger:
         return self._p + ":".join(parts)
 
     async def credit(self, c: Credit) -> CreditResult:
-        keys = [self.key("keys", c.member), self.key("ledger", "m", c.member), self.key("ledger"),
-                self.key("day", c.member, c.day), self.key("pk", c.member, c.program, c.kind),
-                self.key("members")]
+        keys = [
+            self.key("keys", c.member),
+            self.key("ledger", "m", c.member),
+            self.key("ledger"),
+            self.key("day", c.member, c.day),
+            self.key("pk", c.member, c.program, c.kind),
+            self.key("members"),
+        ]
         cap = -1 if c.program_cap is None else c.program_cap
-        args: list[Any] = [c.key, c.member, c.amount, c.kind, c.ref, c.program, c.at_ms, c.day,
-                           c.daily_cap, cap]
+        args: list[Any] = [
+            c.key,
+            c.member,
+            c.amount,
+            c.kind,
+            c.ref,
+            c.program,
+            c.at_ms,
+            c.day,
+            c.daily_cap,
+            cap,
+        ]
         earned, balance, entry_id, duplicate = await self._credit(keys=keys, args=args)
         return CreditResult(int(earned), int(balance), str(entry_id) or None, bool(int(duplicate)))
 
-    async def donate(self, member: str, campaign: str, amount: int | None, key: str,
-                     at_ms: int) -> DonationResult:
-        keys = [self.key("keys", member), self.key("ledger", "m", member), self.key("ledger"),
-                self.key("ledger", "c", campaign), self.key("donors", campaign),
-                self.key("campaign", campaign), self.key("members")]
+    async def donate(
+        self, member: str, campaign: str, amount: int | None, key: str, at_ms: int
+    ) -> DonationResult:
+        keys = [
+            self.key("keys", member),
+            self.key("ledger", "m", member),
+            self.key("ledger"),
+            self.key("ledger", "c", campaign),
+            self.key("donors", campaign),
+            self.key("campaign", campaign),
+            self.key("members"),
+        ]
         args: list[Any] = [key, member, -1 if amount is None else amount, campaign, at_ms]
         refused, given, balance, total, donors, entry_id, dup = await self._donate(keys=keys, args=args)
-        return DonationResult(str(refused) or None, int(given), int(balance), int(total), int(donors),
-                              str(entry_id) or None, bool(int(dup)))
+        return DonationResult(
+            str(refused) or None,
+            int(given),
+            int(balance),
+            int(total),
+            int(donors),
+            str(entry_id) or None,
+            bool(int(dup)),
+        )
 
     async def close(self, member: str, at_ms: int) -> int:
         keys = [self.key("ledger", "m", member), self.key("ledger")]

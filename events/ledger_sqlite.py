@@ -33,36 +33,59 @@ LEDGER_SCHEMA = """
     CREATE INDEX ev_ledger_campaign ON ev_ledger(campaign, seq)
 """
 
-_COLUMNS = ("seq, member, amount, kind, ref, program, campaign, at_ms, balance_after, "
-            "campaign_total_after")
+_COLUMNS = "seq, member, amount, kind, ref, program, campaign, at_ms, balance_after, campaign_total_after"
 
 
 def entry_of(row: sqlite3.Row) -> Entry:
-    return Entry(str(row[0]), row[1], int(row[2]), row[3], row[4], row[5], row[6], int(row[7]),
-                 int(row[8]), int(row[9]))
+    return Entry(
+        str(row[0]),
+        row[1],
+        int(row[2]),
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        int(row[7]),
+        int(row[8]),
+        int(row[9]),
+    )
 
 
 def balance_in(conn: sqlite3.Connection, member: str) -> int:
-    row = conn.execute("SELECT balance_after FROM ev_ledger WHERE member = ? ORDER BY seq DESC LIMIT 1",
-                       (member,)).fetchone()
+    row = conn.execute(
+        "SELECT balance_after FROM ev_ledger WHERE member = ? ORDER BY seq DESC LIMIT 1", (member,)
+    ).fetchone()
     return int(row[0]) if row else 0
 
 
 def campaign_total_in(conn: sqlite3.Connection, campaign: str) -> int:
-    row = conn.execute("SELECT campaign_total_after FROM ev_ledger WHERE campaign = ? "
-                       "ORDER BY seq DESC LIMIT 1", (campaign,)).fetchone()
+    row = conn.execute(
+        "SELECT campaign_total_after FROM ev_ledger WHERE campaign = ? ORDER BY seq DESC LIMIT 1", (campaign,)
+    ).fetchone()
     return int(row[0]) if row else 0
 
 
 def donors_in(conn: sqlite3.Connection, campaign: str) -> int:
-    row = conn.execute("SELECT COUNT(DISTINCT member) FROM ev_ledger WHERE campaign = ?",
-                       (campaign,)).fetchone()
+    row = conn.execute(
+        "SELECT COUNT(DISTINCT member) FROM ev_ledger WHERE campaign = ?", (campaign,)
+    ).fetchone()
     return int(row[0])
 
 
-def _insert(conn: sqlite3.Connection, member: str, amount: int, kind: str, ref: str, program: str,
-            campaign: str, at_ms: int, day: str, balance_after: int, total_after: int,
-            key: str) -> str:
+def _insert(
+    conn: sqlite3.Connection,
+    member: str,
+    amount: int,
+    kind: str,
+    ref: str,
+    program: str,
+    campaign: str,
+    at_ms: int,
+    day: str,
+    balance_after: int,
+    total_after: int,
+    key: str,
+) -> str:
     cur = conn.execute(
         "INSERT INTO ev_ledger(member, amount, kind, ref, program, campaign, at_ms, day, "
         "balance_after, campaign_total_after, key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -86,8 +109,7 @@ def credit_tx(conn: sqlite3.Connection, c: Credit) -> CreditResult:
     if allowed <= 0:
         return CreditResult(0, balance, None, False)
     after = balance + allowed
-    entry_id = _insert(conn, c.member, allowed, c.kind, c.ref, c.program, "", c.at_ms, c.day, after, 0,
-                       c.key)
+    entry_id = _insert(conn, c.member, allowed, c.kind, c.ref, c.program, "", c.at_ms, c.day, after, 0, c.key)
     return CreditResult(allowed, after, entry_id, False)
 
 
@@ -99,13 +121,21 @@ def earned_in(conn: sqlite3.Connection, member: str, day: str) -> int:
     return int(row[0])
 
 
-def donate_tx(conn: sqlite3.Connection, member: str, campaign: str, amount: int | None, key: str,
-              at_ms: int) -> DonationResult:
+def donate_tx(
+    conn: sqlite3.Connection, member: str, campaign: str, amount: int | None, key: str, at_ms: int
+) -> DonationResult:
     balance = balance_in(conn, member)
     seen = conn.execute("SELECT seq, amount FROM ev_ledger WHERE key = ?", (key,)).fetchone()
     if seen:
-        return DonationResult(None, -int(seen[1]), balance, campaign_total_in(conn, campaign),
-                              donors_in(conn, campaign), str(seen[0]), True)
+        return DonationResult(
+            None,
+            -int(seen[1]),
+            balance,
+            campaign_total_in(conn, campaign),
+            donors_in(conn, campaign),
+            str(seen[0]),
+            True,
+        )
     total = campaign_total_in(conn, campaign)
     if not conn.execute("SELECT 1 FROM ev_campaigns WHERE id = ?", (campaign,)).fetchone():
         return DonationResult("unknown_campaign", 0, balance, 0, 0, None, False)
@@ -113,12 +143,26 @@ def donate_tx(conn: sqlite3.Connection, member: str, campaign: str, amount: int 
     if wanted <= 0:
         return DonationResult("nothing_to_donate", 0, balance, total, donors_in(conn, campaign), None, False)
     if wanted > balance:
-        return DonationResult("insufficient_mileage", 0, balance, total, donors_in(conn, campaign), None,
-                              False)
-    entry_id = _insert(conn, member, -wanted, "donation", campaign, "", campaign, at_ms, "",
-                       balance - wanted, total + wanted, key)
-    return DonationResult(None, wanted, balance - wanted, total + wanted, donors_in(conn, campaign),
-                          entry_id, False)
+        return DonationResult(
+            "insufficient_mileage", 0, balance, total, donors_in(conn, campaign), None, False
+        )
+    entry_id = _insert(
+        conn,
+        member,
+        -wanted,
+        "donation",
+        campaign,
+        "",
+        campaign,
+        at_ms,
+        "",
+        balance - wanted,
+        total + wanted,
+        key,
+    )
+    return DonationResult(
+        None, wanted, balance - wanted, total + wanted, donors_in(conn, campaign), entry_id, False
+    )
 
 
 def close_tx(conn: sqlite3.Connection, member: str, at_ms: int) -> int:
@@ -131,17 +175,23 @@ def close_tx(conn: sqlite3.Connection, member: str, at_ms: int) -> int:
 
 def history_q(conn: sqlite3.Connection, member: str, limit: int, before: str | None) -> list[Entry]:
     if before is None:
-        rows = conn.execute(f"SELECT {_COLUMNS} FROM ev_ledger WHERE member = ? ORDER BY seq DESC LIMIT ?",  # noqa: S608
-                            (member, limit)).fetchall()
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM ev_ledger WHERE member = ? ORDER BY seq DESC LIMIT ?",
+            (member, limit),
+        ).fetchall()
     else:
-        rows = conn.execute(f"SELECT {_COLUMNS} FROM ev_ledger WHERE member = ? AND seq < ? "  # noqa: S608
-                            "ORDER BY seq DESC LIMIT ?", (member, int(before), limit)).fetchall()
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM ev_ledger WHERE member = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+            (member, int(before), limit),
+        ).fetchall()
     return [entry_of(r) for r in rows]
 
 
 def entries_q(conn: sqlite3.Connection, after: str | None, limit: int) -> list[Entry]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM ev_ledger WHERE seq > ? ORDER BY seq LIMIT ?",  # noqa: S608
-                        (int(after or 0), limit)).fetchall()
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM ev_ledger WHERE seq > ? ORDER BY seq LIMIT ?",
+        (int(after or 0), limit),
+    ).fetchall()
     return [entry_of(r) for r in rows]
 
 

@@ -18,8 +18,18 @@ from datetime import UTC, datetime
 from .store import Entry, EventsStore
 
 PAGE = 5000
-CSV_COLUMNS = ("entry", "at", "member", "kind", "amount", "balance_after", "ref", "program", "campaign",
-               "campaign_total_after")
+CSV_COLUMNS = (
+    "entry",
+    "at",
+    "member",
+    "kind",
+    "amount",
+    "balance_after",
+    "ref",
+    "program",
+    "campaign",
+    "campaign_total_after",
+)
 
 
 @dataclass
@@ -36,12 +46,18 @@ class Report:
         return not self.problems
 
     def lines(self) -> list[str]:
-        out = [f"entries: {self.entries}", f"members: {self.members}",
-               f"mileage outstanding: {self.mileage_outstanding}"]
+        out = [
+            f"entries: {self.entries}",
+            f"members: {self.members}",
+            f"mileage outstanding: {self.mileage_outstanding}",
+        ]
         out += [f"campaign {cid}: {total} donated" for cid, total in sorted(self.donated.items())]
         out += [f"PROBLEM: {p}" for p in self.problems[:100]]
-        out.append("OK: every balance is the sum of its entries, every campaign total the sum of its "
-                   "donations" if self.ok else f"FAILED: {len(self.problems)} problem(s)")
+        out.append(
+            "OK: every balance is the sum of its entries, every campaign total the sum of its donations"
+            if self.ok
+            else f"FAILED: {len(self.problems)} problem(s)"
+        )
         return out
 
 
@@ -73,7 +89,8 @@ async def reconcile(store: EventsStore) -> Report:
             totals[entry.campaign] = total
             if entry.campaign_total_after != total:
                 report.problems.append(
-                    f"entry {entry.id}: campaign total_after {entry.campaign_total_after}, sum {total}")
+                    f"entry {entry.id}: campaign total_after {entry.campaign_total_after}, sum {total}"
+                )
     state = await store.ledger_state()
     for member in sorted(set(balances) | set(state.balances)):
         stored, summed = state.balances.get(member, 0), balances.get(member, 0)
@@ -101,6 +118,18 @@ def csv_rows(entries: list[Entry]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     for e in entries:
         at = datetime.fromtimestamp(e.at_ms / 1000, UTC).isoformat(timespec="milliseconds")
-        writer.writerow((e.id, at, e.member, e.kind, e.amount, e.balance_after, e.ref, e.program, e.campaign,
-                         e.campaign_total_after))
+        writer.writerow(
+            (
+                e.id,
+                at,
+                e.member,
+                e.kind,
+                e.amount,
+                e.balance_after,
+                e.ref,
+                e.program,
+                e.campaign,
+                e.campaign_total_after,
+            )
+        )
     return buffer.getvalue()

@@ -204,8 +204,9 @@ class EventsStore(Protocol):
     # ---- the ledger ---------------------------------------------------------------------------
     async def credit(self, credit: Credit) -> CreditResult: ...
 
-    async def donate(self, member: str, campaign: str, amount: int | None, key: str,
-                     at_ms: int) -> DonationResult:
+    async def donate(
+        self, member: str, campaign: str, amount: int | None, key: str, at_ms: int
+    ) -> DonationResult:
         """Move `amount` (None: the whole balance) from the member to the campaign, if the
         balance holds it."""
 
@@ -274,8 +275,7 @@ class EventsStore(Protocol):
 
     async def draw_pool(self, draw_id: str) -> list[str]: ...
 
-    async def set_drawn(self, draw_id: str, winners: list[str], backups: list[str],
-                        drawn_ms: int) -> bool:
+    async def set_drawn(self, draw_id: str, winners: list[str], backups: list[str], drawn_ms: int) -> bool:
         """Record the result once; False when the draw was drawn already."""
 
     async def put_claim(self, claim: Claim) -> None: ...

@@ -117,10 +117,17 @@ class RedisEventsStore:
         return self._k("subject", json.dumps([issuer or "", subject or ""]))
 
     async def create_member(self, member: Member) -> str | None:
-        keys = [self._k("member", member.id), self._k("email", member.email or ""),
-                self._subject_key(member.issuer, member.subject)]
-        args = ["1" if member.email else "0", "1" if member.subject else "0", member.id,
-                json.dumps(member.__dict__, ensure_ascii=False)]
+        keys = [
+            self._k("member", member.id),
+            self._k("email", member.email or ""),
+            self._subject_key(member.issuer, member.subject),
+        ]
+        args = [
+            "1" if member.email else "0",
+            "1" if member.subject else "0",
+            member.id,
+            json.dumps(member.__dict__, ensure_ascii=False),
+        ]
         taken = str(await self._create_member(keys=keys, args=args))
         return taken or None
 
@@ -144,8 +151,12 @@ class RedisEventsStore:
         viewers = [str(v) for v in await self._r.smembers(self._k("viewers-of", member_id))]  # type: ignore[misc]
         draws = [str(d) for d in await self._r.smembers(self._k("claims-of", member_id))]  # type: ignore[misc]
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.delete(self._k("member", member_id), self._k("sessions-of", member_id),
-                        self._k("viewers-of", member_id), self._k("claims-of", member_id))
+            pipe.delete(
+                self._k("member", member_id),
+                self._k("sessions-of", member_id),
+                self._k("viewers-of", member_id),
+                self._k("claims-of", member_id),
+            )
             if member is not None and member.email:
                 pipe.delete(self._k("email", member.email))
             if member is not None and member.subject:
@@ -194,8 +205,9 @@ class RedisEventsStore:
     async def credit(self, credit: Credit) -> CreditResult:
         return await self.ledger.credit(credit)
 
-    async def donate(self, member: str, campaign: str, amount: int | None, key: str,
-                     at_ms: int) -> DonationResult:
+    async def donate(
+        self, member: str, campaign: str, amount: int | None, key: str, at_ms: int
+    ) -> DonationResult:
         return await self.ledger.donate(member, campaign, amount, key, at_ms)
 
     async def close_balance(self, member: str, at_ms: int) -> int:
@@ -253,8 +265,10 @@ class RedisEventsStore:
 
     # ---- quizzes ------------------------------------------------------------------------------
     async def create_quiz(self, quiz: Quiz) -> None:
-        fields: dict[Any, Any] = {"json": json.dumps({**quiz.__dict__, "choices": list(quiz.choices)},
-                                                     ensure_ascii=False), "revealed": "0"}
+        fields: dict[Any, Any] = {
+            "json": json.dumps({**quiz.__dict__, "choices": list(quiz.choices)}, ensure_ascii=False),
+            "revealed": "0",
+        }
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.hset(self._k("quiz", quiz.id), mapping=fields)
             pipe.rpush(self._k("quizzes", quiz.program), quiz.id)
@@ -301,8 +315,11 @@ class RedisEventsStore:
 
     # ---- draws ----------------------------------------------------------------------------------
     async def create_draw(self, draw: Draw, pool: list[str]) -> None:
-        values = {**draw.__dict__, "winners": json.dumps(list(draw.winners)),
-                  "backups": json.dumps(list(draw.backups))}
+        values = {
+            **draw.__dict__,
+            "winners": json.dumps(list(draw.winners)),
+            "backups": json.dumps(list(draw.backups)),
+        }
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.hset(self._k("draw", draw.id), mapping={k: str(v) for k, v in values.items()})
             pipe.set(self._k("pool", draw.id), "\n".join(pool))
@@ -333,8 +350,14 @@ class RedisEventsStore:
         return int(await self._drawn(keys=[self._k("draw", draw_id)], args=args)) == 1
 
     async def put_claim(self, claim: Claim) -> None:
-        value = json.dumps({"contact": claim.contact, "consented_at_ms": claim.consented_at_ms,
-                            "expires_ms": claim.expires_ms}, ensure_ascii=False)
+        value = json.dumps(
+            {
+                "contact": claim.contact,
+                "consented_at_ms": claim.consented_at_ms,
+                "expires_ms": claim.expires_ms,
+            },
+            ensure_ascii=False,
+        )
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.hset(self._k("claims", claim.draw), claim.member, value)
             pipe.zadd(self._k("claims-expiry"), {f"{claim.draw}\n{claim.member}": claim.expires_ms})
@@ -346,8 +369,15 @@ class RedisEventsStore:
         found = []
         for member, raw in data.items():
             value = json.loads(raw)
-            found.append(Claim(draw_id, str(member), value["contact"], int(value["consented_at_ms"]),
-                               int(value["expires_ms"])))
+            found.append(
+                Claim(
+                    draw_id,
+                    str(member),
+                    value["contact"],
+                    int(value["consented_at_ms"]),
+                    int(value["expires_ms"]),
+                )
+            )
         return sorted(found, key=lambda c: c.consented_at_ms)
 
     async def delete_expired_claims(self, now_ms: int) -> int:

@@ -16,6 +16,7 @@ from aiohttp import web
 
 import accounts
 import chat
+import events
 import live
 import schedule
 from kernel.client_address import Network, forwarded_middleware, in_networks, parse_address, parse_networks
@@ -39,6 +40,7 @@ class Parts:
     schedule: schedule.Schedule
     chat: chat.Chat
     live: live.Live
+    events: events.EventsParts
 
 
 PARTS = web.AppKey("parts", Parts)
@@ -66,11 +68,13 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     _setup_core_routes(app, kernel)
     accounts.setup(app, auth)
     lineup = schedule.setup(app, kernel, config.schedule, accounts=auth, gate=auth)
+    today = events.build(kernel, config.events, programs=lineup.service, visitors=auth)
     talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, staff=auth,
-                      gate=auth)
+                      gate=auth, participation=today.mileage)
+    events.setup(app, today, rooms=talk.service, gate=auth, public_url=config.core.link_base())
     media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth)
     setup_pages(app, auth)
-    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media)
+    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, today)
     return app
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from accounts import AccountSettings
 from chat import ChatSettings
+from events import EventsSettings
 from kernel.settings import ConfigError, CoreSettings, load_section, public_names
 from live import LiveSettings
 from schedule import ScheduleSettings
@@ -26,6 +27,7 @@ SECTIONS: dict[str, type[Any]] = {
     "schedule": ScheduleSettings,
     "chat": ChatSettings,
     "live": LiveSettings,
+    "events": EventsSettings,
 }
 
 
@@ -36,6 +38,7 @@ class Config:
     schedule: ScheduleSettings
     chat: ChatSettings
     live: LiveSettings
+    events: EventsSettings
 
     def overrides(self) -> dict[str, Any]:
         """Every setting by its public name: `load_config(config.overrides())` gives it back."""

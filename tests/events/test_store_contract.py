@@ -36,10 +36,29 @@ async def store(config: Config) -> AsyncIterator[EventsStore]:
         await backend.close()
 
 
-def credit(member: str, amount: int, key: str, *, kind: str = "vote", program: str = "p1",
-           daily_cap: int = 1000, program_cap: int | None = None, day: str = DAY) -> Credit:
-    return Credit(member, amount, kind, key, program, 1_700_000_000_000, day, daily_cap, program_cap,
-                  f"{member}:{kind}:{key}")
+def credit(
+    member: str,
+    amount: int,
+    key: str,
+    *,
+    kind: str = "vote",
+    program: str = "p1",
+    daily_cap: int = 1000,
+    program_cap: int | None = None,
+    day: str = DAY,
+) -> Credit:
+    return Credit(
+        member,
+        amount,
+        kind,
+        key,
+        program,
+        1_700_000_000_000,
+        day,
+        daily_cap,
+        program_cap,
+        f"{member}:{kind}:{key}",
+    )
 
 
 async def campaign(store: EventsStore, cid: str = "c1") -> None:
@@ -138,8 +157,17 @@ async def test_two_connections_at_once_stay_exact(config: Config) -> None:
 
 # ---- members, sessions, links -------------------------------------------------------------------
 def member(mid: str, email: str | None = None, subject: str | None = None) -> Member:
-    return Member(mid, "홍길동", email, "hash" if email else None, "https://id" if subject else None, subject,
-                  "2026-11", 1, 2)
+    return Member(
+        mid,
+        "홍길동",
+        email,
+        "hash" if email else None,
+        "https://id" if subject else None,
+        subject,
+        "2026-11",
+        1,
+        2,
+    )
 
 
 async def test_members_are_unique_by_email_and_by_subject(store: EventsStore) -> None:

@@ -27,14 +27,13 @@ from .parts import EventsParts
 from .ports import Programs, Rooms, Visitors
 from .quiz import Quizzes
 from .routes_activity import setup_activity_routes
-from .routes_members import setup_member_routes
+from .routes_members import CALLBACK_PATH, setup_member_routes
 from .settings import EventsSettings
 from .store import make_events_store
 from .watch import WatchCredit
 
 __all__ = ["EventsParts", "EventsSettings", "build", "setup"]
 
-CALLBACK_PATH = "/api/events/oidc/callback"
 
 
 def build(kernel: Kernel, settings: EventsSettings, *, programs: Programs, visitors: Visitors) -> EventsParts:
@@ -50,13 +49,14 @@ def build(kernel: Kernel, settings: EventsSettings, *, programs: Programs, visit
     return EventsParts(settings, store, clock, members, mileage, watch, campaigns, quizzes, draws)
 
 
-def setup(app: web.Application, parts: EventsParts, *, rooms: Rooms, gate: Gate, public_url: str) -> None:
+def setup(app: web.Application, parts: EventsParts, *, rooms: Rooms, gate: Gate, public_url: str = "") -> None:
+    """`public_url`: the operator's public address, if set (OIDC's redirect URI starts with it;
+    without it and without `events_oidc_redirect_url`, the address the request came to)."""
     parts.campaigns.rooms = rooms
     parts.quizzes.rooms = rooms
     parts.draws.rooms = rooms
-    oidc = OidcClient(
-        parts.settings, parts.settings.oidc_redirect_url or public_url.rstrip("/") + CALLBACK_PATH
-    )
+    redirect = parts.settings.oidc_redirect_url or (public_url.rstrip("/") + CALLBACK_PATH if public_url else "")
+    oidc = OidcClient(parts.settings, redirect)
     setup_member_routes(app, parts, oidc)
     setup_activity_routes(app, parts, gate)
 

@@ -22,7 +22,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import aiohttp
 import jwt
@@ -116,6 +116,7 @@ def check_id_token(
 class OidcClient:
     def __init__(self, settings: EventsSettings, redirect_url: str) -> None:
         self.settings = settings
+        # Empty: the address the person used to reach us (request_origin) + the callback path.
         self.redirect_url = redirect_url
         self._provider: Provider | None = None
         self._jwks: dict[str, Any] | None = None
@@ -175,14 +176,14 @@ class OidcClient:
         self._jwks_at = time.monotonic()
         return self._jwks
 
-    async def begin(self) -> tuple[str, dict[str, str]]:
+    async def begin(self, redirect_url: str) -> tuple[str, dict[str, str]]:
         """(the authorization URL, what to keep under the state until the callback)."""
         provider = await self.provider()
         state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
         query = {
             "response_type": "code",
             "client_id": self.settings.oidc_client_id,
-            "redirect_uri": self.redirect_url,
+            "redirect_uri": redirect_url,
             "scope": self.settings.oidc_scopes,
             "state": state,
             "nonce": nonce,
@@ -194,20 +195,26 @@ class OidcClient:
             "state": state,
             "nonce": nonce,
             "verifier": verifier,
+            "redirect": redirect_url,
         }
 
-    async def finish(self, code: str, nonce: str, verifier: str, now_s: float) -> dict[str, Any]:
-        """Exchange the code and check the ID token; its claims."""
+    async def finish(self, code: str, kept: dict[str, str], now_s: float) -> dict[str, Any]:
+        """Exchange the code and check the ID token (against what `begin` kept); its claims."""
         provider = await self.provider()
+        nonce, verifier = kept["nonce"], kept["verifier"]
         form = {
             "grant_type": "authorization_code",
             "code": code,
-            "redirect_uri": self.redirect_url,
+            "redirect_uri": kept["redirect"],
             "code_verifier": verifier,
         }
-        auth = aiohttp.BasicAuth(self.settings.oidc_client_id, self.settings.oidc_client_secret)
+        # client_secret_basic: both parts form-encoded first (RFC 6749, 2.3.1)
+        pair = f"{quote_plus(self.settings.oidc_client_id)}:{quote_plus(self.settings.oidc_client_secret)}"
+        auth = {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
         try:
-            async with self._session().post(provider.token_endpoint, data=form, auth=auth) as response:
+            async with self._session().post(provider.token_endpoint, data=form, headers=auth) as response:
+                if response.status in (400, 401):
+                    raise OidcError("The provider refused the sign-in code.")
                 tokens = await self._json(response, "token endpoint")
         except aiohttp.ClientError:
             raise ApiError(502, "oidc_unavailable", "The sign-in provider cannot be reached.") from None

@@ -11,6 +11,7 @@ from aiohttp import web
 from kernel.body import read_json_object
 from kernel.client_address import limit_key
 from kernel.errors import ApiError
+from kernel.security import request_origin
 from kernel.signing import sha256_hex
 
 from . import validate as v
@@ -22,6 +23,7 @@ from .store import Entry
 from .validate import fields
 
 MAX_BODY = 8 * 1024
+CALLBACK_PATH = "/api/events/oidc/callback"
 NICKNAME_MAX = 24
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -140,7 +142,8 @@ def setup_member_routes(app: web.Application, parts: EventsParts, oidc: OidcClie
                 "Agree to the privacy notice (its current version) first.",
                 details={"privacy_version": settings.privacy_version},
             )
-        url, keep = await oidc.begin()
+        redirect = oidc.redirect_url or request_origin(request) + CALLBACK_PATH
+        url, keep = await oidc.begin(redirect)
         keep["next"] = v.local_path(request.query.get("next"))
         keep["consent"] = consent
         await store.kv_put("oidc:" + sha256_hex(keep.pop("state")), json.dumps(keep), STATE_TTL_S)
@@ -159,7 +162,7 @@ def setup_member_routes(app: web.Application, parts: EventsParts, oidc: OidcClie
         code = request.query.get("code", "")
         if not 0 < len(code) <= 2048:
             raise OidcError("The provider sent no code.")
-        claims = await oidc.finish(code, kept["nonce"], kept["verifier"], now_ms(parts.clock) / 1000)
+        claims = await oidc.finish(code, kept, now_ms(parts.clock) / 1000)
         nickname = _nickname(claims)
         member = await members.oidc_member(claims["iss"], claims["sub"], nickname, kept["consent"])
         response = web.HTTPFound(kept["next"])

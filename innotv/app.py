@@ -71,7 +71,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     today = events.build(kernel, config.events, programs=lineup.service, visitors=auth)
     talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, staff=auth,
                       gate=auth, participation=today.mileage)
-    events.setup(app, today, rooms=talk.service, gate=auth, public_url=config.core.link_base())
+    events.setup(app, today, rooms=talk.service, gate=auth, public_url=config.core.public_url)
     media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth)
     setup_pages(app, auth)
     app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, today)

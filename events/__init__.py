@@ -35,7 +35,6 @@ from .watch import WatchCredit
 __all__ = ["EventsParts", "EventsSettings", "build", "setup"]
 
 
-
 def build(kernel: Kernel, settings: EventsSettings, *, programs: Programs, visitors: Visitors) -> EventsParts:
     store = make_events_store(kernel.backend)
     clock = kernel.clock
@@ -49,13 +48,17 @@ def build(kernel: Kernel, settings: EventsSettings, *, programs: Programs, visit
     return EventsParts(settings, store, clock, members, mileage, watch, campaigns, quizzes, draws)
 
 
-def setup(app: web.Application, parts: EventsParts, *, rooms: Rooms, gate: Gate, public_url: str = "") -> None:
+def setup(
+    app: web.Application, parts: EventsParts, *, rooms: Rooms, gate: Gate, public_url: str = ""
+) -> None:
     """`public_url`: the operator's public address, if set (OIDC's redirect URI starts with it;
     without it and without `events_oidc_redirect_url`, the address the request came to)."""
     parts.campaigns.rooms = rooms
     parts.quizzes.rooms = rooms
     parts.draws.rooms = rooms
-    redirect = parts.settings.oidc_redirect_url or (public_url.rstrip("/") + CALLBACK_PATH if public_url else "")
+    redirect = parts.settings.oidc_redirect_url or (
+        public_url.rstrip("/") + CALLBACK_PATH if public_url else ""
+    )
     oidc = OidcClient(parts.settings, redirect)
     setup_member_routes(app, parts, oidc)
     setup_activity_routes(app, parts, gate)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -40,7 +41,9 @@ async def run_store_command(store: EventsStore, args: argparse.Namespace) -> int
         for line in report.lines():
             print(line)
         return 0 if report.ok else 1
-    out: TextIO = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+    out: TextIO = sys.stdout
+    if args.output:
+        out = await asyncio.to_thread(Path(args.output).open, "w", encoding="utf-8", newline="")
     try:
         out.write(csv_header())
         batch = []
@@ -67,7 +70,9 @@ def verify_draw(path: str) -> int:
     for name, ok in checks.items():
         print(f"{'OK  ' if ok else 'FAIL'} {name}")
     if "seed" in proof:
-        picked = fairdraw.pick(proof["seed"], entries, int(proof["winners_wanted"]) + int(proof["backups_wanted"]))
+        picked = fairdraw.pick(
+            proof["seed"], entries, int(proof["winners_wanted"]) + int(proof["backups_wanted"])
+        )
         for rank, entry in enumerate(picked, start=1):
             role = "winner" if rank <= int(proof["winners_wanted"]) else "backup"
             print(f"{rank}\t{role}\t{entry}")
@@ -83,7 +88,9 @@ def verify(proof: dict[str, Any], entries: list[str]) -> dict[str, bool]:
     if "seed" not in proof:
         return checks  # not drawn yet: the seed is still secret
     checks["seed matches the commitment"] = fairdraw.commitment(proof["seed"]) == proof["commitment"]
-    picked = fairdraw.pick(proof["seed"], entries, int(proof["winners_wanted"]) + int(proof["backups_wanted"]))
+    picked = fairdraw.pick(
+        proof["seed"], entries, int(proof["winners_wanted"]) + int(proof["backups_wanted"])
+    )
     wanted = int(proof["winners_wanted"])
     checks["winners"] = picked[:wanted] == list(proof["winner_entries"])
     checks["backups"] = picked[wanted:] == list(proof["backup_entries"])

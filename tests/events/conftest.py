@@ -45,8 +45,12 @@ async def _close_chat_clients() -> AsyncIterator[None]:
 async def live_program(server: Server, clock: ManualClock, title: str = "10일간의 정부혁신 이야기") -> str:
     """A program a producer starts now (live at once), two hours long."""
     producer = await server.producer()
-    body = {"title": title, "kind": "live", "starts_at": "now",
-            "ends_at": (clock.now() + timedelta(hours=2)).isoformat()}
+    body = {
+        "title": title,
+        "kind": "live",
+        "starts_at": "now",
+        "ends_at": (clock.now() + timedelta(hours=2)).isoformat(),
+    }
     async with producer.post("/api/programs", json=body) as r:
         assert r.status == 201, await r.text()
         program: dict[str, Any] = await r.json()
@@ -69,8 +73,12 @@ async def sign_up(server: Server, email: str, nickname: str = "홍길동") -> ai
     client = server.client()
     async with client.get("/api/session") as r:
         assert r.status == 200
-    body = {"email": email, "password": PASSWORD, "nickname": nickname,
-            "consent": server.config.events.privacy_version}
+    body = {
+        "email": email,
+        "password": PASSWORD,
+        "nickname": nickname,
+        "consent": server.config.events.privacy_version,
+    }
     async with client.post("/api/events/members", json=body) as r:
         assert r.status == 201, await r.text()
     return client

@@ -24,8 +24,13 @@ from .conftest import live_program, me, sign_up
 
 async def campaign(server: Server, clock: ManualClock, **changes: Any) -> dict[str, Any]:
     producer = await server.producer()
-    body = {"title": "이웃 돕기", "beneficiary": "사회복지공동모금회", "goal": 10_000_000,
-            "starts_at": clock.now().isoformat(), "ends_at": (clock.now() + timedelta(days=10)).isoformat()}
+    body = {
+        "title": "이웃 돕기",
+        "beneficiary": "사회복지공동모금회",
+        "goal": 10_000_000,
+        "starts_at": clock.now().isoformat(),
+        "ends_at": (clock.now() + timedelta(days=10)).isoformat(),
+    }
     body.update(changes)
     async with producer.post("/api/events/campaigns", json=body) as r:
         assert r.status == 201, await r.text()
@@ -33,10 +38,12 @@ async def campaign(server: Server, clock: ManualClock, **changes: Any) -> dict[s
     return created
 
 
-async def give(client: aiohttp.ClientSession, campaign_id: str, amount: Any, request_id: str
-               ) -> tuple[int, dict[str, Any]]:
-    async with client.post(f"/api/events/campaigns/{campaign_id}/donations",
-                           json={"amount": amount, "request_id": request_id}) as r:
+async def give(
+    client: aiohttp.ClientSession, campaign_id: str, amount: Any, request_id: str
+) -> tuple[int, dict[str, Any]]:
+    async with client.post(
+        f"/api/events/campaigns/{campaign_id}/donations", json={"amount": amount, "request_id": request_id}
+    ) as r:
         return r.status, await r.json()
 
 
@@ -53,11 +60,19 @@ async def test_donating_part_then_all_once_per_request(server: Server, clock: Ma
     client = await sign_up(server, "giver@example.kr")
     await earn(server, client, 500)
     status, first = await give(client, cause["id"], 200, "req-00000001")
-    assert status == 201 and (first["donated"], first["balance"], first["campaign"]["total"]) == (200, 300, 200)
+    assert status == 201 and (first["donated"], first["balance"], first["campaign"]["total"]) == (
+        200,
+        300,
+        200,
+    )
     status, again = await give(client, cause["id"], 200, "req-00000001")
     assert status == 200 and again["duplicate"] and again["balance"] == 300  # a retry donates once
     status, too_much = await give(client, cause["id"], 301, "req-00000002")
-    assert (status, too_much["error"]["code"], too_much["error"]["balance"]) == (409, "insufficient_mileage", 300)
+    assert (status, too_much["error"]["code"], too_much["error"]["balance"]) == (
+        409,
+        "insufficient_mileage",
+        300,
+    )
     status, everything = await give(client, cause["id"], "all", "req-00000003")
     assert status == 201 and (everything["donated"], everything["balance"]) == (300, 0)
     status, nothing = await give(client, cause["id"], "all", "req-00000004")
@@ -75,9 +90,14 @@ async def test_bad_donations_and_campaigns_are_refused(server: Server, clock: Ma
     later = await campaign(server, clock, starts_at=(clock.now() + timedelta(days=1)).isoformat())
     client = await sign_up(server, "careful@example.kr")
     await earn(server, client, 50)
-    for amount, request_id, code in ((0, "req-00000001", "invalid_amount"), (-5, "req-00000001", "invalid_amount"),
-                                     ("half", "req-00000001", "invalid_amount"), (True, "req-00000001", "invalid_amount"),
-                                     (10, "short", "invalid_request_id"), (10, None, "invalid_request_id")):
+    for amount, request_id, code in (
+        (0, "req-00000001", "invalid_amount"),
+        (-5, "req-00000001", "invalid_amount"),
+        ("half", "req-00000001", "invalid_amount"),
+        (True, "req-00000001", "invalid_amount"),
+        (10, "short", "invalid_request_id"),
+        (10, None, "invalid_request_id"),
+    ):
         status, body = await give(client, cause["id"], amount, request_id)  # type: ignore[arg-type]
         assert (status, body["error"]["code"]) == (400, code), (amount, request_id)
     status, body = await give(client, later["id"], 10, "req-00000002")
@@ -86,11 +106,20 @@ async def test_bad_donations_and_campaigns_are_refused(server: Server, clock: Ma
     assert (status, body["error"]["code"]) == (404, "unknown_campaign")
     assert (await me(client))["balance"] == 50
     producer = await server.producer()
-    base = {"title": "t", "beneficiary": "b", "goal": 10, "starts_at": clock.now().isoformat(),
-            "ends_at": (clock.now() + timedelta(days=1)).isoformat()}
-    for change, code in (({"goal": 0}, "invalid_goal"), ({"ends_at": clock.now().isoformat()}, "invalid_ends_at"),
-                         ({"starts_at": "tomorrow"}, "invalid_starts_at"), ({"title": ""}, "invalid_title"),
-                         ({"extra": 1}, "unknown_field")):
+    base = {
+        "title": "t",
+        "beneficiary": "b",
+        "goal": 10,
+        "starts_at": clock.now().isoformat(),
+        "ends_at": (clock.now() + timedelta(days=1)).isoformat(),
+    }
+    for change, code in (
+        ({"goal": 0}, "invalid_goal"),
+        ({"ends_at": clock.now().isoformat()}, "invalid_ends_at"),
+        ({"starts_at": "tomorrow"}, "invalid_starts_at"),
+        ({"title": ""}, "invalid_title"),
+        ({"extra": 1}, "unknown_field"),
+    ):
         async with producer.post("/api/events/campaigns", json={**base, **change}) as r:
             assert (r.status, (await r.json())["error"]["code"]) == (400, code), change
     async with client.post("/api/events/campaigns", json=base) as r:
@@ -121,8 +150,12 @@ async def test_many_donors_at_once_stay_exact(server: Server, clock: ManualClock
     for n, client in enumerate(donors):
         await earn(server, client, 100, ref=f"seed-{n}")
     # each member sends 8 donations of 20 at once (only 5 fit), two of them twice with the same id
-    tries = [give(client, cause["id"], 20, f"req-{n:04d}-{k:04d}") for client in donors for n in range(8)
-             for k in (0, 0 if n < 2 else 1)]
+    tries = [
+        give(client, cause["id"], 20, f"req-{n:04d}-{k:04d}")
+        for client in donors
+        for n in range(8)
+        for k in (0, 0 if n < 2 else 1)
+    ]
     results = await asyncio.gather(*tries)
     assert sum(body["donated"] for status, body in results if status == 201) == 6 * 100
     assert all(status in (200, 201, 409) for status, _ in results)

@@ -30,7 +30,9 @@ async def post(client: aiohttp.ClientSession, path: str, body: dict[str, Any]) -
         return r.status, await r.json()
 
 
-async def donors(server: Server, clock: ManualClock, names: list[str]) -> tuple[str, list[aiohttp.ClientSession]]:
+async def donors(
+    server: Server, clock: ManualClock, names: list[str]
+) -> tuple[str, list[aiohttp.ClientSession]]:
     cause = await campaign(server, clock)
     clients = []
     for n, name in enumerate(names):
@@ -41,16 +43,26 @@ async def donors(server: Server, clock: ManualClock, names: list[str]) -> tuple[
     return str(cause["id"]), clients
 
 
-async def test_a_draw_is_committed_revealed_and_verifiable(server: Server, clock: ManualClock,
-                                                           tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_a_draw_is_committed_revealed_and_verifiable(
+    server: Server, clock: ManualClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     program = await live_program(server, clock)
     campaign_id, clients = await donors(server, clock, ["홍길동", "김철수", "남궁민수", "이영"])
     watcher = await chat_as(server, clients[0])
     await watcher.join(f"program:{program}")
     producer = await server.producer()
-    status, body = await post(producer, "/api/events/draws", {
-        "program": program, "title": "기부 감사 경품", "pool": {"kind": "donors", "campaign": campaign_id},
-        "winners": 2, "backups": 1, "claim_days": 7})
+    status, body = await post(
+        producer,
+        "/api/events/draws",
+        {
+            "program": program,
+            "title": "기부 감사 경품",
+            "pool": {"kind": "donors", "campaign": campaign_id},
+            "winners": 2,
+            "backups": 1,
+            "claim_days": 7,
+        },
+    )
     assert status == 201, body
     draw = body["draw"]
     published = await watcher.rec.wait_for("draw", lambda d: d["id"] == draw["id"])
@@ -60,7 +72,7 @@ async def test_a_draw_is_committed_revealed_and_verifiable(server: Server, clock
         before = await r.json()
     assert fairdraw.pool_hash(before["entries"]) == published["pool_hash"] and "seed" not in before
 
-    status, ran = await post(producer, f"/api/events/draws/{draw['id']}/run", {})
+    status, _ = await post(producer, f"/api/events/draws/{draw['id']}/run", {})
     assert status == 200
     result = await watcher.rec.wait_for("draw", lambda d: d["id"] == draw["id"] and d["state"] == "drawn")
     assert hashlib.sha256(bytes.fromhex(result["seed"])).hexdigest() == published["commitment"]
@@ -83,13 +95,24 @@ async def test_a_draw_is_committed_revealed_and_verifiable(server: Server, clock
     assert "FAIL winners" in capsys.readouterr().out
 
 
-async def test_only_winners_claim_and_contacts_go_after_the_claim_period(server: Server, clock: ManualClock) -> None:
+async def test_only_winners_claim_and_contacts_go_after_the_claim_period(
+    server: Server, clock: ManualClock
+) -> None:
     program = await live_program(server, clock)
     campaign_id, clients = await donors(server, clock, ["홍길동", "김철수"])
     producer = await server.producer()
-    _, body = await post(producer, "/api/events/draws", {
-        "program": program, "title": "경품", "pool": {"kind": "donors", "campaign": campaign_id},
-        "winners": 1, "backups": 0, "claim_days": 3})
+    _, body = await post(
+        producer,
+        "/api/events/draws",
+        {
+            "program": program,
+            "title": "경품",
+            "pool": {"kind": "donors", "campaign": campaign_id},
+            "winners": 1,
+            "backups": 0,
+            "claim_days": 3,
+        },
+    )
     draw_id = body["draw"]["id"]
     await post(producer, f"/api/events/draws/{draw_id}/run", {})
     views = []
@@ -99,16 +122,24 @@ async def test_only_winners_claim_and_contacts_go_after_the_claim_period(server:
     winner = clients[[v["result"] for v in views].index("winner")]
     loser = clients[[v["result"] for v in views].index(None)]
 
-    status, refused = await post(loser, f"/api/events/draws/{draw_id}/claim",
-                                 {"name": "김철수", "phone": "010-1234-5678", "consent": True})
+    status, refused = await post(
+        loser,
+        f"/api/events/draws/{draw_id}/claim",
+        {"name": "김철수", "phone": "010-1234-5678", "consent": True},
+    )
     assert (status, refused["error"]["code"]) == (403, "not_a_winner")
-    for body, code in (({"name": "홍길동", "phone": "010-1234-5678"}, "consent_required"),
-                       ({"name": "홍길동", "phone": "call me", "consent": True}, "invalid_phone"),
-                       ({"name": "", "phone": "010-1234-5678", "consent": True}, "invalid_name")):
+    for body, code in (
+        ({"name": "홍길동", "phone": "010-1234-5678"}, "consent_required"),
+        ({"name": "홍길동", "phone": "call me", "consent": True}, "invalid_phone"),
+        ({"name": "", "phone": "010-1234-5678", "consent": True}, "invalid_name"),
+    ):
         status, bad = await post(winner, f"/api/events/draws/{draw_id}/claim", body)
         assert (status, bad["error"]["code"]) == (400, code), body
-    status, claimed = await post(winner, f"/api/events/draws/{draw_id}/claim",
-                                 {"name": "홍길동", "phone": "010-1234-5678", "consent": True})
+    status, claimed = await post(
+        winner,
+        f"/api/events/draws/{draw_id}/claim",
+        {"name": "홍길동", "phone": "010-1234-5678", "consent": True},
+    )
     assert status == 201 and claimed["claimed"]
     async with producer.get(f"/api/events/draws/{draw_id}/claims") as r:
         contacts = (await r.json())["claims"]
@@ -121,8 +152,11 @@ async def test_only_winners_claim_and_contacts_go_after_the_claim_period(server:
     await asyncio.wait_for(clock.wait_for_sleeper(clock.now() + timedelta(minutes=1)), 5)
     async with producer.get(f"/api/events/draws/{draw_id}/claims") as r:
         assert (await r.json())["claims"] == []
-    status, late = await post(winner, f"/api/events/draws/{draw_id}/claim",
-                              {"name": "홍길동", "phone": "010-1234-5678", "consent": True})
+    status, late = await post(
+        winner,
+        f"/api/events/draws/{draw_id}/claim",
+        {"name": "홍길동", "phone": "010-1234-5678", "consent": True},
+    )
     assert (status, late["error"]["code"]) == (409, "claim_closed")
 
 
@@ -136,18 +170,25 @@ async def test_pools_from_quiz_answers_and_comments(server: Server, clock: Manua
     start = clock.now()
     assert (await sock.call("chat", {"room": room, "text": "경품 주세요"}))["ok"]
     staff = await server.host()
-    _, quiz = await post(staff, "/api/events/quizzes", {"program": program, "question": "Q?",
-                                                        "choices": ["a", "b"], "answer": 0, "window_s": 5})
+    _, quiz = await post(
+        staff,
+        "/api/events/quizzes",
+        {"program": program, "question": "Q?", "choices": ["a", "b"], "answer": 0, "window_s": 5},
+    )
     quiz_id = quiz["quiz"]["id"]
     await post(right, f"/api/events/quizzes/{quiz_id}/answers", {"choice": 0})
     await post(chatty, f"/api/events/quizzes/{quiz_id}/answers", {"choice": 1})
     producer = await server.producer()
     base = {"program": program, "title": "경품", "winners": 1}
-    status, early = await post(producer, "/api/events/draws", {**base, "pool": {"kind": "quiz", "quiz": quiz_id}})
+    status, early = await post(
+        producer, "/api/events/draws", {**base, "pool": {"kind": "quiz", "quiz": quiz_id}}
+    )
     assert (status, early["error"]["code"]) == (409, "quiz_not_revealed")
     await clock.advance(timedelta(seconds=5))
     await post(staff, f"/api/events/quizzes/{quiz_id}/reveal", {})
-    status, by_quiz = await post(producer, "/api/events/draws", {**base, "pool": {"kind": "quiz", "quiz": quiz_id}})
+    status, by_quiz = await post(
+        producer, "/api/events/draws", {**base, "pool": {"kind": "quiz", "quiz": quiz_id}}
+    )
     assert status == 201 and by_quiz["draw"]["pool_size"] == 1
     window = {"kind": "comments", "room": room, "from": start.isoformat(), "to": clock.now().isoformat()}
     status, by_comments = await post(producer, "/api/events/draws", {**base, "pool": window})
@@ -155,12 +196,19 @@ async def test_pools_from_quiz_answers_and_comments(server: Server, clock: Manua
     members = {(await me(c))["member"]["id"] for c in (right, chatty)}
     async with server.client().get(f"/api/events/draws/{by_comments['draw']['id']}/proof") as r:
         assert set((await r.json())["entries"]) <= members
-    later = {**window, "from": (clock.now() + timedelta(hours=1)).isoformat(),
-             "to": (clock.now() + timedelta(hours=2)).isoformat()}
+    later = {
+        **window,
+        "from": (clock.now() + timedelta(hours=1)).isoformat(),
+        "to": (clock.now() + timedelta(hours=2)).isoformat(),
+    }
     status, empty = await post(producer, "/api/events/draws", {**base, "pool": later})
     assert (status, empty["error"]["code"]) == (409, "empty_pool")
-    for pool, code in (({"kind": "everyone"}, "invalid_pool"), ("donors", "invalid_pool"),
-                       ({**window, "room": "lobby"}, "invalid_room"), ({**window, "to": "soon"}, "invalid_to")):
+    for pool, code in (
+        ({"kind": "everyone"}, "invalid_pool"),
+        ("donors", "invalid_pool"),
+        ({**window, "room": "lobby"}, "invalid_room"),
+        ({**window, "to": "soon"}, "invalid_to"),
+    ):
         status, bad = await post(producer, "/api/events/draws", {**base, "pool": pool})
         assert (status, bad["error"]["code"]) == (400, code), pool
     status, bad = await post(producer, "/api/events/draws", {**base, "winners": 0, "pool": window})

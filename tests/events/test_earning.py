@@ -34,7 +34,9 @@ async def set_rules(server: Server, program: str, **rules: int) -> dict[str, Any
     return body
 
 
-async def test_a_vote_a_question_and_comments_earn_and_show_at_once(server: Server, clock: ManualClock) -> None:
+async def test_a_vote_a_question_and_comments_earn_and_show_at_once(
+    server: Server, clock: ManualClock
+) -> None:
     program = await live_program(server, clock)
     room = f"program:{program}"
     await set_rules(server, program, vote=30, question=20, chat=2, comment=7)
@@ -58,7 +60,9 @@ async def test_a_vote_a_question_and_comments_earn_and_show_at_once(server: Serv
     async with client.get("/api/events/me/ledger?limit=2") as r:
         ledger = await r.json()
     assert [(e["kind"], e["amount"], e["balance_after"]) for e in ledger["entries"]] == [
-        ("comment", 7, 59), ("chat", 2, 52)]
+        ("comment", 7, 59),
+        ("chat", 2, 52),
+    ]
     async with client.get(f"/api/events/me/ledger?before={ledger['next_before']}") as r:
         older = await r.json()
     assert [e["kind"] for e in older["entries"]] == ["question", "vote"]
@@ -71,7 +75,9 @@ async def test_a_poll_earns_once_per_member_on_any_browser(server: Server, clock
     laptop = server.client()
     async with laptop.get("/api/session"):
         pass
-    async with laptop.post("/api/events/session", json={"email": "two@example.kr", "password": PASSWORD}) as r:
+    async with laptop.post(
+        "/api/events/session", json={"email": "two@example.kr", "password": PASSWORD}
+    ) as r:
         assert r.status == 200
     socks: list[ChatClient] = [await chat_as(server, c) for c in (phone, laptop)]
     for sock in socks:
@@ -103,15 +109,18 @@ async def test_anonymous_viewers_and_hosts_earn_nothing(server: Server, clock: M
 
 
 async def test_the_daily_cap_and_the_rate_limit_trim(config: Config, clock: ManualClock) -> None:
-    async with running_server(with_settings(config, events_daily_cap=100, events_earn_per_minute=3),
-                              clock=clock) as server:
+    async with running_server(
+        with_settings(config, events_daily_cap=100, events_earn_per_minute=3), clock=clock
+    ) as server:
         program = await live_program(server, clock)
         room = f"program:{program}"
         await set_rules(server, program, chat=40)
         client = await sign_up(server, "cap@example.kr")
         sock = await chat_as(server, client)
         await sock.join(room)
-        earned = [(await sock.call("chat", {"room": room, "text": f"메시지 {n}"}))["mileage"] for n in range(4)]
+        earned = [
+            (await sock.call("chat", {"room": room, "text": f"메시지 {n}"}))["mileage"] for n in range(4)
+        ]
         assert [m["earned"] for m in earned] == [40, 40, 20, 0]
         assert earned[2]["limited"] == "cap" and earned[3]["limited"] == "earn_rate"
         assert (await me(client))["today"] == {"earned": 100, "cap": 100}
@@ -126,14 +135,20 @@ async def test_rules_are_the_producers_and_checked(server: Server, clock: Manual
     async with staff.put(f"/api/events/programs/{program}/rules", json={"vote": 1}) as r:
         assert (r.status, (await r.json())["error"]["code"]) == (403, "forbidden")
     producer = await server.producer()
-    for body, code in (({"vote": -1}, "invalid_vote"), ({"vote": "10"}, "invalid_vote"),
-                       ({"bonus": 1}, "unknown_field"), ({"watch_cap": 10**9}, "invalid_watch_cap")):
+    for body, code in (
+        ({"vote": -1}, "invalid_vote"),
+        ({"vote": "10"}, "invalid_vote"),
+        ({"bonus": 1}, "unknown_field"),
+        ({"watch_cap": 10**9}, "invalid_watch_cap"),
+    ):
         async with producer.put(f"/api/events/programs/{program}/rules", json=body) as r:
             assert (r.status, (await r.json())["error"]["code"]) == (400, code), body
     async with producer.put("/api/events/programs/nope/rules", json={"vote": 3}) as r:
         assert r.status == 404
     body = await set_rules(server, program, vote=3, watch_per_minute=2)
-    assert body["rules"]["vote"] == 3 and body["rules"]["watch_per_minute"] == 2 and body["rules"]["quiz"] == 20
+    assert (
+        body["rules"]["vote"] == 3 and body["rules"]["watch_per_minute"] == 2 and body["rules"]["quiz"] == 20
+    )
 
 
 async def cookies(server: Server, client: aiohttp.ClientSession) -> str:

@@ -27,9 +27,13 @@ async def test_sign_up_records_consent_and_signs_in(server: Server) -> None:
     async with client.delete("/api/events/session") as r:
         assert r.status == 200
     assert (await me(client))["member"] is None
-    async with client.post("/api/events/session", json={"email": "hong@example.kr", "password": "wrong-one-1"}) as r:
+    async with client.post(
+        "/api/events/session", json={"email": "hong@example.kr", "password": "wrong-one-1"}
+    ) as r:
         assert (r.status, (await r.json())["error"]["code"]) == (401, "invalid_credentials")
-    async with client.post("/api/events/session", json={"email": "HONG@example.kr", "password": PASSWORD}) as r:
+    async with client.post(
+        "/api/events/session", json={"email": "HONG@example.kr", "password": PASSWORD}
+    ) as r:
         assert r.status == 200, await r.text()
     assert (await me(client))["member"]["id"] == member["id"]
 
@@ -37,16 +41,24 @@ async def test_sign_up_records_consent_and_signs_in(server: Server) -> None:
 async def test_one_account_per_email(server: Server) -> None:
     await sign_up(server, "same@example.kr")
     again = server.client()
-    body = {"email": "SAME@example.kr", "password": PASSWORD, "nickname": "둘째",
-            "consent": server.config.events.privacy_version}
+    body = {
+        "email": "SAME@example.kr",
+        "password": PASSWORD,
+        "nickname": "둘째",
+        "consent": server.config.events.privacy_version,
+    }
     async with again.post("/api/events/members", json=body) as r:
         assert (r.status, (await r.json())["error"]["code"]) == (409, "email_taken")
 
 
 async def test_bad_sign_ups_are_refused_and_create_nothing(server: Server) -> None:
     client = server.client()
-    good: dict[str, Any] = {"email": "new@example.kr", "password": PASSWORD, "nickname": "새싹",
-                            "consent": server.config.events.privacy_version}
+    good: dict[str, Any] = {
+        "email": "new@example.kr",
+        "password": PASSWORD,
+        "nickname": "새싹",
+        "consent": server.config.events.privacy_version,
+    }
     cases: list[tuple[dict[str, Any], int, str]] = [
         ({**good, "email": "not-an-email"}, 400, "invalid_email"),
         ({**good, "password": "short"}, 400, "invalid_password"),
@@ -59,9 +71,13 @@ async def test_bad_sign_ups_are_refused_and_create_nothing(server: Server) -> No
     for body, status, code in cases:
         async with client.post("/api/events/members", json=body) as r:
             assert (r.status, (await json_of(r))["error"]["code"]) == (status, code), body
-    async with client.post("/api/events/members", data="{not json", headers={"Content-Type": "application/json"}) as r:
+    async with client.post(
+        "/api/events/members", data="{not json", headers={"Content-Type": "application/json"}
+    ) as r:
         assert (r.status, (await json_of(r))["error"]["code"]) == (400, "invalid_json")
-    async with client.post("/api/events/members", data="x" * 9000, headers={"Content-Type": "application/json"}) as r:
+    async with client.post(
+        "/api/events/members", data="x" * 9000, headers={"Content-Type": "application/json"}
+    ) as r:
         assert (r.status, (await json_of(r))["error"]["code"]) == (413, "payload_too_large")
     assert await server.parts.events.store.member_by_email("new@example.kr") is None
     assert (await me(client))["member"] is None
@@ -69,8 +85,12 @@ async def test_bad_sign_ups_are_refused_and_create_nothing(server: Server) -> No
 
 async def test_member_routes_need_a_member(server: Server) -> None:
     client = server.client()
-    for method, path in (("GET", "/api/events/me/ledger"), ("DELETE", "/api/events/me"),
-                         ("POST", "/api/events/watch/start"), ("POST", "/api/events/campaigns/c_x/donations")):
+    for method, path in (
+        ("GET", "/api/events/me/ledger"),
+        ("DELETE", "/api/events/me"),
+        ("POST", "/api/events/watch/start"),
+        ("POST", "/api/events/campaigns/c_x/donations"),
+    ):
         async with client.request(method, path, json={}) as r:
             assert (r.status, (await r.json())["error"]["code"]) == (401, "sign_in_required"), path
 
@@ -90,10 +110,15 @@ async def test_deleting_an_account_erases_it_and_keeps_the_ledger(server: Server
     assert (await me(client))["member"] is None
     assert await store.get_member(member_id) is None
     assert await store.member_by_email("gone@example.kr") is None
-    async with client.post("/api/events/session", json={"email": "gone@example.kr", "password": PASSWORD}) as r:
+    async with client.post(
+        "/api/events/session", json={"email": "gone@example.kr", "password": PASSWORD}
+    ) as r:
         assert r.status == 401
     entries = await store.entries(None, 10)
-    assert [(e.member, e.kind, e.amount) for e in entries] == [(member_id, "vote", 40), (member_id, "closed", -40)]
+    assert [(e.member, e.kind, e.amount) for e in entries] == [
+        (member_id, "vote", 40),
+        (member_id, "closed", -40),
+    ]
     report = await reconcile(store)
     assert report.ok and report.mileage_outstanding == 0
 

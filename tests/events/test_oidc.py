@@ -36,16 +36,28 @@ async def signed_in_server(config: Config) -> AsyncIterator[Server]:
     on the real clock: the provider signs its tokens with the time it is."""
     node = shutil.which("node")
     if node is None or not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
-        pytest.fail("the test OIDC provider is not installed: run scripts/test (npm install in "
-                    "tests/events/oidc_provider)")
+        pytest.fail(
+            "the test OIDC provider is not installed: run scripts/test (npm install in "
+            "tests/events/oidc_provider)"
+        )
     port = free_port()
-    settings = with_settings(config, events_oidc_issuer=f"http://127.0.0.1:{port}",
-                             events_oidc_client_id="innotv", events_oidc_client_secret=SECRET,
-                             events_oidc_name="테스트 포털")
+    settings = with_settings(
+        config,
+        events_oidc_issuer=f"http://127.0.0.1:{port}",
+        events_oidc_client_id="innotv",
+        events_oidc_client_secret=SECRET,
+        events_oidc_name="테스트 포털",
+    )
     async with running_server(settings) as server:
         proc = await asyncio.create_subprocess_exec(
-            node, "provider.js", str(port), f"{server.url}/api/events/oidc/callback", cwd=PROVIDER_DIR,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            node,
+            "provider.js",
+            str(port),
+            f"{server.url}/api/events/oidc/callback",
+            cwd=PROVIDER_DIR,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         try:
             assert proc.stdout is not None
             line = await asyncio.wait_for(proc.stdout.readline(), 20)
@@ -56,7 +68,9 @@ async def signed_in_server(config: Config) -> AsyncIterator[Server]:
             await proc.wait()
 
 
-async def sign_in_at_provider(client: aiohttp.ClientSession, login: str, next_path: str = "/") -> aiohttp.ClientResponse:
+async def sign_in_at_provider(
+    client: aiohttp.ClientSession, login: str, next_path: str = "/"
+) -> aiohttp.ClientResponse:
     """Start at our server, sign in and consent on the provider's pages, come back: the last
     response (after every redirect)."""
     version = (await (await client.get("/api/events/config")).json())["privacy_version"]
@@ -75,7 +89,9 @@ async def test_the_authorization_code_flow_signs_a_member_in(signed_in_server: S
     browser = server.client()
     async with browser.get("/api/events/config") as r:
         assert (await r.json())["oidc"] == {"name": "테스트 포털"}
-    async with browser.get("/api/events/oidc/start?consent=2026-11-01&next=/halls", allow_redirects=False) as r:
+    async with browser.get(
+        "/api/events/oidc/start?consent=2026-11-01&next=/halls", allow_redirects=False
+    ) as r:
         assert r.status == 302
         query = parse_qs(urlsplit(r.headers["Location"]).query)
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
@@ -133,8 +149,9 @@ def token(key: Any = KEY, alg: str = "RS256", **claims: Any) -> str:
     now = int(time.time())
     body = {"iss": ISSUER, "sub": "user-1", "aud": "innotv", "exp": now + 300, "iat": now, "nonce": "n-1"}
     body.update(claims)
-    return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=alg,
-                      headers={"kid": "k1"})
+    return jwt.encode(
+        {k: v for k, v in body.items() if v is not None}, key, algorithm=alg, headers={"kid": "k1"}
+    )
 
 
 def check(value: str, nonce: str = "n-1") -> dict[str, Any]:
@@ -146,21 +163,24 @@ def test_a_good_id_token_passes() -> None:
     assert check(token(aud=["innotv", "other"], azp="innotv"))["sub"] == "user-1"
 
 
-@pytest.mark.parametrize(("bad", "why"), [
-    (lambda: token(key=OTHER_KEY), "does not verify"),
-    (lambda: token(key="k" * 32, alg="HS256"), "algorithm"),
-    (lambda: jwt.encode({"iss": ISSUER, "sub": "x"}, None, algorithm="none"), "algorithm"),
-    (lambda: token(iss="https://evil.example"), "InvalidIssuerError"),
-    (lambda: token(aud="someone-else"), "InvalidAudienceError"),
-    (lambda: token(aud=["innotv", "other"]), "azp"),
-    (lambda: token(azp="other"), "azp"),
-    (lambda: token(exp=int(time.time()) - 3600), "expired"),
-    (lambda: token(iat=int(time.time()) + 3600), "future"),
-    (lambda: token(nonce="n-2"), "nonce"),
-    (lambda: token(nonce=None), "nonce"),
-    (lambda: token(sub=None), "MissingRequiredClaimError"),
-    (lambda: "not.a.jwt", "not a signed JWT"),
-])
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (lambda: token(key=OTHER_KEY), "does not verify"),
+        (lambda: token(key="k" * 32, alg="HS256"), "algorithm"),
+        (lambda: jwt.encode({"iss": ISSUER, "sub": "x"}, None, algorithm="none"), "algorithm"),
+        (lambda: token(iss="https://evil.example"), "InvalidIssuerError"),
+        (lambda: token(aud="someone-else"), "InvalidAudienceError"),
+        (lambda: token(aud=["innotv", "other"]), "azp"),
+        (lambda: token(azp="other"), "azp"),
+        (lambda: token(exp=int(time.time()) - 3600), "expired"),
+        (lambda: token(iat=int(time.time()) + 3600), "future"),
+        (lambda: token(nonce="n-2"), "nonce"),
+        (lambda: token(nonce=None), "nonce"),
+        (lambda: token(sub=None), "MissingRequiredClaimError"),
+        (lambda: "not.a.jwt", "not a signed JWT"),
+    ],
+)
 def test_bad_id_tokens_are_refused(bad: Any, why: str) -> None:
     with pytest.raises(OidcError) as refused:
         check(bad())

@@ -24,9 +24,17 @@ async def post(client: aiohttp.ClientSession, path: str, body: dict[str, Any]) -
 
 async def open_quiz(server: Server, program: str, window_s: int = 10) -> dict[str, Any]:
     staff = await server.host()
-    status, body = await post(staff, "/api/events/quizzes", {
-        "program": program, "question": "정부혁신 박람회는 며칠 동안 열리나요?",
-        "choices": ["3일", "10일", "30일"], "answer": 1, "window_s": window_s})
+    status, body = await post(
+        staff,
+        "/api/events/quizzes",
+        {
+            "program": program,
+            "question": "정부혁신 박람회는 며칠 동안 열리나요?",
+            "choices": ["3일", "10일", "30일"],
+            "answer": 1,
+            "window_s": window_s,
+        },
+    )
     assert status == 201, body
     quiz: dict[str, Any] = body["quiz"]
     return quiz
@@ -75,9 +83,14 @@ async def test_quiz_input_and_roles(server: Server, clock: ManualClock) -> None:
     program = await live_program(server, clock)
     staff = await server.host()
     base = {"program": program, "question": "Q?", "choices": ["a", "b"], "answer": 0, "window_s": 10}
-    for change, code in (({"choices": ["only"]}, "invalid_choices"), ({"choices": "ab"}, "invalid_choices"),
-                         ({"answer": 2}, "invalid_answer"), ({"window_s": 1}, "invalid_window_s"),
-                         ({"question": ""}, "invalid_question"), ({"program": "x/y"}, "invalid_program")):
+    for change, code in (
+        ({"choices": ["only"]}, "invalid_choices"),
+        ({"choices": "ab"}, "invalid_choices"),
+        ({"answer": 2}, "invalid_answer"),
+        ({"window_s": 1}, "invalid_window_s"),
+        ({"question": ""}, "invalid_question"),
+        ({"program": "x/y"}, "invalid_program"),
+    ):
         status, body = await post(staff, "/api/events/quizzes", {**base, **change})
         assert (status, body["error"]["code"]) == (400, code), change
     member = await sign_up(server, "player@example.kr")

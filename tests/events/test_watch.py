@@ -77,14 +77,18 @@ async def test_replayed_forged_and_superseded_beats_earn_nothing(server: Server,
 
 async def test_only_a_live_program_earns(server: Server, clock: ManualClock) -> None:
     producer = await server.producer()
-    later = {"title": "내일 방송", "kind": "live", "starts_at": (clock.now() + timedelta(days=1)).isoformat(),
-             "ends_at": (clock.now() + timedelta(days=1, hours=1)).isoformat()}
+    later = {
+        "title": "내일 방송",
+        "kind": "live",
+        "starts_at": (clock.now() + timedelta(days=1)).isoformat(),
+        "ends_at": (clock.now() + timedelta(days=1, hours=1)).isoformat(),
+    }
     async with producer.post("/api/programs", json=later) as r:
         upcoming = (await r.json())["id"]
     client = await sign_up(server, "early@example.kr")
     status, refused = await post(client, "/api/events/watch/start", {"program": upcoming})
     assert (status, refused["error"]["code"]) == (409, "not_live")
-    status, missing = await post(client, "/api/events/watch/start", {"program": "nope"})
+    status, _ = await post(client, "/api/events/watch/start", {"program": "nope"})
     assert status == 404
     status, bad = await post(client, "/api/events/watch/start", {"program": "../x"})
     assert (status, bad["error"]["code"]) == (400, "invalid_program")

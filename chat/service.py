@@ -440,9 +440,14 @@ class ChatService:
 
     def broadcast_local(self, prefix: str, event: str, data: Any) -> int:
         """Send an event to this process's members of every room whose name starts with
-        `prefix` (each process does the same for its own, e.g. on a bus event)."""
-        return sum(self.members.broadcast(room, event, data) for room in list(self._states)
-                   if room.startswith(prefix))
+        `prefix` (each process does the same for its own, e.g. on a bus event); a dict payload
+        gets each room's name as `room`."""
+        sent = 0
+        for room in list(self._states):
+            if room.startswith(prefix):
+                payload = {**data, "room": room} if isinstance(data, dict) else data
+                sent += self.members.broadcast(room, event, payload)
+        return sent
 
     async def took_part(self, conn: Conn, kind: str, room: str, ref: str) -> dict[str, Any] | None:
         """Tell `participation` that this viewer took part; what they earned (None: nothing, also

@@ -185,7 +185,8 @@ class Draws:
 
     async def _emit(self, draw: Draw) -> None:
         if self.rooms is not None:
-            await self.rooms.emit(f"program:{draw.program}", "draw", await self.public(draw))
+            room = f"program:{draw.program}"
+            await self.rooms.emit(room, "draw", {**await self.public(draw), "room": room})
 
     async def proof(self, draw_id: str) -> dict[str, Any]:
         draw = await self.require(draw_id)

@@ -55,7 +55,8 @@ class Quizzes:
 
     async def _emit(self, quiz: Quiz, counts: list[int] | None = None) -> None:
         if self.rooms is not None:
-            await self.rooms.emit(f"program:{quiz.program}", "quiz", self.public(quiz, counts))
+            room = f"program:{quiz.program}"
+            await self.rooms.emit(room, "quiz", {**self.public(quiz, counts), "room": room})
 
     async def open(
         self, program_id: str, question: str, choices: list[str], answer: int, window_s: int

@@ -1,9 +1,11 @@
 // Viewer page (/ and /watch/{id}): the program live now or a countdown to the next, the player,
 // chat (its input docked at the bottom of a phone's screen, the nickname asked once in a small
 // dialog), hearts, Q&A, the vote card, the viewer count, share and add-to-calendar, the lineup
-// with the next show first, and the replays (a replay shows no live count and no old vote).
+// with the next show first, the replays (a replay shows no live count and no old vote), and
+// today's event (event.js: join, mileage, donations, quiz, draws).
 import { get, whoami } from './api.js';
 import { ChatView, NOTICED, noticeText } from './chat.js';
+import { EventPanel } from './event.js';
 import { $, clear, fmtCountdown, fmtDateTime, fmtDay, fmtTime, h, prefersReducedMotion, say, seoulDay } from './dom.js';
 import * as i18n from './i18n.js';
 import { errText } from './i18n.js';
@@ -33,6 +35,7 @@ const state = {
   fixedId: null,
   viewers: null,
   nickname: '', // as the server knows it (the join ack, or the last `nick` it accepted)
+  event: null, // today's event panel (event.js)
 };
 
 /** 'live', 'upcoming' (scheduled or lobby), 'replay' (ended or replay) or 'none'. */
@@ -83,6 +86,7 @@ function showOverlay(label, text, countdownTo) {
 
 function renderProgram() {
   const p = state.program;
+  if (state.event) state.event.setProgram(mode() === 'replay' ? null : p);
   const lang = i18n.currentLang();
   const badge = $('#state-badge');
   $('.watch').dataset.mode = mode();
@@ -314,6 +318,9 @@ function joinRoom() {
     slow: setSlow,
     poll: setPoll,
     questions: setQuestions,
+    quiz: (quiz) => state.event.quiz(quiz),
+    draw: (draw) => state.event.draw(draw),
+    campaign: (campaign) => state.event.campaign(campaign),
     notice: (notice) => {
       state.chat.system(noticeText(notice));
       if (['slow_mode', 'timed_out', 'banned', 'read_only'].includes(notice.code)) {
@@ -473,7 +480,8 @@ function setPoll(poll) {
     voted,
     onVote: async (choice) => {
       try {
-        await state.room.ask('vote', { poll_id: poll.id, choice });
+        const ack = await state.room.ask('vote', { poll_id: poll.id, choice });
+        state.event.earned(ack.mileage);
         const all = votes();
         all[poll.id] = choice;
         sessionStorage.setItem(VOTES_KEY, JSON.stringify(all));
@@ -538,7 +546,8 @@ function wireForms() {
     if (!localStorage.getItem(NICK_KEY) && !localStorage.getItem(ASKED_KEY)) await askNickname();
     $('#chat-send').disabled = true;
     try {
-      await room.ask('chat', { text });
+      const ack = await room.ask('chat', { text });
+      state.event.earned(ack.mileage);
       input.value = '';
     } catch (err) {
       // Refusals that come with a `notice` are already on screen.
@@ -553,7 +562,8 @@ function wireForms() {
     const text = $('#qa-text').value.trim();
     if (!text || !state.room) return;
     try {
-      await state.room.ask('question', { text });
+      const ack = await state.room.ask('question', { text });
+      state.event.earned(ack.mileage);
       $('#qa-text').value = '';
       say($('#qa-status'), '');
     } catch (err) {
@@ -576,6 +586,8 @@ async function main() {
   await whoami().catch(() => null); // sets the viewer cookie before the socket connects
   state.chat = new ChatView($('#messages'), { pinned: $('#pinned') });
   state.player = new Player($('#video'), $('#quality'), onPlayerStatus, () => i18n.t('watch.auto'));
+  state.event = new EventPanel($('#event'), $('#video'));
+  state.event.start();
   state.socket = connect();
   wireSocket();
   wireTabs();

@@ -140,7 +140,7 @@ async def test_the_thermometer_moves_for_everyone_within_a_second(server: Server
     await give(client, cause["id"], 90, "req-00000001")
     for watcher in watchers:
         seen = await watcher.rec.wait_for("campaign", lambda c: c["total"] == 90, wait_s=1.0)
-        assert seen == {"id": cause["id"], "total": 90, "donors": 1, "goal": 10_000_000}
+        assert seen == {"id": cause["id"], "total": 90, "donors": 1, "goal": 10_000_000, "room": room}
     assert time.monotonic() - started < 1.0
 
 

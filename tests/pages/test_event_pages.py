@@ -1,0 +1,127 @@
+"""Today's event on the viewer's phone in Debian Chromium: joining through the page's dialog with
+consent, a vote that shows its mileage at once, a donation that moves the thermometer on another
+viewer's page, and a live quiz answered inside its countdown and revealed with the mileage it
+earned; nothing refused by the CSP, no page error."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, expect
+
+from tests.chat.clients import host as host_client
+
+from ..helpers import HOST, Server
+from .conftest import screenshot, watched_page
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+SEOUL = ZoneInfo("Asia/Seoul")
+PASSWORD = "mileage-password-1"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def on_air(site: Server) -> AsyncIterator[dict[str, Any]]:
+    """A program live now and a campaign taking donations, for the module's viewers."""
+    producer = await site.producer()
+    now = datetime.now(SEOUL)
+    body = {"title": "오늘의 이벤트 특집", "kind": "live", "hosts": [HOST[0]], "starts_at": "now",
+            "ends_at": (now + timedelta(minutes=50)).isoformat()}
+    async with producer.post("/api/programs", json=body) as r:
+        assert r.status == 201, await r.text()
+        program = await r.json()
+    scheduler = site.parts.schedule.scheduler
+    scheduler.poke()
+    await asyncio.wait_for(scheduler.wait_pass(datetime.now(SEOUL)), 10)
+    cause = {"title": "나눔 캠페인", "beneficiary": "사회복지공동모금회", "goal": 1000,
+             "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()}
+    async with producer.post("/api/events/campaigns", json=cause) as r:
+        assert r.status == 201, await r.text()
+        campaign = (await r.json())["campaign"]
+    yield {"program": program["id"], "campaign": campaign["id"]}
+
+
+async def join_through_the_dialog(page: Page, email: str, nickname: str) -> None:
+    await page.locator("#event-join").click()
+    await page.locator("#event-email").fill(email)
+    await page.locator("#event-password").fill(PASSWORD)
+    await page.locator("#event-nickname").fill(nickname)
+    await page.locator("#event-submit").click()
+    await expect(page.locator("#event-form-status")).to_contain_text("동의")  # consent comes first
+    await page.locator("#event-consent").check()
+    await page.locator("#event-submit").click()
+    await expect(page.locator("#event-balance")).to_have_text("0 마일리지")
+    await expect(page.locator("#event-who")).to_contain_text(nickname)
+
+
+async def test_join_vote_and_donate(browser: Browser, site: Server, on_air: dict[str, Any]) -> None:
+    program = on_air["program"]
+    viewer = await watched_page(browser)
+    other = await watched_page(browser)
+    for watched in (viewer, other):
+        await watched.page.goto(f"{site.url}/watch/{program}")
+        await expect(watched.page.locator("#event")).to_be_visible()
+    page = viewer.page
+    await join_through_the_dialog(page, "phone@example.kr", "홍길동")
+
+    staff = await host_client(site)
+    room = f"program:{program}"
+    await staff.join(room)
+    opened = await staff.call("poll:open", {"room": room, "question": "최고의 사례는?", "choices": ["가", "나"]})
+    assert opened["ok"], opened
+    await page.locator('#poll button[data-choice="1"]').click()
+    await expect(page.locator("#event-status")).to_have_text("+10 마일리지 적립!")
+    await expect(page.locator("#event-balance")).to_have_text("10 마일리지")
+    await expect(page.locator("#event-ledger li").first).to_contain_text("투표 +10")
+
+    thermo = page.locator(f'.thermo[data-campaign="{on_air["campaign"]}"]')
+    await thermo.locator('input[type="number"]').fill("4")
+    await thermo.locator('button[type="submit"]').click()
+    await expect(page.locator("#event-balance")).to_have_text("6 마일리지")
+    await expect(thermo.locator(".raised")).to_contain_text("4 / 1,000")
+    # the other viewer's thermometer moves too (the room's `campaign` event)
+    await expect(other.page.locator(f'.thermo[data-campaign="{on_air["campaign"]}"] .raised')).to_contain_text(
+        "4 / 1,000", timeout=2000)
+    await expect(other.page.locator(".thermo progress")).to_have_attribute("value", "4")
+    await screenshot(page, "event-join-vote-donate")
+    viewer.assert_clean()
+    other.assert_clean()
+    await staff.close()
+    for watched in (viewer, other):
+        await watched.context.close()
+
+
+async def test_a_live_quiz_answered_in_time(browser: Browser, site: Server, on_air: dict[str, Any]) -> None:
+    program = on_air["program"]
+    watched = await watched_page(browser)
+    page = watched.page
+    await page.goto(f"{site.url}/watch/{program}")
+    await join_through_the_dialog(page, "quiz@example.kr", "김퀴즈")
+
+    staff = await site.host()
+    quiz_body = {"program": program, "question": "박람회는 며칠 동안 열리나요?", "choices": ["3일", "10일"],
+                 "answer": 1, "window_s": 6}
+    async with staff.post("/api/events/quizzes", json=quiz_body) as r:
+        assert r.status == 201, await r.text()
+        quiz = (await r.json())["quiz"]
+    card = page.locator("#event-quiz")
+    await expect(card).to_contain_text("박람회는 며칠 동안 열리나요?")
+    await expect(page.locator("#event-quiz-left")).to_contain_text("초 남음")
+    await card.locator('button[data-choice="1"]').click()
+    await expect(page.locator("#event-quiz-left")).to_contain_text("답을 냈습니다")
+    await expect(page.locator("#event-quiz-left")).to_have_text("마감되었습니다. 정답 발표를 기다려 주세요.",
+                                                               timeout=10_000)
+    async with staff.post(f"/api/events/quizzes/{quiz['id']}/reveal") as r:
+        assert r.status == 200, await r.text()
+    await expect(page.locator("#event-quiz-left")).to_have_text("정답입니다!")
+    await expect(card.locator(".right")).to_contain_text("✔ 10일")
+    await expect(page.locator("#event-balance")).to_have_text("20 마일리지")
+    await screenshot(page, "event-quiz")
+    watched.assert_clean()
+    await watched.context.close()

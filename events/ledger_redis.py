@@ -31,20 +31,27 @@ local function balance(key)
 end
 """
 
-# KEYS: keys hash, member stream, ledger stream, day counter, program counter, members set
-# ARGV: key, member, amount, kind, ref, program, at_ms, day, daily cap, program cap (-1: none)
+# KEYS: keys hash, member stream, ledger stream, day counter, program counter, members set,
+#       rate counter
+# ARGV: key, member, amount, kind, ref, program, at_ms, day, daily cap, program cap (-1: none),
+#       rate limit (0: none)
 CREDIT = (
     _BALANCE
     + """
 local bal = balance(KEYS[2])
 local seen = redis.call('HGET', KEYS[1], ARGV[1])
-if seen then return {0, bal, seen, 1} end
+if seen then return {0, bal, seen, 1, 0} end
+if tonumber(ARGV[11]) > 0 then
+  local tries = redis.call('INCR', KEYS[7])
+  if tries == 1 then redis.call('EXPIRE', KEYS[7], 60) end
+  if tries > tonumber(ARGV[11]) then return {0, bal, '', 0, 1} end
+end
 local allowed = math.min(tonumber(ARGV[3]), tonumber(ARGV[9]) - tonumber(redis.call('GET', KEYS[4]) or '0'))
 local pcap = tonumber(ARGV[10])
 if pcap >= 0 then
   allowed = math.min(allowed, pcap - tonumber(redis.call('GET', KEYS[5]) or '0'))
 end
-if allowed <= 0 then return {0, bal, '', 0} end
+if allowed <= 0 then return {0, bal, '', 0, 0} end
 local after = bal + allowed
 local id = redis.call('XADD', KEYS[3], '*', 'b', after, 'm', ARGV[2], 'a', allowed, 'k', ARGV[4],
   'r', ARGV[5], 'p', ARGV[6], 'c', '', 't', ARGV[7], 'ct', 0, 'd', ARGV[8])
@@ -58,7 +65,7 @@ if pcap >= 0 then
   redis.call('INCRBY', KEYS[5], allowed)
   redis.call('EXPIRE', KEYS[5], 2592000)
 end
-return {allowed, after, id, 0}
+return {allowed, after, id, 0, 0}
 """
 )
 
@@ -149,6 +156,7 @@ class RedisLedger:
             self.key("day", c.member, c.day),
             self.key("pk", c.member, c.program, c.kind),
             self.key("members"),
+            self.key("hit", c.rate_key),
         ]
         cap = -1 if c.program_cap is None else c.program_cap
         args: list[Any] = [
@@ -162,9 +170,12 @@ class RedisLedger:
             c.day,
             c.daily_cap,
             cap,
+            c.rate_limit,
         ]
-        earned, balance, entry_id, duplicate = await self._credit(keys=keys, args=args)
-        return CreditResult(int(earned), int(balance), str(entry_id) or None, bool(int(duplicate)))
+        earned, balance, entry_id, duplicate, limited = await self._credit(keys=keys, args=args)
+        return CreditResult(
+            int(earned), int(balance), str(entry_id) or None, bool(int(duplicate)), bool(int(limited))
+        )
 
     async def donate(
         self, member: str, campaign: str, amount: int | None, key: str, at_ms: int

@@ -9,6 +9,7 @@ Rows are never updated or deleted. The idempotency key is a unique column.
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from .store import Credit, CreditResult, DonationResult, Entry, LedgerState
 
@@ -98,6 +99,8 @@ def credit_tx(conn: sqlite3.Connection, c: Credit) -> CreditResult:
     balance = balance_in(conn, c.member)
     if conn.execute("SELECT 1 FROM ev_ledger WHERE key = ?", (c.key,)).fetchone():
         return CreditResult(0, balance, None, True)
+    if c.rate_limit and _hit(conn, c.rate_key, 60) > c.rate_limit:
+        return CreditResult(0, balance, None, False, True)
     earned = earned_in(conn, c.member, c.day)
     allowed = min(c.amount, c.daily_cap - earned)
     if c.program_cap is not None:
@@ -111,6 +114,20 @@ def credit_tx(conn: sqlite3.Connection, c: Credit) -> CreditResult:
     after = balance + allowed
     entry_id = _insert(conn, c.member, allowed, c.kind, c.ref, c.program, "", c.at_ms, c.day, after, 0, c.key)
     return CreditResult(allowed, after, entry_id, False)
+
+
+def _hit(conn: sqlite3.Connection, key: str, window_s: int) -> int:
+    """The store's `hit` counter (table ev_kv), inside the caller's transaction."""
+    now = time.time()
+    row = conn.execute("SELECT value, expires_at FROM ev_kv WHERE key = ?", (key,)).fetchone()
+    count = 1 if row is None or row[1] < now else int(row[0]) + 1
+    expires = now + window_s if count == 1 else row[1]
+    conn.execute(
+        "INSERT INTO ev_kv(key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+        "value = excluded.value, expires_at = excluded.expires_at",
+        (key, str(count), expires),
+    )
+    return count
 
 
 def earned_in(conn: sqlite3.Connection, member: str, day: str) -> int:

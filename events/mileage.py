@@ -90,8 +90,6 @@ class Mileage:
     ) -> CreditResult | None:
         """Credit `amount` within the limits; None when the member earns too fast right now."""
         at = now_ms(self.clock)
-        if await self.store.hit(f"earn:{member}:{at // 60_000}", 60) > self.settings.earn_per_minute:
-            return None
         credit = Credit(
             member,
             amount,
@@ -103,8 +101,11 @@ class Mileage:
             self.settings.daily_cap,
             program_cap,
             f"{member}:{kind}:{ref}",
+            rate_key=f"earn:{member}:{at // 60_000}",
+            rate_limit=self.settings.earn_per_minute,
         )
-        return await self.store.credit(credit)
+        result = await self.store.credit(credit)
+        return None if result.limited else result
 
     async def took_part(self, viewer: str, kind: str, room: str, ref: str) -> dict[str, Any] | None:
         """What the chat calls (its `Participation` port); never raises."""

@@ -64,6 +64,10 @@ class Credit:
     daily_cap: int
     program_cap: int | None  # cap on this kind for this member and program, if any
     key: str  # idempotency key: a second credit with the same key appends nothing
+    # An earning rate limit counted in the same step: at most `rate_limit` credits (tries) under
+    # `rate_key` per minute (the counter `hit` keeps); 0: none.
+    rate_key: str = ""
+    rate_limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class CreditResult:
     balance: int
     entry_id: str | None
     duplicate: bool
+    limited: bool = False  # refused by the rate limit: nothing appended
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,16 @@ async def test_daily_and_program_caps_trim_the_credit(store: EventsStore) -> Non
     assert (await store.credit(credit("m2", 7, "w4", kind="watch", program="p2", program_cap=10))).earned == 7
 
 
+async def test_the_rate_limit_is_counted_in_the_same_step(store: EventsStore) -> None:
+    def limited(key: str) -> Credit:
+        return Credit("m1", 5, "chat", key, "p1", 1, DAY, 1000, None, f"m1:chat:{key}", "earn:m1:7", 2)
+
+    results = [await store.credit(limited(f"k{n}")) for n in range(3)]
+    assert [(r.earned, r.limited) for r in results] == [(5, False), (5, False), (0, True)]
+    assert (await store.credit(limited("k0"))).duplicate  # a duplicate is told so, not counted
+    assert await store.balance("m1") == 10
+
+
 async def test_donations_move_mileage_and_never_overdraw(store: EventsStore) -> None:
     await campaign(store)
     await store.credit(credit("m1", 100, "a"))

@@ -73,7 +73,8 @@ async def test_join_vote_and_donate(browser: Browser, site: Server, on_air: dict
     staff = await host_client(site)
     room = f"program:{program}"
     await staff.join(room)
-    opened = await staff.call("poll:open", {"room": room, "question": "최고의 사례는?", "choices": ["가", "나"]})
+    poll = {"room": room, "question": "최고의 사례는?", "choices": ["가", "나"]}
+    opened = await staff.call("poll:open", poll)
     assert opened["ok"], opened
     await page.locator('#poll button[data-choice="1"]').click()
     await expect(page.locator("#event-status")).to_have_text("+10 마일리지 적립!")
@@ -86,8 +87,8 @@ async def test_join_vote_and_donate(browser: Browser, site: Server, on_air: dict
     await expect(page.locator("#event-balance")).to_have_text("6 마일리지")
     await expect(thermo.locator(".raised")).to_contain_text("4 / 1,000")
     # the other viewer's thermometer moves too (the room's `campaign` event)
-    await expect(other.page.locator(f'.thermo[data-campaign="{on_air["campaign"]}"] .raised')).to_contain_text(
-        "4 / 1,000", timeout=2000)
+    raised = other.page.locator(f'.thermo[data-campaign="{on_air["campaign"]}"] .raised')
+    await expect(raised).to_contain_text("4 / 1,000", timeout=2000)
     await expect(other.page.locator(".thermo progress")).to_have_attribute("value", "4")
     await screenshot(page, "event-join-vote-donate")
     viewer.assert_clean()

@@ -5,8 +5,9 @@ their balance while it runs: one ledger write that checks the balance and adds t
 the same atomic step, with the page's `request_id` as idempotency key (a retried request after a
 lost answer donates once). The new total goes out on the bus (`events.campaign`); every process
 keeps the highest total it has heard per campaign (totals only grow) and sends `campaign` to the
-program rooms of its own viewers, at most once per `events_thermometer_ms`, so a burst of
-donations moves the thermometer once per window and everyone sees it within a second.
+program rooms of its own viewers: at once after a quiet window, then at most once per
+`events_thermometer_ms`, so a burst of donations moves the thermometer once per window and
+everyone sees it within a second.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Campaigns:
         self._heard: dict[str, CampaignTotal] = {}
         self._dirty: set[str] = set()
         self._flush: asyncio.TimerHandle | None = None
+        self._sent_at = float("-inf")
         self._cache: dict[str, Campaign] = {}
 
     def subscribe(self) -> None:
@@ -119,11 +121,18 @@ class Campaigns:
             return
         self._heard[event.campaign] = event
         self._dirty.add(event.campaign)
-        if self._flush is None:
-            self._flush = asyncio.get_running_loop().call_later(self.window_s, self._send)
+        if self._flush is not None:
+            return  # goes out with the send already planned
+        loop = asyncio.get_running_loop()
+        wait = self._sent_at + self.window_s - loop.time()
+        if wait <= 0:
+            self._send()  # the first total after a quiet window goes out at once
+        else:
+            self._flush = loop.call_later(wait, self._send)
 
     def _send(self) -> None:
         self._flush = None
+        self._sent_at = asyncio.get_running_loop().time()
         dirty, self._dirty = self._dirty, set()
         if self.rooms is None:
             return

@@ -76,7 +76,7 @@ def validate_password(password: object) -> str:
 
 def validate_role(role: object) -> str:
     if role not in ROLES:
-        raise ApiError(400, "invalid_role", "A role is 'host' or 'producer'.")
+        raise ApiError(400, "invalid_role", "A role is 'host', 'producer' or 'captioner'.")
     return str(role)
 
 

@@ -28,6 +28,7 @@ from .moderation import add_moderation
 from .ports import Participation, Programs, Staff, Visitors
 from .qa_polls import add_qa_and_polls
 from .report_routes import setup_report_routes
+from .room_events import RoomEvents
 from .server import attach, make_sio
 from .service import ChatService
 from .settings import ChatSettings
@@ -43,6 +44,7 @@ class Chat:
     service: ChatService
     lean: LeanServer  # fresh WebSocket connections
     sio: Any  # python-socketio's server: long-polling and its upgrade
+    events: RoomEvents  # other slices' events on the chat's connections and fan-out
 
 
 def setup(app: web.Application, kernel: Kernel, settings: ChatSettings, *, programs: Programs,
@@ -97,4 +99,4 @@ def setup(app: web.Application, kernel: Kernel, settings: ChatSettings, *, progr
 
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(close_sockets)
-    return Chat(service, lean, sio)
+    return Chat(service, lean, sio, RoomEvents(handlers, service))

@@ -36,17 +36,29 @@ class Handlers:
     def __init__(self, service: ChatService) -> None:
         self.service = service
         self.handlers: dict[str, Handler] = {}
+        # Rate limits of events other slices registered: event -> (family, burst, refill per s).
+        self.rates: dict[str, tuple[str, float, float]] = {}
+        self._targets: tuple[Any, LeanServer] | None = None
 
-    def add(self, event: str, fn: Handler) -> None:
+    def add(self, event: str, fn: Handler, rate: tuple[str, float, float] | None = None) -> None:
+        """Handle `event`; after `register`, it is registered at once."""
         self.handlers[event] = fn
+        if rate is not None:
+            self.rates[event] = rate
+        if self._targets is not None:
+            self._register_one(event, fn, *self._targets)
 
     def register(self, sio: Any, lean: LeanServer) -> None:
         """The same handlers for python-socketio (polling) and the lean WebSocket path; the lean
         path checks the rate limit itself, before dispatching (`gate`)."""
+        self._targets = (sio, lean)
         for event, fn in self.handlers.items():
-            sio.on(event, self._wrap(event, fn, check_rate=True))
-            lean.on(event, self._wrap(event, fn, check_rate=False))
+            self._register_one(event, fn, sio, lean)
         lean.gate = self.gate
+
+    def _register_one(self, event: str, fn: Handler, sio: Any, lean: LeanServer) -> None:
+        sio.on(event, self._wrap(event, fn, check_rate=True))
+        lean.on(event, self._wrap(event, fn, check_rate=False))
 
     def gate(self, sid: str, event: str) -> dict[str, Any] | None:
         """The rate limit of `event` on this connection: None when it may run, else the ack."""
@@ -54,7 +66,7 @@ class Handlers:
         if conn is None:
             return None  # the handler answers `not_connected`
         try:
-            conn.limiter.check(event)
+            conn.limiter.check(event, self.rates.get(event))
         except ChatError as err:
             self.service.note_refusal(conn, event, err.code)
             return err.ack()

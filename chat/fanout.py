@@ -1,8 +1,8 @@
 """Room membership and the broadcast path: one encoded frame, written to every member.
 
 Members of a room live in a dict we own (sid -> Member), so joining, leaving and disconnecting
-are O(1) whatever the crowd. Hosts' and producers' connections (`privileged`) are members like
-any other but are not counted as viewers (`count`).
+are O(1) whatever the crowd. Staff connections (`privileged`: hosts, producers, captioners) are
+members like any other but are not counted as viewers (`count`).
 
 A broadcast encodes the packet once; for each member it is one buffered write of the ready
 WebSocket frame into the connection's transport (no task, no await), or one `put_nowait` into

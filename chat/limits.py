@@ -58,13 +58,18 @@ class Limiter:
         self._buckets[key] = (tokens - 1.0, now)
         return True
 
-    def check(self, event: str) -> None:
+    def check(self, event: str, own: tuple[str, float, float] | None = None) -> None:
+        """Take one token for `event`; `own`: (family, burst, refill per second) of an event that
+        another slice registered (chat.room_events)."""
         now = time.monotonic()
-        if event.startswith(("mod:", "poll:", "question:")):
-            family = "mod"
+        if own is not None:
+            family, burst, rate = own
         else:
-            family = event if event in RATES else "other"  # one bucket for any unknown name
-        burst, rate = RATES.get(family, DEFAULT_RATE)
+            if event.startswith(("mod:", "poll:", "question:")):
+                family = "mod"
+            else:
+                family = event if event in RATES else "other"  # one bucket for any unknown name
+            burst, rate = RATES.get(family, DEFAULT_RATE)
         k = self._scale
         if not self._take("*", TOTAL_RATE[0] * k, TOTAL_RATE[1] * k, now) or not self._take(
             family, burst * k, rate * k, now

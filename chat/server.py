@@ -108,7 +108,8 @@ def attach(app: web.Application, sio: Any, service: ChatService, visitors: Visit
             if counted:
                 limits.release(key)
             raise
-        member = Member(sid, eio, viewer, user is not None and user.can("host"), transport)
+        # Any account (host, producer, captioner) is staff: not counted as a viewer.
+        member = Member(sid, eio, viewer, user is not None, transport)
         nickname = user.username if user else default_nickname(viewer)
         limiter = Limiter(settings.rate_scale)
         service.conns[sid] = Conn(sid, viewer, user, nickname, key, member, limiter, session=session)

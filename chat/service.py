@@ -408,7 +408,12 @@ class ChatService:
         view["room"] = state.name
         counts = await self.stores.polls_and_questions.poll_counts(poll["id"], len(poll["choices"]))
         view["counts"] = counts
-        self.members.broadcast(state.name, "poll", view, privileged_only=True)
+        # Live counts go to the moderators (hosts, producers), not to every staff connection: a
+        # captioner sees what viewers see until the reveal.
+        moderators = [m for m in self.members.members(state.name)
+                      if (conn := self.conns.get(m.sid)) is not None and conn.can_moderate()]
+        if moderators:
+            self.members.write_text(moderators, event_text("poll", view))
 
     def mark(self, state: RoomState, what: str) -> None:
         if what == "poll":
@@ -434,9 +439,10 @@ class ChatService:
         self.bus.subscribe(PROGRAM_CHANGED, self._on_program)
         self.bus.subscribe(ACCESS_CHANGED, self._on_access)
 
-    async def emit(self, room: str, event: str, data: Any) -> None:
-        """Send an event to the room on every process (this one included)."""
-        await self.bus.publish(ROOM_EVENT, RoomEvent(room, event, data))
+    async def emit(self, room: str, event: str, data: Any, *, staff_only: bool = False) -> None:
+        """Send an event to the room on every process (this one included); `staff_only`: to its
+        hosts', producers' and captioners' connections only."""
+        await self.bus.publish(ROOM_EVENT, RoomEvent(room, event, data, staff_only))
 
     def broadcast_local(self, prefix: str, event: str, data: Any) -> int:
         """Send an event to this process's members of every room whose name starts with
@@ -470,7 +476,7 @@ class ChatService:
         await self.bus.publish(VIEWER_NOTICE, ViewerNotice(room, viewer, notice))
 
     async def _on_room_event(self, event: RoomEvent) -> None:
-        self.members.broadcast(event.room, event.event, event.data)
+        self.members.broadcast(event.room, event.event, event.data, privileged_only=event.staff_only)
 
     async def _on_setting(self, event: RoomSettingChanged) -> None:
         state = self._states.get(event.room)
@@ -542,7 +548,7 @@ class ChatService:
 
     def _set_user(self, conn: Conn, user: User | None) -> None:
         conn.user = user
-        self.members.set_privileged(conn.member, user is not None and user.can("host"))
+        self.members.set_privileged(conn.member, user is not None)  # staff: any account
         if user is None:
             conn.session = None
             conn.nickname = default_nickname(conn.viewer)

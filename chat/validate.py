@@ -7,8 +7,9 @@ joiner stays, emoji sequences need it), the ends are trimmed; the result must be
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
+
+from kernel.text import ZWJ, normalize_text
 
 from .errors import ChatError
 
@@ -19,10 +20,6 @@ CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 VIEWER_RE = re.compile(r"^[A-Za-z0-9_:.-]{1,80}$")
 # Message ids: SQLite row numbers ("123") or Redis stream entries with an index ("1700-0:2").
 MESSAGE_ID_RE = re.compile(r"^(\d{1,19}|\d{1,15}-\d{1,10}:\d{1,5})$")
-# Unicode categories removed from user text: controls, format characters (bidi overrides,
-# zero-width joiners used to smuggle words past filters), surrogates, private use, unassigned.
-_DROP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
-ZWJ = "\u200d"
 
 
 def fold(text: str) -> str:
@@ -35,11 +32,7 @@ def clean_text(value: object, *, field: str = "text", max_len: int = MAX_TEXT) -
         raise ChatError("invalid_text", f"'{field}' must be a string.")
     if len(value) > max_len * 8:
         raise ChatError("text_too_long", f"'{field}' is longer than {max_len} characters.")
-    text = unicodedata.normalize("NFC", value)
-    text = "".join(
-        ch for ch in text if ch == ZWJ or unicodedata.category(ch) not in _DROP_CATEGORIES
-    )
-    text = text.strip()
+    text = normalize_text(value)  # the same rule for every slice's user text (kernel.text)
     if not text:
         raise ChatError("empty_text", f"'{field}' is empty.")
     if len(text) > max_len:

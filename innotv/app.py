@@ -11,10 +11,12 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 import accounts
+import captions
 import chat
 import events
 import live
@@ -26,6 +28,9 @@ from kernel.errors import ApiError, json_errors
 from kernel.security import make_csrf_middleware, security_headers
 
 from .config import Config
+
+if TYPE_CHECKING:
+    from live.simulcast import Simulcast
 from .pages import setup_pages
 
 # Request bodies beyond this are refused before a handler runs; uploads stream past it.
@@ -40,6 +45,7 @@ class Parts:
     schedule: schedule.Schedule
     chat: chat.Chat
     live: live.Live
+    captions: captions.Captions
     events: events.EventsParts
 
 
@@ -52,7 +58,8 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     middlewares = [
         security_headers,
         json_errors,
-        make_csrf_middleware(auth, config.core.allowed_origins, exempt_prefixes=("/whip/",)),
+        # No cookie authorises these: a stream key (WHIP) or a caption key (captioning services).
+        make_csrf_middleware(auth, config.core.allowed_origins, exempt_prefixes=("/whip/", "/captions/")),
     ]
     proxies = config.core.proxies()
     if proxies.enabled:
@@ -72,10 +79,45 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, staff=auth,
                       gate=auth, participation=today.mileage)
     events.setup(app, today, rooms=talk.service, gate=auth, public_url=config.core.public_url)
-    media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth)
+    destinations = _CaptionDestinations()
+    lines = captions.setup(app, kernel, config.captions, programs=lineup.service, rooms=talk.events,
+                           destinations=destinations, gate=auth)
+    media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth,
+                       captions=_CaptionLines(lines.service))
+    destinations.simulcast = media.simulcast
     setup_pages(app, auth)
-    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, today)
+    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, lines, today)
     return app
+
+
+class _CaptionDestinations:
+    """The captions' port to the live slice's simulcast destinations (built after the captions)."""
+
+    simulcast: Simulcast | None = None
+
+    async def caption_urls(self, program_id: str) -> tuple[str, ...]:
+        return await self.simulcast.caption_urls(program_id) if self.simulcast is not None else ()
+
+
+class _CaptionLines:
+    """The live slice's port to the captions: their languages, timing and lines."""
+
+    def __init__(self, service: captions.CaptionService) -> None:
+        self._service = service
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return self._service.settings.languages
+
+    @property
+    def hold_ms(self) -> int:
+        return self._service.settings.hold_ms
+
+    async def recent(self, program_id: str, since_ms: int) -> list[captions.Caption]:
+        return await self._service.recent(program_id, since_ms)
+
+    async def all_lines(self, program_id: str) -> list[captions.Caption]:
+        return await self._service.all_lines(program_id)
 
 
 def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:

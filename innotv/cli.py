@@ -20,6 +20,7 @@ from events import cli as events_cli
 from events.store import make_events_store
 from kernel.core import Kernel, build_kernel
 from kernel.errors import ApiError
+from kernel.identity import ROLES
 from kernel.logs import setup_logging
 
 from .config import Config, ConfigError, load_config
@@ -45,9 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     user = sub.add_parser("user", help="manage accounts")
     user_sub = user.add_subparsers(dest="user_command", required=True)
-    add = user_sub.add_parser("add", help="create a host or producer account")
+    add = user_sub.add_parser("add", help="create a host, producer or captioner account")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["host", "producer"])
+    add.add_argument("--role", required=True, choices=list(ROLES))
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input instead of a prompt")
     _store_flags(add)
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     _store_flags(passwd)
     role = user_sub.add_parser("role", help="change an account's role (ends its sessions)")
     role.add_argument("name")
-    role.add_argument("role", choices=["host", "producer"])
+    role.add_argument("role", choices=list(ROLES))
     _store_flags(role)
     remove = user_sub.add_parser("remove", help="remove an account (ends its sessions)")
     remove.add_argument("name")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accounts import AccountSettings
+from captions import CaptionSettings
 from chat import ChatSettings
 from events import EventsSettings
 from kernel.settings import ConfigError, CoreSettings, load_section, public_names
@@ -28,6 +29,7 @@ SECTIONS: dict[str, type[Any]] = {
     "chat": ChatSettings,
     "live": LiveSettings,
     "events": EventsSettings,
+    "captions": CaptionSettings,
 }
 
 
@@ -39,6 +41,7 @@ class Config:
     chat: ChatSettings
     live: LiveSettings
     events: EventsSettings
+    captions: CaptionSettings
 
     def overrides(self) -> dict[str, Any]:
         """Every setting by its public name: `load_config(config.overrides())` gives it back."""

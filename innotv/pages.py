@@ -24,6 +24,7 @@ PAGES = {
     "/host": "host.html",
     "/produce": "produce.html",
     "/produce/report/{id}": "report.html",
+    "/caption": "caption.html",
     "/setup": "setup.html",
 }
 

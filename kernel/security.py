@@ -25,7 +25,8 @@ CSP = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data: blob:",
-        "media-src 'self' blob:",
+        # data: for the empty `data:,WEBVTT` <track> hls.js gives each subtitle rendition.
+        "media-src 'self' blob: data:",
         "worker-src 'self' blob:",
         "connect-src 'self' ws: wss:",
         "object-src 'none'",

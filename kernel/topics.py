@@ -1,5 +1,5 @@
-"""The bus topics more than one slice uses: the events of the lineup, and changes of who may do
-what.
+"""The bus topics more than one slice uses: the events of the lineup, changes of who may do
+what, and live captions.
 
 The schedule slice publishes the lineup's events; chat and live react. The accounts slice
 publishes `AccessChanged` (a logout, or an account changed or removed); the chat takes the role
@@ -45,6 +45,27 @@ class AccessChanged:
     reason: str  # "logout" | "removed" | "role_changed" | "password_reset"
 
 
+@dataclass(frozen=True)
+class CaptionCommitted:
+    """A caption line was stored (rev 0) or corrected (rev + 1), in any process."""
+
+    program_id: str
+    id: int  # the line's number in the program (all languages), from 1
+    rev: int  # how often its text was corrected
+    lang: str  # BCP 47, e.g. "ko"
+    at: int  # when the words were spoken: wall clock, ms since the epoch (commit minus the delay)
+    text: str
+
+
+@dataclass(frozen=True)
+class CaptionsEdited:
+    """A producer corrected captions of a program whose replay may already be written."""
+
+    program_id: str
+
+
 PROGRAM_CHANGED = Topic("program", ProgramChanged)
 LINEUP_CHANGED = Topic("lineup", LineupChanged)
 ACCESS_CHANGED = Topic("access", AccessChanged)
+CAPTION_COMMITTED = Topic("caption", CaptionCommitted)
+CAPTIONS_EDITED = Topic("captions.edited", CaptionsEdited)

@@ -1,7 +1,8 @@
 """The live slice: stream keys, WHIP ingest, the HLS ladder and recording, WHEP, premieres,
 replays, simulcast.
 
-`setup(app, kernel, settings, programs=..., gate=...)` registers the routes (stream health too),
+`setup(app, kernel, settings, programs=..., gate=..., captions=...)` registers the routes (stream
+health too),
 listens to the bus and returns the `Live` parts for the composition root. The media stack (aiortc,
 PyAV) is imported when a server is set up, not when the package is: a CLI command that only reads
 the settings starts without it.
@@ -20,7 +21,7 @@ from aiohttp import web
 from kernel.core import Kernel
 from kernel.identity import Gate
 
-from .ports import Programs
+from .ports import Captions, Programs
 from .settings import LiveSettings
 
 if TYPE_CHECKING:
@@ -44,8 +45,8 @@ class Live:
 
 
 def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, programs: Programs,
-          gate: Gate) -> Live:
-    from kernel.topics import LINEUP_CHANGED, PROGRAM_CHANGED
+          gate: Gate, captions: Captions) -> Live:
+    from kernel.topics import CAPTION_COMMITTED, CAPTIONS_EDITED, LINEUP_CHANGED, PROGRAM_CHANGED
 
     from .demo import DemoSource
     from .health import HealthBoard
@@ -64,7 +65,7 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
 
     keys = StreamKeys(make_stream_key_store(kernel.backend))
     simulcast = Simulcast(make_simulcast_store(kernel.backend), kernel.bus, programs)
-    live = LiveService(settings, kernel.settings, kernel.bus, kernel.metrics, programs, simulcast)
+    live = LiveService(settings, kernel.settings, kernel.bus, kernel.metrics, programs, simulcast, captions)
     live.register_metrics()
     premieres = Premieres(live, programs, kernel.clock)
     kernel.bus.subscribe(PROGRAM_CHANGED, live.on_program)
@@ -72,6 +73,8 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     kernel.bus.subscribe(LINEUP_CHANGED, live.on_lineup)
     kernel.bus.subscribe(SIMULCAST_CHANGED, live.on_simulcast)
     kernel.bus.subscribe(MEDIA_WANTED, live.on_media_wanted)
+    kernel.bus.subscribe(CAPTION_COMMITTED, live.on_caption)
+    kernel.bus.subscribe(CAPTIONS_EDITED, live.replays.on_captions_edited)
     demo = DemoSource(live, programs) if kernel.settings.demo else None
     if demo is not None:
         kernel.bus.subscribe(PROGRAM_CHANGED, demo.on_program)

@@ -4,7 +4,9 @@ Files are served from the data dir by name patterns only (no path from the reque
 file system), playlists with a short max-age and segments as immutable. A live rendition playlist
 asked for with `_HLS_msn` is held until it lists that segment (blocking playlist reload, see
 blocking.py). Under `/vod/` only what the replay lists is served (its segments and init segments,
-its thumbnail): the camera test, the slate and what a producer cut stay out of reach.
+its subtitle segments, its thumbnail, its whole subtitle tracks `captions-<lang>.vtt|srt`): the
+camera test, the slate and what a producer cut stay out of reach. `/hls/` also serves the live
+subtitle renditions (`subs/<lang>/...`, subtitles.py).
 """
 
 from __future__ import annotations
@@ -35,14 +37,18 @@ from .premiere_media import HIDDEN_FILE
 from .service import LiveService
 
 _RUNG = r"\d{2,4}p"
-_LIVE_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:live\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s))$")
+_LANG = r"[a-z]{2,3}(?:-[A-Z]{2})?"
+_LIVE_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:live\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s)"
+                         rf"|subs/{_LANG}/(?:live\.m3u8|seg-\d{{1,9}}\.vtt))$")
 _VOD_FILES = re.compile(
-    rf"^(?:master\.m3u8|thumb-\d{{1,9}}\.jpg|{_RUNG}/(?:vod\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s))$")
+    rf"^(?:master\.m3u8|thumb-\d{{1,9}}\.jpg|{_RUNG}/(?:vod\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s)"
+    rf"|subs/{_LANG}/(?:vod\.m3u8|r\d{{1,9}}-\d{{1,9}}\.vtt)|captions-{_LANG}\.(?:vtt|srt))$")
 
 PLAYLIST_CACHE = "public, max-age=1"
 VOD_PLAYLIST_CACHE = "public, max-age=10"
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+VTT_TYPE = "text/vtt; charset=utf-8"
 
 
 class VodListings:
@@ -87,9 +93,19 @@ def _missing(directory: Path, path: Path, vod: bool, listings: VodListings) -> s
         return "replay"
     if not path.is_file() or (directory / HIDDEN_FILE).exists():
         return "media"
-    if vod and path.suffix in (".m4s", ".mp4") and not listings.lists(path.parent / "vod.m3u8", path.name):
+    if vod and path.suffix in (".m4s", ".mp4", ".vtt") and path.parent != directory \
+            and not listings.lists(path.parent / "vod.m3u8", path.name):
         return "media"
     return None
+
+
+def _file_kind(name: str, request: web.Request) -> str:
+    """The `file` label of innotv_hls_requests_total: master, playlist, blocking_playlist, init, segment."""
+    if name == "master.m3u8":
+        return "master"
+    if name.endswith(".m3u8"):
+        return "blocking_playlist" if "_HLS_msn" in request.query else "playlist"
+    return "init" if name.endswith(".mp4") else "segment"
 
 
 def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) -> PlaylistWatchers:
@@ -100,6 +116,9 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
                        lambda: float(watchers.held))
     metrics.gauge("innotv_hls_playlist_watchers", "playlist files watched for held requests",
                        lambda: float(watchers.watchers))
+    # What a cache in front passes on: with nginx's cache (deploy/) about one request per rung
+    # and segment, however many viewers; without one, every viewer's every request.
+    metrics.counter("innotv_hls_requests_total", "HLS and replay file requests that reached this process")
 
     async def release_held(_app: web.Application) -> None:
         await watchers.close()
@@ -149,6 +168,8 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
             name = request.match_info["path"]
             if not allowed.match(name):
                 raise ApiError(404, "not_found", "No such media file.")
+            metrics.inc("innotv_hls_requests_total", route="vod" if vod else "hls",
+                        file=_file_kind(name, request))
             msn: int | None = None
             if not vod and name.endswith("/live.m3u8"):  # never held: VOD and master playlists
                 try:
@@ -175,6 +196,12 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
                 ctype = PLAYLIST_TYPE
             elif name.endswith(".jpg"):
                 cache, ctype = SEGMENT_CACHE, "image/jpeg"  # a new thumbnail gets a new name
+            elif name.startswith("captions-"):
+                # the replay's whole subtitle track, to download; a producer's correction rewrites it
+                cache = "no-cache"
+                ctype = VTT_TYPE if name.endswith(".vtt") else "application/x-subrip; charset=utf-8"
+            elif name.endswith(".vtt"):
+                cache, ctype = SEGMENT_CACHE, VTT_TYPE  # written once (a new edition has new names)
             else:
                 cache = SEGMENT_CACHE
                 ctype = "video/mp4" if name.endswith(".mp4") else "video/iso.segment"

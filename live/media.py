@@ -5,7 +5,9 @@ Layout under `<data_dir>/live/<program>/` (see docs/operations.md):
 `<rung>/init-<k>.mp4`, `<rung>/seg-<n>.m4s`, `<rung>/live.m3u8` (sliding window),
 `<rung>/vod.m3u8` (the replay's segments, ENDLIST; written by replay.py) and
 `<rung>/segments.log` (the journal: each segment's number, init, duration, size, wall-clock
-start and whether it is the slate, from which the replay is chosen). Every file is written to a
+start, media timestamp and whether it is the slate, from which the replay is chosen), and per
+captioned language `subs/<lang>/seg-<n>.vtt` and `subs/<lang>/live.m3u8` (subtitles.py), written
+with the top rung's segments. Every file is written to a
 temporary name and renamed, so a reader sees either the old or the new version, never half of
 one. Used from one media thread at a time.
 
@@ -23,10 +25,15 @@ import json
 import math
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .ladder import Rung
+
+if TYPE_CHECKING:
+    from .subtitles import LiveSubtitles
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 
@@ -63,6 +70,7 @@ class Segment:
     size: int | None = None  # bytes (None: journals written before sizes were kept)
     at: int | None = None  # wall-clock start, ms since the epoch (None: a premiere's, or an old journal)
     slate: bool = False  # the generated "be right back" card, not the show
+    pts: int | None = None  # the fragment's first video decode time (tfdt, 90 kHz; None: not known)
 
 
 def peak_bitrate(segments: list[Segment], target_s: float, last_only: bool = False) -> int:
@@ -104,12 +112,13 @@ class RenditionLog:
         for line in journal.read_text().splitlines():
             try:
                 raw = json.loads(line)
-                size, at = raw.get("bytes"), raw.get("at")
+                size, at, pts = raw.get("bytes"), raw.get("at"), raw.get("pts")
                 self.segments.append(
                     Segment(int(raw["seq"]), int(raw["init"]), float(raw["duration"]),
                             bool(raw["disc"]), str(raw["file"]),
                             int(size) if size is not None else None,
-                            int(at) if at is not None else None, bool(raw.get("slate", False)))
+                            int(at) if at is not None else None, bool(raw.get("slate", False)),
+                            int(pts) if pts is not None else None)
                 )
             except (ValueError, KeyError, TypeError):
                 continue
@@ -122,10 +131,10 @@ class RenditionLog:
         atomic_write(self.dir / f"init-{index}.mp4", data)
 
     def add(self, init: int, data: bytes, duration: float, discontinuity: bool,
-            at: int | None = None, slate: bool = False) -> Segment:
+            at: int | None = None, slate: bool = False, pts: int | None = None) -> Segment:
         seq = self.next_seq
         seg = Segment(seq, init, duration, discontinuity and bool(self.segments), f"seg-{seq}.m4s",
-                      len(data), at, slate)
+                      len(data), at, slate, pts)
         atomic_write(self.dir / seg.file, data)
         self.segments.append(seg)
         entry: dict[str, object] = {"seq": seg.seq, "init": seg.init, "duration": round(seg.duration, 4),
@@ -134,6 +143,8 @@ class RenditionLog:
             entry["at"] = at
         if slate:
             entry["slate"] = True
+        if pts is not None:
+            entry["pts"] = pts
         with open(self.dir / "segments.log", "a") as fh:
             fh.write(json.dumps(entry) + "\n")
         if self.publish_live:
@@ -160,12 +171,17 @@ class RenditionLog:
             lines.append(seg.file)
         return lines
 
-    def live_text(self, ended: bool = False, upto: int | None = None) -> str:
-        """The live playlist: the last `window` segments (of the first `upto` when given)."""
+    def live_window(self, upto: int | None = None) -> tuple[list[Segment], int]:
+        """The live playlist's segments (the last `window`, of the first `upto` when given) and
+        the discontinuities before them."""
         shown = self.segments if upto is None else self.segments[:upto]
         window = shown[-self.window :]
+        return window, sum(1 for s in shown[: len(shown) - len(window)] if s.discontinuity)
+
+    def live_text(self, ended: bool = False, upto: int | None = None) -> str:
+        """The live playlist: the last `window` segments (of the first `upto` when given)."""
+        window, disc_before = self.live_window(upto)
         first = window[0].seq if window else 0
-        disc_before = sum(1 for s in shown[: len(shown) - len(window)] if s.discontinuity)
         head = [
             "#EXTM3U",
             "#EXT-X-VERSION:7",
@@ -214,10 +230,13 @@ class RenditionLog:
 
 
 def master_text(rungs: tuple[Rung, ...], codecs: dict[str, str], playlist: str,
-                bandwidth: dict[str, tuple[int, int]] | None = None) -> str:
+                bandwidth: dict[str, tuple[int, int]] | None = None,
+                subtitles: Sequence[str] = ()) -> str:
     """The multivariant playlist; `bandwidth`: (peak, average) bit/s per rung name where known
-    (else the rung's nominal figures)."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    (else the rung's nominal figures); `subtitles`: the EXT-X-MEDIA lines of the subtitle
+    renditions (group "subs", subtitles.media_lines)."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS", *subtitles]
+    group = ',SUBTITLES="subs"' if subtitles else ""
     for rung in rungs:
         video = codecs.get(rung.name, "avc1.64001f")
         peak, average = (bandwidth or {}).get(
@@ -225,6 +244,7 @@ def master_text(rungs: tuple[Rung, ...], codecs: dict[str, str], playlist: str,
         lines.append(
             f"#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},"
             f'RESOLUTION={rung.width}x{rung.height},FRAME-RATE={rung.fps:.3f},CODECS="{video},mp4a.40.2"'
+            f"{group}"
         )
         lines.append(f"{rung.name}/{playlist}")
     return "\n".join(lines) + "\n"
@@ -245,6 +265,7 @@ class ProgramMedia:
         self.publish_live = True
         self.logs: dict[str, RenditionLog] = {}
         self.peaks: dict[str, int] = {}  # the peak segment bit rate written so far, per rung
+        self.subtitles: LiveSubtitles | None = None  # the captions' renditions (worker_main sets it)
         self._inits = self._count_inits()
 
     def _count_inits(self) -> int:
@@ -276,8 +297,13 @@ class ProgramMedia:
                     at: int | None = None, slate: bool = False) -> Segment:
         """Write one media segment of `rung`; the master playlist is rewritten when the segment
         takes the rung above the BANDWIDTH it announces."""
+        from .subtitles import tfdt
+
         log = self.logs[rung]
-        seg = log.add(init, data, duration, discontinuity, at, slate)
+        seg = log.add(init, data, duration, discontinuity, at, slate, tfdt(data))
+        if self.subtitles is not None and self.rungs and rung == self.rungs[0].name and log.publish_live:
+            window, disc_before = log.live_window()
+            self.subtitles.segment_written(seg, window, log.target_duration(log.segments), disc_before)
         peak = peak_bitrate(log.segments, self.segment_s, last_only=True)
         if peak > self.peaks.get(rung, 0):
             announced = self._bandwidth(rung)
@@ -304,7 +330,12 @@ class ProgramMedia:
     def write_live_master(self) -> None:
         bandwidth = {r.name: (self._bandwidth(r.name), int((r.video_kbps + r.audio_kbps) * 1000))
                      for r in self.rungs}
-        text = master_text(self.rungs, self.codecs, "live.m3u8", bandwidth)
+        subtitles: list[str] = []
+        if self.subtitles is not None:
+            from .subtitles import media_lines
+
+            subtitles = media_lines(self.subtitles.languages)
+        text = master_text(self.rungs, self.codecs, "live.m3u8", bandwidth, subtitles)
         atomic_write(self.dir / "master.m3u8", text.encode())
 
     def end_live(self) -> bool:
@@ -314,4 +345,9 @@ class ProgramMedia:
             return False
         for log in self.logs.values():
             log.write_live(ended=True)
+        top = self.logs.get(self.rungs[0].name)
+        if self.subtitles is not None and top is not None:
+            window, disc_before = top.live_window()
+            for lang in self.subtitles.languages:
+                self.subtitles.write_live(lang, window, top.target_duration(top.segments), disc_before, True)
         return True

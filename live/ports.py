@@ -43,3 +43,38 @@ class Programs(Protocol):
     ) -> ProgramView | None:
         """Compare-and-set the program's state; the program when it changed. `bump_version`:
         the change also counts as an edit (version + 1), for a state that goes back."""
+
+
+class CaptionLine(Protocol):
+    """A stored caption line, as the live slice writes it into the HLS and the replay."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def rev(self) -> int: ...
+
+    @property
+    def lang(self) -> str: ...
+
+    @property
+    def at(self) -> int: ...  # when the words were spoken: wall clock, ms since the epoch
+
+    @property
+    def text(self) -> str: ...
+
+
+class Captions(Protocol):
+    """The captions slice: its languages (a subtitle rendition each) and a program's lines."""
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
+    @property
+    def hold_ms(self) -> int: ...  # how long a line stays on screen
+
+    async def recent(self, program_id: str, since_ms: int) -> Sequence[CaptionLine]:
+        """The lines spoken since `since_ms` (for a media worker that starts mid-show)."""
+
+    async def all_lines(self, program_id: str) -> Sequence[CaptionLine]:
+        """Every line of the program, corrected text, in order (for the replay)."""

@@ -34,6 +34,7 @@ from typing import Any
 import av
 
 from .media import ProgramMedia, RenditionLog, Segment, atomic_write, master_text, peak_bitrate
+from .subtitles import ReplayCaptions, write_replay_subtitles
 
 REPLAY_FILE = "replay.json"
 THUMB_MAX = (640, 360)
@@ -156,10 +157,12 @@ def replay_span(media: ProgramMedia, edit: ReplayEdit) -> tuple[float, float, fl
 
 # ---- writing ----
 
-def write_replay(media: ProgramMedia, edit: ReplayEdit) -> ReplayEdit:
+def write_replay(media: ProgramMedia, edit: ReplayEdit,
+                 captions: ReplayCaptions | None = None) -> ReplayEdit:
     """Choose the show's segments by `edit` (window, cut, visibility), write the VOD playlists,
-    a thumbnail when the picture it shows moved (another time or in point), and `replay.json`;
-    the edit as written (snapped cut, lengths, status "none" when nothing aired)."""
+    the subtitle renditions and downloads of `captions` (subtitles.py), a thumbnail when the
+    picture it shows moved (another time or in point), and `replay.json`; the edit as written
+    (snapped cut, lengths, status "none" when nothing aired)."""
     if not media.rungs:
         media.load()
     previous = read_edit(media.dir)
@@ -196,11 +199,17 @@ def write_replay(media: ProgramMedia, edit: ReplayEdit) -> ReplayEdit:
         top_log = media.logs[media.rungs[0].name]
         name = write_thumbnail(top_log, cut(top, in_s, out_s), at, media.dir)
         written = dataclasses.replace(written, thumbnail=name, thumbnail_at=at)
+    subtitles: list[str] = []
+    if captions is not None:
+        chosen_top = cut(top, in_s, out_s)
+        target = media.logs[media.rungs[0].name].target_duration(chosen_top)
+        subtitles = write_replay_subtitles(media.dir, chosen_top, target, captions)
     master = media.dir / "vod.m3u8"
     if edit.hidden:
         master.unlink(missing_ok=True)
     else:
-        atomic_write(master, master_text(media.rungs, media.codecs, "vod.m3u8", bandwidth).encode())
+        text = master_text(media.rungs, media.codecs, "vod.m3u8", bandwidth, subtitles)
+        atomic_write(master, text.encode())
     write_edit(media.dir, written)
     return written
 

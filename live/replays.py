@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from kernel.errors import ApiError
+from kernel.topics import CaptionsEdited
 
 from .media import ProgramMedia, lock_media
-from .ports import Programs, ProgramView
+from .ports import Captions, Programs, ProgramView
 from .replay_files import ReplayEdit, has_recording, read_edit, replay_span, write_edit, write_replay
+from .subtitles import Cue, ReplayCaptions
 
 log = logging.getLogger("innotv.live.replay")
 
@@ -40,15 +42,23 @@ def _ms(program: ProgramView) -> tuple[int, int]:
 
 
 class Replays:
-    def __init__(self, root: Path, programs: Programs, segment_s: float, window: int) -> None:
+    def __init__(self, root: Path, programs: Programs, segment_s: float, window: int,
+                 captions: Captions) -> None:
         self.root = root
         self.programs = programs
+        self.captions = captions
         self.segment_s = segment_s
         self.window = window
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, program_id: str) -> asyncio.Lock:
         return self._locks.setdefault(program_id, asyncio.Lock())
+
+    async def _captions(self, program_id: str) -> ReplayCaptions:
+        """The program's caption lines as they are now (corrections included)."""
+        lines = await self.captions.all_lines(program_id)
+        cues = tuple(Cue(c.id, c.rev, c.lang, c.at, c.at, c.text) for c in lines)
+        return ReplayCaptions(tuple(self.captions.languages), self.captions.hold_ms, cues)
 
     def _media(self, program_id: str) -> ProgramMedia:
         media = ProgramMedia(self.root, program_id, self.segment_s, self.window)
@@ -63,13 +73,15 @@ class Replays:
         program = await self.programs.get(program_id)
         if program is None or program.state not in _OVER:
             return None
+        captions = await self._captions(program_id)
         async with self._lock(program_id):
-            edit = await asyncio.to_thread(self._write_first, program_id, _ms(program))
+            edit = await asyncio.to_thread(self._write_first, program_id, _ms(program), captions)
             if edit is not None and edit.status == "ready" and not edit.hidden:
                 await self.programs.set_state(program_id, "replay", expected_state="ended")
             return edit
 
-    def _write_first(self, program_id: str, window: tuple[int, int]) -> ReplayEdit | None:
+    def _write_first(self, program_id: str, window: tuple[int, int],
+                     captions: ReplayCaptions) -> ReplayEdit | None:
         directory = self.root / program_id
         if not has_recording(directory):
             return None
@@ -82,7 +94,7 @@ class Replays:
                 return previous
             kept = previous is not None and previous.status == "ready"
             edit = previous if kept and previous is not None else ReplayEdit(window=window)
-            return write_replay(self._media(program_id), edit)
+            return write_replay(self._media(program_id), edit, captions)
         finally:
             os.close(fd)
 
@@ -135,8 +147,9 @@ class Replays:
         boundaries), hide or show, pick the thumbnail (`thumbnail_at`: seconds into the replay)."""
         changes = _parse_edit(body)
         await self.programs.require(program_id)
+        captions = await self._captions(program_id)
         async with self._lock(program_id):
-            written = await asyncio.to_thread(self._edit, program_id, changes)
+            written = await asyncio.to_thread(self._edit, program_id, changes, captions)
             # hidden: back to `ended`, an edit for clients (version + 1), which otherwise take a
             # same-version copy at an earlier state for an old one; shown: `replay` again
             if written.hidden:
@@ -145,7 +158,7 @@ class Replays:
                 await self.programs.set_state(program_id, "replay", expected_state="ended")
         return await self.describe(program_id, producer=True)
 
-    def _edit(self, program_id: str, changes: dict[str, Any]) -> ReplayEdit:
+    def _edit(self, program_id: str, changes: dict[str, Any], captions: ReplayCaptions) -> ReplayEdit:
         directory = self.root / program_id
         current = read_edit(directory)
         if current is None or current.status != "ready":
@@ -175,7 +188,26 @@ class Replays:
                                f"({out_s - in_s:.1f} s).", details={"field": "thumbnail_at"})
             if "thumbnail_at" not in changes and ("in" in changes or "out" in changes):
                 wanted = dataclasses.replace(wanted, thumbnail_at=None)  # the default picture of the new cut
-            return write_replay(media, wanted)
+            return write_replay(media, wanted, captions)
+        finally:
+            os.close(fd)
+
+    async def on_captions_edited(self, event: CaptionsEdited) -> None:
+        """A producer corrected captions after the show: the replay's subtitles again."""
+        captions = await self._captions(event.program_id)
+        async with self._lock(event.program_id):
+            await asyncio.to_thread(self._rewrite_subtitles, event.program_id, captions)
+
+    def _rewrite_subtitles(self, program_id: str, captions: ReplayCaptions) -> None:
+        directory = self.root / program_id
+        current = read_edit(directory)
+        if current is None or current.status != "ready":
+            return  # not written yet: it will be, with these lines
+        fd = lock_media(directory)
+        if fd is None:
+            return  # another process writes this program's media: it writes the replay too
+        try:
+            write_replay(self._media(program_id), current, captions)
         finally:
             os.close(fd)
 

@@ -34,11 +34,11 @@ from kernel.bus import Bus
 from kernel.errors import ApiError
 from kernel.metrics import Metrics
 from kernel.settings import CoreSettings
-from kernel.topics import LineupChanged, ProgramChanged
+from kernel.topics import CaptionCommitted, LineupChanged, ProgramChanged
 
 from .aiortc_internals import keep_only_codec, receive_packets, request_keyframe
 from .ladder import PublisherLimits
-from .ports import Programs
+from .ports import Captions, Programs
 from .replays import Replays
 from .sdp import chosen_video_codec, max_macroblocks
 from .settings import LiveSettings
@@ -50,6 +50,7 @@ from .worker_process import WorkerLocked, WorkerProcess
 log = logging.getLogger("innotv.live")
 
 _CLOSED_STATES = ("ended", "replay")
+CAPTIONS_BACK_MS = 60_000  # a worker that starts mid-show gets the caption lines of the last minute
 RESTART_EVERY_S = 2.0  # a worker that keeps crashing is restarted at most this often
 CONNECT_S = 10.0  # a publisher still connecting (ICE, DTLS) is not taken for a dead one before this
 
@@ -84,8 +85,9 @@ class Broadcast:
 
 class LiveService:
     def __init__(self, settings: LiveSettings, core: CoreSettings, bus: Bus, metrics: Metrics,
-                 programs: Programs, simulcast: Simulcast) -> None:
+                 programs: Programs, simulcast: Simulcast, captions: Captions) -> None:
         self.simulcast = simulcast
+        self.captions = captions
         self.settings = settings
         self.core = core
         self.bus = bus
@@ -100,9 +102,11 @@ class LiveService:
             queue_frames=settings.queue_frames,
             passthrough=settings.passthrough,
             threads=settings.codec_threads,
+            subtitles=captions.languages,
+            caption_hold_ms=captions.hold_ms,
         )
         self.ice_servers = [RTCIceServer(urls=url) for url in settings.ice_servers]
-        self.replays = Replays(self.root, programs, settings.segment_s, settings.window_segments)
+        self.replays = Replays(self.root, programs, settings.segment_s, settings.window_segments, captions)
         self.broadcasts: dict[str, Broadcast] = {}
         self._locks: dict[str, asyncio.Lock] = {}  # one per program: publishers never wait on another
         self._closing = False
@@ -153,6 +157,7 @@ class LiveService:
             task = asyncio.create_task(self._supervise(bc, worker))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            await self._catch_up_captions(bc.program_id, worker)
             return worker
         worker = bc.worker
         await worker.started.wait()  # another caller is starting it right now
@@ -182,6 +187,24 @@ class LiveService:
             revived.publisher(bc.publisher.epoch, bc.publisher.limits)
             if bc.publisher.video_receiver is not None:
                 await request_keyframe(bc.publisher.video_receiver)
+
+    async def _catch_up_captions(self, program_id: str, worker: WorkerProcess) -> None:
+        """A worker that starts mid-show gets the lines still on screen (or about to be)."""
+        try:
+            lines = await self.captions.recent(program_id, int(time.time() * 1000) - CAPTIONS_BACK_MS)
+        except Exception:
+            log.warning("caption lines could not be read for %s", program_id, exc_info=True)
+            return
+        for line in lines:
+            worker.caption({"id": line.id, "rev": line.rev, "lang": line.lang, "at": line.at,
+                            "text": line.text})
+
+    async def on_caption(self, event: CaptionCommitted) -> None:
+        """A stored caption line: to the program's worker, when this process runs it."""
+        bc = self.broadcasts.get(event.program_id)
+        if bc is not None and bc.worker is not None and not bc.worker.done.done():
+            bc.worker.caption({"id": event.id, "rev": event.rev, "lang": event.lang, "at": event.at,
+                               "text": event.text})
 
     # ---- publishing (WHIP) ----
     async def publish(self, program_id: str, offer: str, size: tuple[int, int] | None = None,

@@ -51,6 +51,11 @@ class WorkerSettings:
     queue_frames: int
     passthrough: bool = True  # an H.264 publisher at the top rung's size is repackaged, not encoded
     threads: int = 0  # per encoder and decoder; 0: FFmpeg's choice (one per core)
+    subtitles: tuple[str, ...] = ()  # the captioned languages: a WebVTT rendition each (subtitles.py)
+    caption_hold_ms: int = 5000  # how long a caption line stays on screen
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subtitles", tuple(self.subtitles))  # a list after JSON
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -137,7 +142,9 @@ class WorkerLoop:
             if kind == "stop":
                 self.on_stop(bool(ep))
                 return
-            if kind == "publisher":
+            if kind == "caption":
+                self.on_caption(payload)
+            elif kind == "publisher":
                 self.on_publisher(ep, payload)
             elif kind == "gone":
                 self.on_gone(ep)
@@ -159,6 +166,13 @@ class WorkerLoop:
         for old in list(self.publishers)[:-8]:
             if old != self.epoch:
                 self.publishers.pop(old, None)
+
+    def on_caption(self, line: dict[str, Any]) -> None:
+        """A stored caption line (or its correction): into the subtitle segments written from now."""
+        subtitles = self.media.subtitles
+        if subtitles is not None:
+            subtitles.add(int(line["id"]), int(line["rev"]), str(line["lang"]), int(line["at"]),
+                          str(line["text"]))
 
     def on_picture(self, ep: Any, picture: av.VideoFrame, source: tuple[str, Any] | None = None) -> None:
         """A decoded picture from publisher `ep` (`source`: the codec and packet it was decoded
@@ -458,6 +472,10 @@ class MediaWorker:
     def gone(self, epoch: Any) -> None:
         """The publisher of `epoch` is gone without stopping: show the slate."""
         self._q.put_nowait(("gone", epoch, None))
+
+    def caption(self, line: dict[str, Any]) -> None:
+        """A caption line {id, rev, lang, at, text} for the subtitle renditions (never dropped)."""
+        self._q.put_nowait(("caption", None, line))
 
     def stop(self, finalise: bool = True) -> None:
         """End the broadcast: close the current session and (by default) end the live playlists."""

@@ -16,6 +16,7 @@ is ["init", {...}]; then (headers; "+ data" is the binary payload):
   ["generate", epoch, width, height, fps]             play the test pattern and tone (the demo)
   ["destinations", urls]                              the simulcast destinations wanted now
   ["gone", epoch]                                     that publisher left: show the slate
+  ["caption", {id, rev, lang, at, text}]               a stored caption line, for the subtitles
   ["status"]                                          send the status now
   ["stop", finalise]                                  end the broadcast (and end the live playlists)
 It answers with ["status", {...}] twice a second and on request, and ["done", recorded] last.
@@ -43,6 +44,7 @@ from .ipc import pack, read_message
 from .ladder import PublisherLimits
 from .media import ProgramMedia, lock_media
 from .source import AUDIO_SAMPLES, TestPattern, Tone
+from .subtitles import LiveSubtitles
 from .worker import MediaWorker, WorkerSettings
 
 log = logging.getLogger("innotv.live")
@@ -132,7 +134,11 @@ def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
     link.send(["ready"])
     settings = WorkerSettings.from_json(init["settings"])
     media = ProgramMedia(Path(init["root"]), init["program_id"], settings.segment_s, init["window"])
+    if settings.subtitles:
+        media.subtitles = LiveSubtitles(media.dir, settings.subtitles, settings.caption_hold_ms)
     media.load()
+    if media.subtitles is not None and media.rungs:
+        media.subtitles.resume(media.logs[media.rungs[0].name].segments)  # after a restart
     destinations: list[tuple[str, ...]] = [tuple(init.get("destinations", ()))]
     worker = MediaWorker(media, settings, init["program_id"], lambda: destinations[0])
     worker.start()
@@ -166,6 +172,8 @@ def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
             destinations[0] = tuple(header[1])
         elif kind == "gone":
             worker.gone(header[1])
+        elif kind == "caption" and len(header) == 2 and isinstance(header[1], dict):
+            worker.caption(header[1])
         elif kind == "generate":
             _, epoch, width, height, fps = header
             threading.Thread(target=_generate, args=(worker, epoch, width, height, fps, generator_stop),

@@ -124,6 +124,10 @@ class WorkerProcess:
     def gone(self, epoch: str) -> None:
         self._send(["gone", epoch])
 
+    def caption(self, line: dict[str, Any]) -> None:
+        """A stored caption line {id, rev, lang, at, text} (a control message: never dropped)."""
+        self._send(["caption", line])
+
     def stop(self, finalise: bool = True) -> None:
         self._send(["stop", finalise])
 

@@ -23,7 +23,7 @@ async function load() {
 
 function roleSelect(user) {
   const select = h('select', { 'aria-label': i18n.t('accounts.roleOf', { name: user.username }), dataset: { action: 'role' } },
-    ...['host', 'producer'].map((role) => h('option', { value: role, selected: role === user.role }, i18n.t(`role.${role}Name`))));
+    ...['host', 'producer', 'captioner'].map((role) => h('option', { value: role, selected: role === user.role }, i18n.t(`role.${role}Name`))));
   select.disabled = user.username === state.me;
   select.addEventListener('change', async () => {
     try {

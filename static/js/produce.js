@@ -433,6 +433,20 @@ async function issueKey() {
   }
 }
 
+/** A new caption key: the ingestion URL a captioning service posts to, shown once. */
+async function issueCaptionKey() {
+  const p = state.selected;
+  if (!p) return;
+  try {
+    const data = await post(`/api/programs/${encodeURIComponent(p.id)}/caption-key`);
+    $('#caption-key-value').textContent = data.ingest_url;
+    $('#caption-key-box').hidden = false;
+    say($('#caption-key-status'), '');
+  } catch (err) {
+    say($('#caption-key-status'), errText(err), 'error');
+  }
+}
+
 let mediaTimer = null;
 
 /** Shows the premiere file's state (none, transcoding, ready, failed); polls while it changes. */
@@ -497,10 +511,12 @@ async function loadSimulcast() {
 async function addTarget() {
   const p = state.selected;
   const url = $('#simulcast-url').value.trim();
+  const captionUrl = $('#simulcast-caption-url').value.trim();
   if (!p || !url) return;
   try {
-    await post(simulcastPath(p), { url });
+    await post(simulcastPath(p), captionUrl ? { url, caption_url: captionUrl } : { url });
     $('#simulcast-url').value = '';
+    $('#simulcast-caption-url').value = '';
     say($('#simulcast-status'), i18n.t('produce.saved'), 'ok');
     await loadSimulcast();
   } catch (err) {
@@ -580,6 +596,7 @@ async function main() {
   $('#issue-key').addEventListener('click', issueKey);
   $('#media-upload').addEventListener('click', uploadMedia);
   $('#simulcast-add').addEventListener('click', addTarget);
+  $('#issue-caption-key').addEventListener('click', issueCaptionKey);
   $('#cue-start').addEventListener('click', () => cue('start'));
   $('#cue-end').addEventListener('click', () => cue('end'));
   $('#replay-cut').addEventListener('click', () => editReplay({ in: seconds($('#replay-in')), out: seconds($('#replay-out')) }));

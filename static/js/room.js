@@ -51,6 +51,8 @@ const EVENTS = {
   quiz: (m) => m, // today's event: the quiz as it opens, closes and is revealed
   draw: (m) => m, // today's event: a prize draw, committed then drawn
   campaign: (m) => m, // today's event: {id, total, donors, goal}, the thermometer
+  captions: (m) => m.items, // [{id, lang, at, text, by, rev}], stored caption lines (or corrections), per tick
+  'caption:turn': (m) => m, // {room, lang, holder, since}: staff only
 };
 
 /**

@@ -4,6 +4,7 @@
 // with the next show first, the replays (a replay shows no live count and no old vote), and
 // today's event (event.js: join, mileage, donations, quiz, draws).
 import { get, whoami } from './api.js';
+import { CaptionView } from './captions.js';
 import { ChatView, NOTICED, noticeText } from './chat.js';
 import { EventPanel } from './event.js';
 import { $, clear, fmtCountdown, fmtDateTime, fmtDay, fmtTime, h, prefersReducedMotion, say, seoulDay } from './dom.js';
@@ -36,6 +37,8 @@ const state = {
   viewers: null,
   nickname: '', // as the server knows it (the join ack, or the last `nick` it accepted)
   event: null, // today's event panel (event.js)
+  captions: null, // CaptionView: the overlay and the transcript
+  producer: false, // signed in as a producer: the replay's captions can be corrected
 };
 
 /** 'live', 'upcoming' (scheduled or lobby), 'replay' (ended or replay) or 'none'. */
@@ -109,6 +112,10 @@ function renderProgram() {
   badge.textContent = i18n.t(`state.${p.state}`);
   $('#when').textContent = `${fmtDateTime(p.starts_at, lang)}–${fmtTime(p.ends_at, lang)}`;
   $('#description').textContent = p.description || '';
+  const shownMode = p.state === 'live' || p.state === 'lobby' ? 'live' : p.state === 'replay' ? 'replay' : 'none';
+  if (state.captions.programId !== p.id || state.captions.mode !== shownMode) {
+    state.captions.show(p, shownMode, state.producer);
+  }
   if (p.state === 'live') {
     $('#overlay').hidden = true;
     clearInterval(state.countdownTimer);
@@ -321,6 +328,7 @@ function joinRoom() {
     quiz: (quiz) => state.event.quiz(quiz),
     draw: (draw) => state.event.draw(draw),
     campaign: (campaign) => state.event.campaign(campaign),
+    captions: (items) => state.captions.add(items),
     notice: (notice) => {
       state.chat.system(noticeText(notice));
       if (['slow_mode', 'timed_out', 'banned', 'read_only'].includes(notice.code)) {
@@ -515,7 +523,8 @@ function renderQuestions() {
 // ---- wiring ---------------------------------------------------------------------------------
 
 function wireTabs() {
-  const tabs = [[$('#tab-chat'), $('#panel-chat')], [$('#tab-qa'), $('#panel-qa')]];
+  const tabs = [[$('#tab-chat'), $('#panel-chat')], [$('#tab-qa'), $('#panel-qa')],
+    [$('#tab-transcript'), $('#panel-transcript')]];
   const select = (index) => {
     tabs.forEach(([tab, panel], i) => {
       tab.setAttribute('aria-selected', String(i === index));
@@ -527,7 +536,8 @@ function wireTabs() {
   tabs.forEach(([tab], i) => {
     tab.addEventListener('click', () => select(i));
     tab.addEventListener('keydown', (e) => {
-      if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') select((i + 1) % 2);
+      if (e.key === 'ArrowRight') select((i + 1) % tabs.length);
+      if (e.key === 'ArrowLeft') select((i + tabs.length - 1) % tabs.length);
     });
   });
 }
@@ -583,9 +593,12 @@ function wireForms() {
 
 async function main() {
   i18n.init();
-  await whoami().catch(() => null); // sets the viewer cookie before the socket connects
+  const me = await whoami().catch(() => null); // sets the viewer cookie before the socket connects
+  state.producer = !!(me && me.role === 'producer');
   state.chat = new ChatView($('#messages'), { pinned: $('#pinned') });
   state.player = new Player($('#video'), $('#quality'), onPlayerStatus, () => i18n.t('watch.auto'));
+  state.captions = new CaptionView($('#video'));
+  state.player.onHls = (hls, Hls) => state.captions.attachHls(hls, Hls);
   state.event = new EventPanel($('#event'), $('#video'));
   state.event.start();
   state.socket = connect();

@@ -90,11 +90,13 @@ async def connect(
     origin: str | None = "same",
     transports: list[str] | None = None,
     reconnection: bool = False,
+    **client_options: Any,
 ) -> ChatClient:
+    """A connected client; `client_options` go to `socketio.AsyncClient` (e.g. `http_session`)."""
     rec = Recorder()
-    sio = socketio.AsyncClient(reconnection=reconnection)
+    sio = socketio.AsyncClient(reconnection=reconnection, **client_options)
     for event in ("messages", "deleted", "hearts", "viewers", "program", "poll", "questions",
-                  "pinned", "slow", "notice", "moderation"):
+                  "pinned", "slow", "notice", "moderation", "captions", "caption:turn"):
         sio.on(event, _recorder(rec, event))
     headers: dict[str, str] = {}
     if cookies:

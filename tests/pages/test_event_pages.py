@@ -1,7 +1,7 @@
 """Today's event on the viewer's phone in Debian Chromium: joining through the page's dialog with
 consent, a vote that shows its mileage at once, a donation that moves the thermometer on another
-viewer's page, and a live quiz answered inside its countdown and revealed with the mileage it
-earned; nothing refused by the CSP, no page error."""
+viewer's page, and a live quiz opened and revealed on the host console, answered inside its
+countdown and showing the mileage it earned; nothing refused by the CSP, no page error."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.chat.clients import host as host_client
 
 from ..helpers import HOST, Server
-from .conftest import screenshot, watched_page
+from .conftest import DESKTOP, api_login, screenshot, watched_page
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -98,19 +98,34 @@ async def test_join_vote_and_donate(browser: Browser, site: Server, on_air: dict
         await watched.context.close()
 
 
-async def test_a_live_quiz_answered_in_time(browser: Browser, site: Server, on_air: dict[str, Any]) -> None:
+async def test_a_live_quiz_from_the_host_console_answered_in_time(
+    browser: Browser, site: Server, on_air: dict[str, Any]
+) -> None:
     program = on_air["program"]
     watched = await watched_page(browser)
     page = watched.page
     await page.goto(f"{site.url}/watch/{program}")
     await join_through_the_dialog(page, "quiz@example.kr", "김퀴즈")
 
-    staff = await site.host()
-    quiz_body = {"program": program, "question": "박람회는 며칠 동안 열리나요?", "choices": ["3일", "10일"],
-                 "answer": 1, "window_s": 6}
-    async with staff.post("/api/events/quizzes", json=quiz_body) as r:
-        assert r.status == 201, await r.text()
-        quiz = (await r.json())["quiz"]
+    studio = await watched_page(browser, DESKTOP)
+    await api_login(studio.context, site.url, *HOST)
+    host = studio.page
+    await host.goto(f"{site.url}/host")
+    await expect(host.locator("#console")).to_have_attribute("data-joined", f"program:{program}")
+    panel = host.locator("#quiz-panel")
+    await panel.locator("#quiz-question").fill("박람회는 며칠 동안 열리나요?")
+    await panel.locator("#quiz-choices").fill("3일")
+    await panel.locator("#quiz-open").click()
+    await expect(panel.locator("#quiz-status")).to_contain_text("보기 두 개 이상")  # nothing sent
+    await panel.locator("#quiz-choices").fill("3일\n10일")
+    await panel.locator("#quiz-answer").fill("2")
+    await panel.locator("#quiz-window").fill("6")
+    await panel.locator("#quiz-open").click()
+    await expect(panel.locator("#quiz-card li.right")).to_have_text("✔ 10일")
+    await expect(panel.locator("#quiz-left")).to_contain_text("초 남음")
+    await panel.locator("#quiz-reveal").click()  # too early: the server says so
+    await expect(panel.locator("#quiz-status")).to_contain_text("답할 시간이 끝난 뒤에")
+
     card = page.locator("#event-quiz")
     await expect(card).to_contain_text("박람회는 며칠 동안 열리나요?")
     await expect(page.locator("#event-quiz-left")).to_contain_text("초 남음")
@@ -118,11 +133,16 @@ async def test_a_live_quiz_answered_in_time(browser: Browser, site: Server, on_a
     await expect(page.locator("#event-quiz-left")).to_contain_text("답을 냈습니다")
     await expect(page.locator("#event-quiz-left")).to_have_text("마감되었습니다. 정답 발표를 기다려 주세요.",
                                                                timeout=10_000)
-    async with staff.post(f"/api/events/quizzes/{quiz['id']}/reveal") as r:
-        assert r.status == 200, await r.text()
+    await expect(panel.locator("#quiz-left")).to_have_text("마감되었습니다. 정답을 공개하세요.")
+    await panel.locator("#quiz-reveal").click()
+    await expect(panel.locator("#quiz-left")).to_have_text("정답 1명 / 응답 1명")
+    await expect(panel.locator("#quiz-reveal")).to_be_hidden()
     await expect(page.locator("#event-quiz-left")).to_have_text("정답입니다!")
     await expect(card.locator(".right")).to_contain_text("✔ 10일")
     await expect(page.locator("#event-balance")).to_have_text("20 마일리지")
     await screenshot(page, "event-quiz")
+    await screenshot(host, "event-quiz-host")
     watched.assert_clean()
-    await watched.context.close()
+    studio.assert_clean()
+    for each in (watched, studio):
+        await each.context.close()

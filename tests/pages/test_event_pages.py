@@ -1,7 +1,9 @@
-"""Today's event on the viewer's phone in Debian Chromium: joining through the page's dialog with
+"""Today's event in Debian Chromium: on the viewer's phone, joining through the page's dialog with
 consent, a vote that shows its mileage at once, a donation that moves the thermometer on another
-viewer's page, and a live quiz opened and revealed on the host console, answered inside its
-countdown and showing the mileage it earned; nothing refused by the CSP, no page error."""
+viewer's page; on the producer's desk, a campaign, the audit and a prize draw among the donors
+(the commitment, then the masked winner, who leaves contact details); and a live quiz opened and
+revealed on the host console, answered inside its countdown and showing the mileage it earned;
+nothing refused by the CSP, no page error."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.chat.clients import host as host_client
 
-from ..helpers import HOST, Server
+from ..helpers import HOST, PRODUCER, Server
 from .conftest import DESKTOP, api_login, screenshot, watched_page
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -91,11 +93,51 @@ async def test_join_vote_and_donate(browser: Browser, site: Server, on_air: dict
     await expect(raised).to_contain_text("4 / 1,000", timeout=2000)
     await expect(other.page.locator(".thermo progress")).to_have_attribute("value", "4")
     await screenshot(page, "event-join-vote-donate")
-    viewer.assert_clean()
-    other.assert_clean()
+
+    # The producer's desk: a new campaign, the audit, and a prize draw among the donors.
+    desk = await watched_page(browser, DESKTOP)
+    await api_login(desk.context, site.url, *PRODUCER)
+    producer = desk.page
+    await producer.goto(f"{site.url}/produce")
+    campaigns = producer.locator("#campaign-list li")
+    await expect(campaigns.and_(producer.locator(f'[data-campaign="{on_air["campaign"]}"]'))).to_contain_text(
+        "4 / 1,000")
+    await producer.locator("#c-title").fill("두 번째 캠페인")
+    await producer.locator("#c-beneficiary").fill("지역 아동센터")
+    await producer.locator("#c-goal").fill("0")
+    await producer.locator("#campaign-create").click()
+    await expect(producer.locator("#campaign-status")).to_contain_text("목표")  # invalid_goal, nothing made
+    await producer.locator("#c-goal").fill("5000")
+    await producer.locator("#campaign-create").click()
+    await expect(campaigns.filter(has_text="두 번째 캠페인")).to_contain_text("0 / 5,000")
+    await producer.locator("#audit").click()
+    await expect(producer.locator("#campaign-status")).to_contain_text("원장 대조 통과: 기록 2건")
+    row = producer.locator("#lineup-body tr", has_text="오늘의 이벤트 특집")
+    await row.locator("button", has_text="수정").click()
+    await producer.locator("#event-box summary").click()
+    await expect(producer.locator("#rule-vote")).to_have_value("10")
+    await producer.locator("#draw-title").fill("박람회 기념품")
+    await producer.locator("#draw-campaign").select_option(on_air["campaign"])
+    await producer.locator("#draw-prepare").click()
+    drawn = producer.locator("#draw-list li.draw")
+    await expect(drawn).to_contain_text("응모 1명")
+    viewer_draw = page.locator("#event-draws .draw")
+    await expect(viewer_draw).to_contain_text("참가 1명")  # the commitment, published before the draw
+    await drawn.locator("button", has_text="추첨하기").click()
+    await expect(drawn.locator(".winners")).to_have_text("당첨: 홍*동 · 예비: —")
+    await viewer_draw.locator('input[type="text"]').fill("홍길동")
+    await viewer_draw.locator('input[type="tel"]').fill("010-1234-5678")
+    await viewer_draw.locator('input[type="checkbox"]').check()
+    await viewer_draw.locator('button[type="submit"]').click()
+    await expect(viewer_draw).to_contain_text("연락처를 받았습니다.")
+    await drawn.locator("button", has_text="당첨자 연락처").click()
+    await expect(drawn.locator(".claims li")).to_contain_text("홍길동 · 010-1234-5678")
+    await screenshot(producer, "event-producer-desk")
+    for each in (viewer, other, desk):
+        each.assert_clean()
     await staff.close()
-    for watched in (viewer, other):
-        await watched.context.close()
+    for each in (viewer, other, desk):
+        await each.context.close()
 
 
 async def test_a_live_quiz_from_the_host_console_answered_in_time(

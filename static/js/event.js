@@ -366,7 +366,8 @@ export class EventPanel {
       await this.refreshMe();
       if (this.live && this.playing()) this.startWatch();
     } catch (err) {
-      say(status, errText(err), 'error');
+      const own = `ev.err.${err.code}`; // the staff login's words say "username"; a member has an email
+      say(status, i18n.has(own) ? t(own) : errText(err), 'error');
     } finally {
       $('#event-submit').disabled = false;
     }

@@ -133,7 +133,8 @@ extend({
   'err.email_taken': ['이미 가입한 이메일입니다. 로그인하세요.', 'This email has an account; sign in.'],
   'err.invalid_email': ['이메일 주소가 올바르지 않습니다.', 'The email address is not valid.'],
   'err.invalid_nickname': ['닉네임은 1~24자입니다.', 'A nickname is 1-24 characters.'],
-  'err.invalid_credentials': ['이메일이나 비밀번호가 틀립니다.', 'Wrong email or password.'],
+  // The member's own wording of codes the staff login shares (event.js picks these first).
+  'ev.err.invalid_credentials': ['이메일이나 비밀번호가 틀립니다.', 'Wrong email or password.'],
   'err.consent_required': ['개인정보 안내에 동의해 주세요.', 'Agree to the privacy notice first.'],
   'err.sign_in_required': ['이벤트에 먼저 참여(로그인)하세요.', 'Join (sign in to) the event first.'],
   'err.insufficient_mileage': ['마일리지가 모자랍니다.', 'You have less mileage than that.'],
@@ -143,7 +144,7 @@ extend({
   'err.quiz_closed': ['퀴즈가 마감되었습니다.', 'The quiz has closed.'],
   'err.already_answered': ['이미 답을 냈습니다.', 'You answered already.'],
   'err.too_many_signups': ['가입 시도가 너무 많습니다. 잠시 후 다시 해 주세요.', 'Too many sign-ups; try again later.'],
-  'err.too_many_attempts': ['시도가 너무 많습니다. 잠시 후 다시 해 주세요.', 'Too many attempts; try again later.'],
+  'ev.err.too_many_attempts': ['시도가 너무 많습니다. 잠시 후 다시 해 주세요.', 'Too many attempts; try again later.'],
   'err.not_a_winner': ['당첨자만 연락처를 남길 수 있습니다.', 'Only winners leave contact details.'],
   'err.invalid_phone': ['휴대전화 번호가 올바르지 않습니다.', 'The phone number is not valid.'],
   'err.invalid_name': ['이름을 적어 주세요.', 'Write your name.'],

@@ -86,6 +86,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
                        captions=_CaptionLines(lines.service))
     destinations.simulcast = media.simulcast
     setup_pages(app, auth)
+    app.cleanup_ctx.append(lineup.running)  # last: programs change state once every store is ready
     app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, lines, today)
     return app
 

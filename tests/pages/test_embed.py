@@ -1,7 +1,7 @@
 """The embeddable player in Chromium: a portal page on another origin frames `/embed/{id}?chat=1`
 when that origin is in `INNOTV_EMBED_ORIGINS` (the video plays, the chat works inside the frame,
-a captioning service's line is drawn over the video, and `?transcript=1` lists it); a page on an origin not listed cannot
-frame it, and no origin can frame the other pages."""
+a captioning service's line is drawn over the video, and `?transcript=1` lists it); a page on an
+origin not listed cannot frame it, and no origin can frame the other pages."""
 
 from __future__ import annotations
 

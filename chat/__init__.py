@@ -1,6 +1,7 @@
 """The chat slice: Socket.IO rooms for programs and halls, with per-tick fan-out.
 
-`setup(app, kernel, settings, programs=..., visitors=..., staff=..., gate=...)` builds the stores, the
+`setup(app, kernel, settings, programs=..., visitors=..., staff=..., gate=..., participation=...)`
+builds the stores, the
 Socket.IO server and the chat engine, registers the event handlers and REST routes, starts and
 stops the tick with the app, and returns the `Chat` parts for the composition root.
 """
@@ -24,7 +25,7 @@ from .hall_cases import CasesFileError, load_cases
 from .halls import HALLS, hall_cases, setup_routes
 from .lean import LeanServer
 from .moderation import add_moderation
-from .ports import Programs, Staff, Visitors
+from .ports import Participation, Programs, Staff, Visitors
 from .qa_polls import add_qa_and_polls
 from .report_routes import setup_report_routes
 from .room_events import RoomEvents
@@ -47,12 +48,13 @@ class Chat:
 
 
 def setup(app: web.Application, kernel: Kernel, settings: ChatSettings, *, programs: Programs,
-          visitors: Visitors, staff: Staff, gate: Gate) -> Chat:
+          visitors: Visitors, staff: Staff, gate: Gate, participation: Participation | None = None) -> Chat:
     """Register the chat with the app: /socket.io/, the chat routes and the tick."""
     stores = make_chat_stores(kernel.backend, settings.history_max)
     sio = make_sio()
     service = ChatService(settings, stores, kernel.bus, kernel.metrics, programs, visitors,
                           relay=kernel.backend.kind == "redis", staff=staff, clock=kernel.clock)
+    service.participation = participation
     service.subscribe()
     handlers = make_handlers(service)
     add_moderation(handlers, service)

@@ -232,7 +232,12 @@ def make_handlers(service: ChatService) -> Handlers:
             client_key=f"{conn.viewer}/{cid}" if cid else None,
         )
         stored_id = await service.wait_stored(service.enqueue(state, item))
-        return {"ok": True, "id": stored_id}
+        ack: dict[str, Any] = {"ok": True, "id": stored_id}
+        mileage = await service.took_part(conn, "comment" if state.kind == "hall" else "chat", state.name,
+                                          stored_id)
+        if mileage is not None:
+            ack["mileage"] = mileage
+        return ack
 
     async def heart(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         state = await h.joined_state(conn, data)

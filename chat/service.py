@@ -43,7 +43,7 @@ from .fanout import Member, RoomMembers
 from .hall_cases import HallCase
 from .limits import Limiter
 from .nicknames import StaffNames, default_nickname
-from .ports import Programs, Staff, Visitors
+from .ports import Participation, Programs, Staff, Visitors
 from .relay import (
     ROOM_DIRTY,
     ROOM_EVENT,
@@ -144,6 +144,8 @@ class ChatService:
         # How a connection is cut (the server's transports know): `reconnect` False tells the
         # client not to come back on its own (a Socket.IO DISCONNECT first).
         self.cut: Callable[[Conn, bool], None] = lambda _conn, _reconnect: None
+        # Who earns for taking part (the events slice), if anyone.
+        self.participation: Participation | None = None
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -451,6 +453,28 @@ class ChatService:
         """Send an event to the room on every process (this one included); `staff_only`: to its
         hosts', producers' and captioners' connections only."""
         await self.bus.publish(ROOM_EVENT, RoomEvent(room, event, data, staff_only))
+
+    def broadcast_local(self, prefix: str, event: str, data: Any) -> int:
+        """Send an event to this process's members of every room whose name starts with
+        `prefix` (each process does the same for its own, e.g. on a bus event); a dict payload
+        gets each room's name as `room`."""
+        sent = 0
+        for room in list(self._states):
+            if room.startswith(prefix):
+                payload = {**data, "room": room} if isinstance(data, dict) else data
+                sent += self.members.broadcast(room, event, payload)
+        return sent
+
+    async def took_part(self, conn: Conn, kind: str, room: str, ref: str) -> dict[str, Any] | None:
+        """Tell `participation` that this viewer took part; what they earned (None: nothing, also
+        for hosts and producers, and when it fails or takes longer than 2 s)."""
+        if self.participation is None or conn.user is not None:
+            return None
+        try:
+            return await asyncio.wait_for(self.participation.took_part(conn.viewer, kind, room, ref), 2.0)
+        except Exception:
+            log.warning("participation not recorded", exc_info=True, extra={"kind": kind, "room": room})
+            return None
 
     async def set_meta(self, state: RoomState, name: str, value: str | None) -> None:
         await self.stores.room_settings.set_meta(state.name, name, value)

@@ -18,6 +18,7 @@ from aiohttp import web
 import accounts
 import captions
 import chat
+import events
 import live
 import schedule
 import webhooks
@@ -51,6 +52,7 @@ class Parts:
     live: live.Live
     captions: captions.Captions
     webhooks: webhooks.Webhooks
+    events: events.EventsParts
 
 
 PARTS = web.AppKey("parts", Parts)
@@ -84,8 +86,10 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     _setup_core_routes(app, kernel)
     accounts.setup(app, auth)
     lineup = schedule.setup(app, kernel, config.schedule, accounts=auth, gate=auth)
+    today = events.build(kernel, config.events, programs=lineup.service, visitors=auth)
     talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, staff=auth,
-                      gate=auth)
+                      gate=auth, participation=today.mileage)
+    events.setup(app, today, rooms=talk.service, gate=auth, public_url=config.core.public_url)
     destinations = _CaptionDestinations()
     lines = captions.setup(app, kernel, config.captions, programs=lineup.service, rooms=talk.events,
                            destinations=destinations, gate=auth)
@@ -95,7 +99,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     hooks = webhooks.setup(app, kernel, config.webhooks, gate=auth)
     setup_pages(app, auth, config.core.embed_origins)
     app.cleanup_ctx.append(lineup.running)  # last: programs change state once every store is ready
-    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, lines, hooks)
+    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, lines, hooks, today)
     return app
 
 

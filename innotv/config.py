@@ -15,6 +15,7 @@ from typing import Any
 from accounts import AccountSettings
 from captions import CaptionSettings
 from chat import ChatSettings
+from events import EventsSettings
 from kernel.settings import ConfigError, CoreSettings, load_section, public_names
 from live import LiveSettings
 from schedule import ScheduleSettings
@@ -28,6 +29,7 @@ SECTIONS: dict[str, type[Any]] = {
     "schedule": ScheduleSettings,
     "chat": ChatSettings,
     "live": LiveSettings,
+    "events": EventsSettings,
     "captions": CaptionSettings,
     "webhooks": WebhookSettings,
 }
@@ -40,6 +42,7 @@ class Config:
     schedule: ScheduleSettings
     chat: ChatSettings
     live: LiveSettings
+    events: EventsSettings
     captions: CaptionSettings
     webhooks: WebhookSettings
 

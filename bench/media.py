@@ -504,7 +504,8 @@ config = Object.assign({}, config, OVERRIDE || {});
 window.hlsConfig = {origin, config};
 const v = document.getElementById('v'), c = document.getElementById('c');
 const hls = new Hls(config); hls.loadSource(SRC); hls.attachMedia(v);
-if (player && player.startAtLiveSync) { player.startAtLiveSync(hls, v); window.startJump = true; }
+const follow = player && (player.followLiveEdge || player.startAtLiveSync);
+if (follow) { follow(hls, v); window.startJump = true; }
 hls.on(Hls.Events.MANIFEST_PARSED, () => v.play().catch(() => {}));
 window.errors = [];
 hls.on(Hls.Events.ERROR, (_e, d) => window.errors.push((d.fatal ? 'fatal ' : '') + d.details));
@@ -562,14 +563,15 @@ def player_config_source() -> str | None:
 
 
 async def hls_latency(server: ServerProc, program_id: str, seconds: float, settle: float,
-                      live_sync: int | None) -> dict[str, Any]:
+                      live_sync: int | None, base_url: str | None = None) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
     if not (STATIC / "vendor" / "hls.min.mjs").is_file() or not PLAYER_JS.is_file():
         raise RuntimeError("static/vendor/hls.min.mjs or static/js/player.js missing")
     app = web.Application()
     override = {"liveSyncDurationCount": live_sync} if live_sync is not None else None
-    text = (PAGE.replace("__SRC__", json.dumps(f"{server.url}/hls/{program_id}/master.m3u8"))
+    master_url = f"{base_url or server.url}/hls/{program_id}/master.m3u8"
+    text = (PAGE.replace("__SRC__", json.dumps(master_url))
             .replace("__OVERRIDE__", json.dumps(override))
             .replace("__PARSED__", json.dumps(player_config_source())))
 
@@ -586,7 +588,8 @@ async def hls_latency(server: ServerProc, program_id: str, seconds: float, settl
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(
                 executable_path=shutil.which("chromium") or None,
-                args=["--autoplay-policy=no-user-gesture-required", "--no-sandbox"])
+                args=["--autoplay-policy=no-user-gesture-required", "--no-sandbox",
+                      "--ignore-certificate-errors"])  # the self-signed nginx of --compare-parts
             try:
                 tab = await browser.new_page()
                 page_errors: list[str] = []
@@ -610,6 +613,7 @@ async def hls_latency(server: ServerProc, program_id: str, seconds: float, settl
     result["target_duration"] = None
     with contextlib.suppress(Exception):
         result["target_duration"] = await target_duration(f"{server.url}/hls/{program_id}/master.m3u8")
+    result["master_url"] = master_url
     return dict(result)
 
 
@@ -791,6 +795,140 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+# ---- low-latency HLS against today's segments, side by side --------------------------------------
+def _deploy_kit() -> Any:
+    spec = importlib.util.spec_from_file_location("innotv_deploy_stack", ROOT / "deploy" / "stack.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+class NginxFront:
+    """Debian's nginx with deploy/'s site configuration (TLS, HTTP/2, the HLS cache) in front of one
+    innotv process, as `deploy/stack` runs it; stopped by PID."""
+
+    def __init__(self, origin_port: int) -> None:
+        kit = _deploy_kit()
+        self.dir = Path(tempfile.mkdtemp(prefix="innotv-bench-nginx-"))
+        for sub in ("tmp", "cache", "logs"):
+            (self.dir / sub).mkdir()
+        cert, key = kit._self_signed(self.dir / "tls", "localhost")
+        self.cert = cert
+        self.port = _free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        site = kit.Site(upstreams=(f"127.0.0.1:{origin_port}",), server_name="localhost", public_url=self.url,
+                        listen_https=(f"127.0.0.1:{self.port}",), listen_http=(f"127.0.0.1:{_free_port()}",),
+                        cert=str(cert), key=str(key), cache_dir=str(self.dir / "cache"), cache_max="1g",
+                        log_dir=str(self.dir / "logs"), acme_root=str(self.dir / "acme"))
+        (self.dir / "innotv.conf").write_text(site.render())
+        conf = self.dir / "nginx.conf"
+        conf.write_text(kit.main_conf(self.dir, self.dir / "innotv.conf", 2))
+        self.proc = subprocess.Popen(["nginx", "-p", str(self.dir), "-e", str(self.dir / "error.log"),
+                                      "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     preexec_fn=_die_with_parent, start_new_session=True)
+
+    async def ready(self) -> None:
+        import ssl
+
+        context = ssl.create_default_context(cafile=str(self.cert))
+        deadline = time.monotonic() + 20
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(aiohttp.ClientError, OSError):
+                    async with http.get(self.url + "/readyz", ssl=context) as r:
+                        if r.status == 200:
+                            return
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"nginx did not start: {(self.dir / 'error.log').read_text()[-500:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+PART_MODES = (("today (whole segments)", "0"), ("low-latency HLS (0.2 s parts)", "0.2"))
+
+
+async def compare_parts(args: argparse.Namespace) -> dict[str, Any]:
+    """For each mode in turn, in one run: a server with that INNOTV_LIVE_PART_S, one program with
+    one VP8 publisher (the stage), its server CPU, then glass to glass in Chromium with the viewer
+    page's player, straight from innotv and through deploy/'s nginx."""
+    out: dict[str, Any] = {"loadavg_start": os.getloadavg()[0], "modes": {}}
+    extra = dict(item.split("=", 1) for item in args.server_env)
+    for label, part_s in PART_MODES:
+        server = start_server(args.ladder, {**extra, "INNOTV_LIVE_PART_S": part_s})
+        front: NginxFront | None = None
+        figures: dict[str, Any] = {}
+        try:
+            [stage] = await make_programs(server, 1)
+            idle = await tree_cores(server.proc.pid, 3.0)
+            front = NginxFront(server.port)
+            await front.ready()
+            async with aiohttp.ClientSession() as http, \
+                    Publishers(server, [stage], args.publish_size, 30, "video/VP8"):
+                await wait_playlist(http, f"{server.url}/hls/{stage}/master.m3u8")
+                await asyncio.sleep(3.0)
+                busy = await tree_cores(server.proc.pid, args.seconds)
+                figures["cpu"] = busy["total"] - idle["total"]
+                for path, base in (("direct", None), ("nginx", front.url)):
+                    print(f"{label}: glass to glass {path}, {args.hls_seconds:.0f} s ...", flush=True)
+                    try:
+                        figures[path] = await hls_latency(server, stage, args.hls_seconds, args.hls_settle,
+                                                          None, base)
+                    except Exception as exc:
+                        figures[path] = f"not measured: {type(exc).__name__}: {str(exc)[:160]}"
+        except Exception:
+            print(f"--- the server's log (tail) ---\n{server.log_tail()}", file=sys.stderr)
+            raise
+        finally:
+            if front is not None:
+                front.stop()
+            server.stop()
+        out["modes"][label] = figures
+    out["loadavg_end"] = os.getloadavg()[0]
+    return out
+
+
+def compare_table(out: dict[str, Any], args: argparse.Namespace) -> str:
+    cores = os.cpu_count() or 1
+    lines = [
+        f"innotv low-latency HLS benchmark — {cores} cores (load average {out['loadavg_start']:.2f} at "
+        f"start, {out['loadavg_end']:.2f} at end{'' if args.note is None else '; ' + args.note})",
+        f"ladder {args.ladder}, one {args.publish_size[0]}x{args.publish_size[1]}@30 VP8 WHIP publisher, "
+        f"server CPU over {args.seconds:.0f} s, glass to glass over {args.hls_seconds:.0f} s per path in "
+        "Chromium with the viewer page's HLS_CONFIG and followLiveEdge (static/js/player.js)",
+        "",
+        f"{'mode':<32}{'path':<8}{'p50 s':>8}{'p95 s':>8}{'stalls':>8}{'frames':>8}   server CPU (cores)",
+    ]
+    for label, figures in out["modes"].items():
+        for path in ("direct", "nginx"):
+            hls = figures.get(path)
+            cpu = f"{figures['cpu']:.2f}" if path == "direct" and "cpu" in figures else ""
+            if isinstance(hls, dict):
+                samples = hls["samples"]
+                p50, p95 = pct(samples, 0.5) / 1000, pct(samples, 0.95) / 1000
+                lines.append(f"{label:<32}{path:<8}{p50:>8.2f}{p95:>8.2f}{hls['waiting']:>8}"
+                             f"{len(samples):>8}   {cpu}")
+                if hls["errors"]:
+                    lines.append(f"{'':<40}hls.js errors: {', '.join(hls['errors'][:4])}")
+            else:
+                lines.append(f"{label:<32}{path:<8}{str(hls)[:60]}")
+    modes = list(out["modes"].values())
+    if len(modes) == 2 and "cpu" in modes[0] and "cpu" in modes[1] and modes[0]["cpu"] > 0:
+        lines.append(f"CPU of low-latency HLS against today's: {modes[1]['cpu'] / modes[0]['cpu'] - 1:+.0%} "
+                     "(target: at most +10 %)")
+    lines.append("targets (issue #16): p50 <= 1.2 s, p95 <= 1.5 s, 0 stalls over two minutes")
+    return "\n".join(lines)
+
+
 def _row(label: str, value: str, reference: str = "") -> str:
     return f"{label:<52}{value:>18}   {reference}".rstrip()
 
@@ -925,6 +1063,9 @@ def main() -> None:
     parser.add_argument("--note", default=None, help="a note for the header, e.g. 'shared with others'")
     parser.add_argument("--hls-settle", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="also print the raw figures as JSON")
+    parser.add_argument("--compare-parts", action="store_true",
+                        help="only low-latency HLS against whole segments: CPU, glass to glass direct and "
+                             "through deploy/'s nginx (use --hls-seconds 120)")
     parser.add_argument("--programs-scan", action="store_true",
                         help="only measure how many 720p30 programs this machine transcodes in real time")
     args = parser.parse_args()
@@ -936,6 +1077,13 @@ def main() -> None:
     args.publish_size = tuple(int(x) for x in size.split("x"))
     if args.programs_scan:
         print(programs_scan(args))
+        return
+    if args.compare_parts:
+        compared = asyncio.run(compare_parts(args))
+        print()
+        print(compare_table(compared, args))
+        if args.json:
+            print(json.dumps(compared, default=str))
         return
     try:
         out = asyncio.run(run(args))

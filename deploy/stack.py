@@ -136,6 +136,7 @@ class Stack:
     innotv: list[Proc] = field(default_factory=list)
     redis: Proc | None = None
     nginx: Proc | None = None
+    rtmp_url: str = ""  # where studio encoders publish: rtmp://127.0.0.1:<port>/live/<stream key>
 
     def procs(self) -> list[Proc]:
         return [*self.innotv, *[p for p in (self.nginx, self.redis) if p is not None]]
@@ -300,6 +301,7 @@ def up(args: argparse.Namespace) -> int:
 def _start(stack: Stack, args: argparse.Namespace, directory: Path, https_port: int, http_port: int,
            redis_port: int, innotv_ports: list[int], key: Path) -> None:
     logs = Path(stack.access_log).parent
+    rtmp_port = args.rtmp_port or free_port()
     stack.redis = _spawn(
         "redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--protected-mode", "yes",
                   "--dir", str(directory / "redis"), "--appendonly", "yes", "--appendfsync", "always",
@@ -315,7 +317,12 @@ def _start(stack: Stack, args: argparse.Namespace, directory: Path, https_port: 
         "INNOTV_REDIS_URL": stack.redis_url,
         "INNOTV_TRUST_PROXY": "1",
         "INNOTV_PUBLIC_URL": stack.url,
+        # RTMP ingest: every process listens on one port (SO_REUSEPORT), a free one unless given,
+        # so that stacks and tests on one machine do not fight over 1935.
+        "INNOTV_LIVE_RTMP_PORT": str(rtmp_port),
+        "INNOTV_LIVE_RTMP_REUSE_PORT": "1",
     })
+    stack.rtmp_url = f"rtmp://127.0.0.1:{rtmp_port}/live"
     for index, port in enumerate(innotv_ports):
         argv = [sys.executable, "-m", "innotv", "serve", "--port", str(port)]
         if args.demo and index == 0:
@@ -363,6 +370,8 @@ def _report(stack: Stack, as_json: bool) -> None:
         if other is not None:
             print(f"  {other.name:<7} pid {other.pid:>7}  port {other.port}  log {other.log}")
     print(f"  data directory {stack.data_dir}; nginx's upstream log {stack.access_log}")
+    if stack.rtmp_url:
+        print(f"  RTMP ingest (studio encoders) {stack.rtmp_url}/<stream key>, on every innotv process")
     links = [line.strip() for proc in stack.innotv
              for line in Path(proc.log).read_text(errors="replace").splitlines() if "/setup#token=" in line]
     if links:  # every process prints one while no producer exists; any of them will do
@@ -433,6 +442,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--http-port", type=int, help="nginx's http port, redirecting to https")
     p.add_argument("--innotv-ports", help="comma-separated ports of the innotv processes")
     p.add_argument("--redis-port", type=int)
+    p.add_argument("--rtmp-port", type=int,
+                   help="RTMP ingest's port, shared by the innotv processes (default: a free one)")
     p.add_argument("--server-name", default="localhost")
     p.add_argument("--cert", help="certificate (PEM, full chain); default: a self-signed one made here")
     p.add_argument("--key", help="its private key (with --cert)")

@@ -1,5 +1,5 @@
-"""The live slice: stream keys, WHIP ingest, the HLS ladder and recording, WHEP, premieres,
-replays, simulcast.
+"""The live slice: stream keys, WHIP and RTMP ingest, the HLS ladder and recording, WHEP,
+premieres, replays, simulcast.
 
 `setup(app, kernel, settings, programs=..., gate=..., captions=...)` registers the routes (stream
 health too),
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .blocking import PlaylistWatchers
     from .keys import StreamKeys
     from .premieres import Premieres
+    from .rtmp_ingest import RtmpIngest
     from .service import LiveService
     from .simulcast import Simulcast
 
@@ -42,6 +43,7 @@ class Live:
     simulcast: Simulcast
     premieres: Premieres
     watchers: PlaylistWatchers  # blocking playlist requests held for a future segment
+    rtmp: RtmpIngest | None  # the RTMP listener (None when live_rtmp_port is 0)
 
 
 def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, programs: Programs,
@@ -52,10 +54,12 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     from .health import HealthBoard
     from .health_routes import setup_health_routes
     from .hls_routes import setup_hls_routes
+    from .ingest_routes import setup_ingest_routes
     from .keys import StreamKeys, make_stream_key_store
     from .premiere_routes import setup_premiere_routes
     from .premieres import Premieres
     from .replay_routes import setup_replay_routes
+    from .rtmp_ingest import RtmpIngest
     from .service import LiveService
     from .simulcast import Simulcast, make_simulcast_store
     from .simulcast_routes import setup_simulcast_routes
@@ -86,10 +90,19 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
     board = HealthBoard(live, kernel.backend)
     setup_health_routes(app, board, programs, gate)
     setup_replay_routes(app, live.replays, gate)
+    rtmp = RtmpIngest(live, keys.program_for, live.ensure_open) if settings.rtmp_port else None
+    setup_ingest_routes(app, settings, programs, gate)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await keys.store.setup()
         await simulcast.store.setup()
+        if rtmp is not None:
+            host = settings.rtmp_host or kernel.settings.host
+            try:
+                await rtmp.start(host, settings.rtmp_port, settings.rtmp_reuse_port)
+            except OSError as exc:
+                log.error("RTMP ingest could not listen on %s:%d (%s); WHIP still works",
+                          host, settings.rtmp_port, exc)
         if demo is not None:
             await demo.start()
         sharing = asyncio.create_task(board.share(), name="live-health")
@@ -101,8 +114,10 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
         yield
         sharing.cancel()
         replays.cancel()
+        if rtmp is not None:
+            await rtmp.close()
         await premieres.close()
         await live.close()
 
     app.cleanup_ctx.append(lifecycle)
-    return Live(live, keys, simulcast, premieres, watchers)
+    return Live(live, keys, simulcast, premieres, watchers, rtmp)

@@ -1,14 +1,16 @@
 """Blocking playlist reload for live media playlists (HLS delivery directives, RFC 8216bis §6.2.5.2).
 
 A request for `<rung>/live.m3u8?_HLS_msn=N` is held until the playlist file lists segment N (or has
-ended), for at most three target durations. The playlist is written by another thread or another
-process (the media worker, or a different innotv process on a shared data dir), so nothing here is
-told about new segments: one watcher per playlist file, shared by every request held on that file,
-keeps the file's identity (inode, size, modification times) and is polled with `os.stat` every
-50 ms; the file is read again only when that changes. Watchers exist only while a request waits on
-them, and one task polls all of them, one worker-thread call per round.
-No partial segments: `_HLS_part` is accepted and waits for the whole segment, and `_HLS_skip` is
-answered with the full playlist (we never advertise CAN-SKIP-UNTIL).
+ended), for at most three target durations; with `_HLS_part=P`, until it lists part P of segment N
+or anything later. A request for a partial segment that is not written yet but hinted
+(`EXT-X-PRELOAD-HINT`) waits the same way, until the playlist lists that part. The playlist is
+written by another thread or another process (the media worker, or a different innotv process on
+a shared data dir), so nothing here is told about new segments: one watcher per playlist file,
+shared by every request held on that file, keeps the file's identity (inode, size, modification
+times) and is polled with `os.stat` every 50 ms; the file is read again only when that changes.
+Watchers exist only while a request waits on them, and one task polls all of them, one
+worker-thread call per round. A playlist without partial segments (low-latency HLS off)
+answers `_HLS_part` once the whole segment is listed. `_HLS_skip` (delta updates) is delta.py's.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from .llhls import PART_FILE
 
 log = logging.getLogger("innotv.live.blocking")
 
@@ -94,12 +98,24 @@ class PlaylistState:
     """What a waiter needs to know about one version of a media playlist."""
 
     text: str
-    last_msn: int  # -1 while the playlist lists no segment
+    last_msn: int  # the last complete segment; -1 while the playlist lists none
     target_s: int
     ended: bool
+    last_part: tuple[int, int] | None = None  # (segment, index) of the last part listed
+    last_part_file: int = -1  # the highest n of the part-<n>.m4s files listed
+    hint: int | None = None  # n of the part-<n>.m4s named by EXT-X-PRELOAD-HINT
 
-    def satisfies(self, msn: int) -> bool:
-        return self.ended or self.last_msn >= msn
+    def satisfies(self, msn: int, part: int | None = None) -> bool:
+        """Whether this version lists segment `msn` (with `part`: part `part` of segment `msn`,
+        or anything later)."""
+        if self.ended or self.last_msn > msn:
+            return True
+        if part is None or self.last_part is None:
+            return self.last_msn >= msn
+        return self.last_part >= (msn, part)
+
+    def lists_part_file(self, number: int) -> bool:
+        return self.ended or self.last_part_file >= number
 
     @property
     def hold_s(self) -> float:
@@ -111,6 +127,10 @@ def parse_playlist(text: str) -> PlaylistState:
     target = 1
     count = 0
     ended = False
+    in_segment = 0  # parts listed since the last segment URI
+    last_part: tuple[int, int] | None = None
+    last_file = -1
+    hint: int | None = None
     for line in text.splitlines():
         line = line.strip()
         if not line:
@@ -119,11 +139,21 @@ def parse_playlist(text: str) -> PlaylistState:
             first = _int_after(line, first)
         elif line.startswith("#EXT-X-TARGETDURATION:"):
             target = _int_after(line, target)
+        elif line.startswith("#EXT-X-SKIP:"):
+            count += _int_attribute(line, "SKIPPED-SEGMENTS")
+        elif line.startswith("#EXT-X-PART:"):
+            last_part = (first + count, in_segment)
+            in_segment += 1
+            last_file = max(last_file, _part_number(line))
+        elif line.startswith("#EXT-X-PRELOAD-HINT:"):
+            number = _part_number(line)
+            hint = number if number >= 0 else None
         elif line == "#EXT-X-ENDLIST":
             ended = True
         elif not line.startswith("#"):
             count += 1
-    return PlaylistState(text, first + count - 1, target, ended)
+            in_segment = 0
+    return PlaylistState(text, first + count - 1, target, ended, last_part, last_file, hint)
 
 
 def _int_after(line: str, default: int) -> int:
@@ -131,6 +161,18 @@ def _int_after(line: str, default: int) -> int:
         return int(line.split(":", 1)[1])
     except ValueError:
         return default
+
+
+def _int_attribute(line: str, name: str) -> int:
+    match = re.search(rf"{name}=(\d{{1,12}})", line)
+    return int(match.group(1)) if match else 0
+
+
+def _part_number(line: str) -> int:
+    """n of the `part-<n>.m4s` URI in an EXT-X-PART or EXT-X-PRELOAD-HINT line (-1: none)."""
+    match = re.search(r'URI="([^"]*)"', line)
+    found = PART_FILE.match(match.group(1)) if match else None
+    return int(found.group(1)) if found else -1
 
 
 Signature = tuple[int, int, int, int]
@@ -176,23 +218,26 @@ def _poll_all(files: list[tuple[Path, Signature | None]]) -> list[tuple[bool, Se
     return results
 
 
+Ready = Callable[[PlaylistState], bool]
+
+
 class _Watcher:
     """One watched playlist file and the requests held on it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.waiters: dict[asyncio.Future[PlaylistState], int] = {}
+        self.waiters: dict[asyncio.Future[PlaylistState], Ready] = {}
         self.signature: Signature | None = None
         self.state: PlaylistState | None = None  # the version last read
 
     def update(self, seen: Seen) -> None:
         self.signature, self.state = seen if seen is not None else (None, None)
-        for fut, msn in list(self.waiters.items()):
+        for fut, ready in list(self.waiters.items()):
             if fut.done():
                 continue
             if self.state is None:
                 fut.set_exception(PlaylistGone())
-            elif self.state.satisfies(msn):
+            elif ready(self.state):
                 fut.set_result(self.state)
 
 
@@ -216,8 +261,9 @@ class PlaylistWatchers:
         """Playlist files watched now (those with at least one held request)."""
         return len(self._watchers)
 
-    async def wait(self, path: Path, msn: int, hold_s: float) -> PlaylistState | None:
-        """The playlist once it lists segment `msn` or has ended; None after `hold_s` seconds.
+    async def wait(self, path: Path, ready: Ready, hold_s: float) -> PlaylistState | None:
+        """The playlist once `ready` says so of a version of it (e.g. it lists segment N, or
+        has ended); None after `hold_s` seconds.
 
         Raises PlaylistGone when the file disappears, WatchersClosed when shutting down or full.
         """
@@ -226,12 +272,12 @@ class PlaylistWatchers:
         watcher = self._watchers.get(path)
         if watcher is None:
             watcher = self._watchers[path] = _Watcher(path)
-        elif watcher.state is not None and watcher.state.satisfies(msn):
+        elif watcher.state is not None and ready(watcher.state):
             return watcher.state  # read by the watcher after the caller's own look
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="hls-playlist-watchers")
         fut: asyncio.Future[PlaylistState] = asyncio.get_running_loop().create_future()
-        watcher.waiters[fut] = msn
+        watcher.waiters[fut] = ready
         self.held += 1
         try:
             async with asyncio.timeout(hold_s):

@@ -1,64 +1,91 @@
-"""Cut a fragmented MP4 byte stream into an HLS init segment and media segments.
+"""Read what we need from fMP4 boxes: the init segment the muxer writes, its tracks, its codec.
 
-PyAV's mp4 muxer writes `ftyp`+`moov` (the init segment, with `empty_moov`) and then one
-`moof`+`mdat` fragment per video keyframe (`frag_keyframe`). Since keyframes are forced only at
-segment starts, each fragment is one HLS segment. `BoxSink` is the file-like object the muxer
-writes into; it hands back whole segments as they complete.
+PyAV's mp4 muxer (`empty_moov`) writes `ftyp` + `moov` when encoding starts; `BoxSink` is the
+file-like object it writes into, and keeps that init segment. The media fragments are written by
+fragments.py. `init_tracks` reads each track's id, kind and timescale from the init segment, and
+`avc_codec_string` its video codec for the master playlist.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_CONTAINERS = (b"moov", b"trak", b"mdia", b"minf", b"stbl", b"moof", b"traf", b"mvex", b"edts")
 
 
 class BoxSink:
-    """A write-only file for the muxer that splits its output at top-level MP4 box boundaries."""
+    """A write-only file for the muxer that keeps the init segment (`ftyp` + `moov`)."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
-        self._pending = bytearray()  # boxes of the fragment being assembled
         self.init: bytes | None = None
-        self.fragments: list[bytes] = []
 
     def write(self, data: bytes) -> int:
-        self._buf += data
-        self._split()
+        if self.init is None:
+            self._buf += data
+            self._split()
         return len(data)
 
     def flush(self) -> None:
         return None
 
     def _split(self) -> None:
-        while len(self._buf) >= 8:
-            size, kind = struct.unpack(">I4s", self._buf[:8])
-            if size == 1:
-                if len(self._buf) < 16:
-                    return
-                size = struct.unpack(">Q", self._buf[8:16])[0]
-            if size < 8 or len(self._buf) < size:
-                return
-            box = bytes(self._buf[:size])
-            del self._buf[:size]
-            self._on_box(kind, box)
-
-    def _on_box(self, kind: bytes, box: bytes) -> None:
-        if self.init is None and kind in (b"ftyp", b"moov"):
-            self._pending += box
+        for kind, _start, end in _top_boxes(bytes(self._buf)):
             if kind == b"moov":
-                self.init = bytes(self._pending)
-                self._pending.clear()
-            return
-        if kind in (b"mfra", b"free", b"skip"):
-            return
-        self._pending += box
-        if kind == b"mdat":
-            self.fragments.append(bytes(self._pending))
-            self._pending.clear()
+                self.init = bytes(self._buf[:end])
+                self._buf.clear()
+                return
 
-    def take(self) -> list[bytes]:
-        """The fragments completed since the last call."""
-        done, self.fragments = self.fragments, []
-        return done
+
+def _top_boxes(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, start, end) of each complete box at the top level of `data`."""
+    at = 0
+    while at + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[at : at + 8])
+        if size == 1:
+            if at + 16 > len(data):
+                return
+            size = struct.unpack(">Q", data[at + 8 : at + 16])[0]
+        if size < 8 or at + size > len(data):
+            return
+        yield kind, at, at + size
+        at += size
+
+
+def boxes(data: bytes, path: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
+    """Every box inside `data` as (path like b"/moov/trak/tkhd", body), depth first."""
+    for kind, start, end in _top_boxes(data):
+        header = 16 if struct.unpack(">I", data[start : start + 4])[0] == 1 else 8
+        body = data[start + header : end]
+        here = path + b"/" + kind
+        yield here, body
+        if kind in _CONTAINERS:
+            yield from boxes(body, here)
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    track_id: int
+    kind: str  # "vide" or "soun"
+    timescale: int
+
+
+def init_tracks(init: bytes) -> list[TrackInfo]:
+    """The tracks of an init segment, in order."""
+    tracks: list[TrackInfo] = []
+    track_id, timescale = 0, 0
+    for path, body in boxes(init):
+        if path == b"/moov/trak/tkhd":
+            version = body[0]
+            track_id = struct.unpack(">I", body[20:24] if version == 1 else body[12:16])[0]
+        elif path == b"/moov/trak/mdia/mdhd":
+            version = body[0]
+            timescale = struct.unpack(">I", body[20:24] if version == 1 else body[12:16])[0]
+        elif path == b"/moov/trak/mdia/hdlr":
+            tracks.append(TrackInfo(track_id, body[8:12].decode("latin-1"), timescale))
+    return tracks
 
 
 def avc_codec_string(init: bytes) -> str | None:

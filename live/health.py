@@ -44,8 +44,9 @@ def broadcast_health(bc: Broadcast, now: float | None = None) -> dict[str, Any]:
     if pub is not None:
         health["source"] = "publisher"
         health["publisher"] = {
-            "connection": pub.pc.connectionState,
-            "ice": pub.pc.iceConnectionState,
+            "protocol": pub.protocol,
+            "connection": pub.pc.connectionState if pub.pc is not None else "connected",
+            "ice": pub.pc.iceConnectionState if pub.pc is not None else None,
             "video_codec": pub.video_codec,
             "since": round(pub.started_at, 3),
             "seconds_since_media": round(max(0.0, time.monotonic() - pub.last_frame), 1),

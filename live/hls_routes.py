@@ -1,12 +1,13 @@
 """HLS and replay files: `/hls/{id}/...` (live) and `/vod/{id}/...` (replay).
 
 Files are served from the data dir by name patterns only (no path from the request reaches the
-file system), playlists with a short max-age and segments as immutable. A live rendition playlist
-asked for with `_HLS_msn` is held until it lists that segment (blocking playlist reload, see
-blocking.py). Under `/vod/` only what the replay lists is served (its segments and init segments,
-its subtitle segments, its thumbnail, its whole subtitle tracks `captions-<lang>.vtt|srt`): the
-camera test, the slate and what a producer cut stay out of reach. `/hls/` also serves the live
-subtitle renditions (`subs/<lang>/...`, subtitles.py).
+file system), playlists with a short max-age and segments and parts as immutable. A live rendition
+playlist asked for with `_HLS_msn` (and `_HLS_part`) is held until it lists that segment (or part),
+and a partial segment hinted by `EXT-X-PRELOAD-HINT` but not written yet is held until it is
+(blocking.py); `_HLS_skip` gets a delta update (delta.py). Under `/vod/` only what the replay
+lists is served (its segments and init segments, its subtitle segments, its thumbnail, its whole
+subtitle tracks `captions-<lang>.vtt|srt`): the camera test, the slate and what a producer cut stay
+out of reach. `/hls/` also serves the live subtitle renditions (`subs/<lang>/...`, subtitles.py).
 """
 
 from __future__ import annotations
@@ -25,21 +26,26 @@ from kernel.metrics import Metrics
 from .blocking import (
     MAX_AHEAD,
     DirectiveError,
+    Directives,
     PlaylistGone,
     PlaylistState,
     PlaylistWatchers,
+    Ready,
     WatchersClosed,
     parse_directives,
     read_playlist,
 )
+from .delta import delta_update
 from .http import Handler, program_id_of
 from .premiere_media import HIDDEN_FILE
 from .service import LiveService
 
 _RUNG = r"\d{2,4}p"
 _LANG = r"[a-z]{2,3}(?:-[A-Z]{2})?"
-_LIVE_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:live\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s)"
-                         rf"|subs/{_LANG}/(?:live\.m3u8|seg-\d{{1,9}}\.vtt))$")
+_LIVE_FILES = re.compile(
+    rf"^(?:master\.m3u8|{_RUNG}/(?:live\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s|part-\d{{1,9}}\.m4s)"
+    rf"|subs/{_LANG}/(?:live\.m3u8|seg-\d{{1,9}}\.vtt))$")
+_PART = re.compile(r"/part-(\d{1,9})\.m4s$")
 _VOD_FILES = re.compile(
     rf"^(?:master\.m3u8|thumb-\d{{1,9}}\.jpg|{_RUNG}/(?:vod\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s)"
     rf"|subs/{_LANG}/(?:vod\.m3u8|r\d{{1,9}}-\d{{1,9}}\.vtt)|captions-{_LANG}\.(?:vtt|srt))$")
@@ -87,11 +93,14 @@ class VodListings:
 
 
 def _missing(directory: Path, path: Path, vod: bool, listings: VodListings) -> str | None:
-    """Why a media file cannot be served ("replay", "media"), or None (blocking: run in a thread).
+    """Why a media file cannot be served ("replay", "hidden", "media"), or None (blocking: run
+    in a thread).
     A premiere's files stay hidden until its start; a replay serves only what it lists."""
     if vod and not (directory / "vod.m3u8").is_file():
         return "replay"
-    if not path.is_file() or (directory / HIDDEN_FILE).exists():
+    if (directory / HIDDEN_FILE).exists():
+        return "hidden"
+    if not path.is_file():
         return "media"
     if vod and path.suffix in (".m4s", ".mp4", ".vtt") and path.parent != directory \
             and not listings.lists(path.parent / "vod.m3u8", path.name):
@@ -100,11 +109,14 @@ def _missing(directory: Path, path: Path, vod: bool, listings: VodListings) -> s
 
 
 def _file_kind(name: str, request: web.Request) -> str:
-    """The `file` label of innotv_hls_requests_total: master, playlist, blocking_playlist, init, segment."""
+    """The `file` label of innotv_hls_requests_total: master, playlist, blocking_playlist, init,
+    segment, part."""
     if name == "master.m3u8":
         return "master"
     if name.endswith(".m3u8"):
         return "blocking_playlist" if "_HLS_msn" in request.query else "playlist"
+    if _PART.search("/" + name):
+        return "part"
     return "init" if name.endswith(".mp4") else "segment"
 
 
@@ -126,40 +138,70 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
 
     app.on_shutdown.append(release_held)
 
-    def held_response(state: PlaylistState) -> web.Response:
-        # Any playlist listing segment N answers `_HLS_msn=N`, and everyone asking for N asks within
-        # about one target duration of its arrival: a cache may keep the answer that long.
-        return web.Response(body=state.text.encode(), headers={
-            "Cache-Control": f"public, max-age={max(1, state.target_s)}",
-            "Content-Type": PLAYLIST_TYPE, "Access-Control-Allow-Origin": "*",
+    def playlist_response(text: str, cache: str, skip: bool) -> web.Response:
+        return web.Response(body=(delta_update(text) if skip else text).encode(), headers={
+            "Cache-Control": cache, "Content-Type": PLAYLIST_TYPE, "Access-Control-Allow-Origin": "*",
         })
 
-    async def blocking_playlist(path: Path, msn: int) -> web.Response:
-        """The live playlist once it lists segment `msn` (or has ended), 503 after three target durations."""
-        seen = await asyncio.to_thread(read_playlist, path)
-        if seen is None:
-            raise ApiError(404, "media_not_found", "Not broadcasting (yet): no such media file.")
-        state = seen[1]
-        if state.satisfies(msn):
-            return held_response(state)
-        if msn > state.last_msn + MAX_AHEAD:
-            raise ApiError(400, "msn_too_far",
-                           f"_HLS_msn={msn} is more than {MAX_AHEAD} beyond the last segment "
-                           f"({state.last_msn}); reload without delivery directives.",
-                           headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"})
-        unavailable = {"Cache-Control": "no-store", "Retry-After": "1", "Access-Control-Allow-Origin": "*"}
+    def held_response(state: PlaylistState, skip: bool) -> web.Response:
+        # Any playlist listing segment N answers `_HLS_msn=N`, and everyone asking for N asks within
+        # about one target duration of its arrival: a cache may keep the answer that long.
+        return playlist_response(state.text, f"public, max-age={max(1, state.target_s)}", skip)
+
+    unavailable = {"Cache-Control": "no-store", "Retry-After": "1", "Access-Control-Allow-Origin": "*"}
+
+    async def wait_for(path: Path, ready: Ready, hold_s: float) -> PlaylistState | None:
         try:
-            waited = await watchers.wait(path, msn, state.hold_s)
+            return await watchers.wait(path, ready, hold_s)
         except PlaylistGone:
             raise ApiError(404, "media_not_found", "The broadcast's playlist is gone.") from None
         except WatchersClosed:
             raise ApiError(503, "playlist_unavailable", "Too busy or shutting down: reload the playlist.",
                            headers=unavailable) from None
+
+    async def blocking_playlist(path: Path, asked: Directives) -> web.Response:
+        """The live playlist once it lists segment `msn` (and part `part`), or has ended; 503
+        after three target durations."""
+        msn, part = asked.msn, asked.part
+        assert msn is not None
+        seen = await asyncio.to_thread(read_playlist, path)
+        if seen is None:
+            raise ApiError(404, "media_not_found", "Not broadcasting (yet): no such media file.")
+        state = seen[1]
+        skip = asked.skip is not None
+        if state.satisfies(msn, part):
+            return held_response(state, skip)
+        if msn > state.last_msn + MAX_AHEAD:
+            raise ApiError(400, "msn_too_far",
+                           f"_HLS_msn={msn} is more than {MAX_AHEAD} beyond the last segment "
+                           f"({state.last_msn}); reload without delivery directives.",
+                           headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"})
+        waited = await wait_for(path, lambda st: st.satisfies(msn, part), state.hold_s)
         if waited is None:
+            what = f"Segment {msn}" if part is None else f"Part {part} of segment {msn}"
             raise ApiError(503, "segment_not_ready",
-                           f"Segment {msn} did not appear within {state.hold_s:.0f} s; reload the playlist.",
+                           f"{what} did not appear within {state.hold_s:.0f} s; reload the playlist.",
                            headers=unavailable)
-        return held_response(waited)
+        return held_response(waited, skip)
+
+    async def hinted_part(path: Path, number: int) -> web.StreamResponse:
+        """A partial segment not written yet: held while it is the one the playlist hints (or
+        an earlier one not listed yet), until the playlist lists it; else 404."""
+        playlist = path.parent / "live.m3u8"
+        seen = await asyncio.to_thread(read_playlist, playlist)
+        state = seen[1] if seen is not None else None
+        gone = ApiError(404, "media_not_found", "No such part (not hinted, or no longer kept).",
+                        headers={"Cache-Control": "no-store"})
+        if state is None or state.ended or state.hint is None or number > state.hint:
+            raise gone
+        if not state.lists_part_file(number):
+            await wait_for(playlist, lambda st: st.lists_part_file(number), state.hold_s)
+        if not await asyncio.to_thread(path.is_file):
+            raise gone
+        return web.FileResponse(path, headers={
+            "Cache-Control": SEGMENT_CACHE, "Content-Type": "video/iso.segment",
+            "Access-Control-Allow-Origin": "*",
+        })
 
     def file_handler(vod: bool) -> Handler:
         allowed = _VOD_FILES if vod else _LIVE_FILES
@@ -171,12 +213,12 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
                 raise ApiError(404, "not_found", "No such media file.")
             metrics.inc("innotv_hls_requests_total", route="vod" if vod else "hls",
                         file=_file_kind(name, request))
-            msn: int | None = None
+            asked = Directives(None, None, None)
             if not vod and name.endswith("/live.m3u8"):  # never held: VOD and master playlists
                 try:
-                    msn = parse_directives({
+                    asked = parse_directives({
                         key: request.query.getall(key) for key in request.query if key.startswith("_HLS_")
-                    }).msn
+                    })
                 except DirectiveError as err:
                     raise ApiError(400, err.code, err.message,
                                    headers={"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"},
@@ -188,10 +230,16 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
             missing = await asyncio.to_thread(_missing, directory, path, vod, listings)  # one thread hop
             if missing == "replay":
                 raise ApiError(404, "replay_not_found", "This program has no replay (yet).")
-            if missing == "media":
+            part = _PART.search("/" + name) if not vod else None
+            if missing == "media" and part is not None:
+                return await hinted_part(path, int(part.group(1)))
+            if missing is not None:
                 raise ApiError(404, "media_not_found", "Not broadcasting (yet): no such media file.")
-            if msn is not None:
-                return await blocking_playlist(path, msn)
+            if asked.msn is not None:
+                return await blocking_playlist(path, asked)
+            if asked.skip is not None:
+                text = await asyncio.to_thread(path.read_text)
+                return playlist_response(text, PLAYLIST_CACHE, skip=True)
             if name.endswith(".m3u8"):
                 cache = VOD_PLAYLIST_CACHE if vod else PLAYLIST_CACHE
                 ctype = PLAYLIST_TYPE

@@ -80,15 +80,18 @@ def macroblocks(width: int, height: int) -> int:
 @dataclass(frozen=True)
 class PublisherLimits:
     """What a publisher can send, as far as it told us: the largest picture it announced, the
-    largest frame its codec level allows (in macroblocks), and whether it sends sound at all."""
+    largest frame its codec level allows (in macroblocks), and whether it sends sound at all.
+    `sized_by_picture`: its first picture has its real size (RTMP encoders, unlike WebRTC, do
+    not start small), so that one caps the ladder when nothing was announced."""
 
     size: tuple[int, int] | None = None
     max_macroblocks: int | None = None
     audio: bool = True
+    sized_by_picture: bool = False
 
     def to_json(self) -> dict[str, object]:
         return {"size": list(self.size) if self.size else None, "max_macroblocks": self.max_macroblocks,
-                "audio": self.audio}
+                "audio": self.audio, "sized_by_picture": self.sized_by_picture}
 
     @classmethod
     def from_json(cls, raw: dict[str, object]) -> PublisherLimits:
@@ -98,6 +101,7 @@ class PublisherLimits:
             size=(int(size[0]), int(size[1])) if isinstance(size, list) and len(size) == 2 else None,
             max_macroblocks=int(limit) if isinstance(limit, int) else None,
             audio=bool(raw.get("audio", True)),
+            sized_by_picture=bool(raw.get("sized_by_picture", False)),
         )
 
 

@@ -5,11 +5,12 @@ Layout under `<data_dir>/live/<program>/` (see docs/operations.md):
 `<rung>/init-<k>.mp4`, `<rung>/seg-<n>.m4s`, `<rung>/live.m3u8` (sliding window),
 `<rung>/vod.m3u8` (the replay's segments, ENDLIST; written by replay.py) and
 `<rung>/segments.log` (the journal: each segment's number, init, duration, size, wall-clock
-start, media timestamp and whether it is the slate, from which the replay is chosen), and per
-captioned language `subs/<lang>/seg-<n>.vtt` and `subs/<lang>/live.m3u8` (subtitles.py), written
-with the top rung's segments. Every file is written to a
-temporary name and renamed, so a reader sees either the old or the new version, never half of
-one. Used from one media thread at a time.
+start, media timestamp and whether it is the slate, from which the replay is chosen), with
+low-latency HLS `<rung>/part-<n>.m4s`, the partial segments of the last few segments (llhls.py),
+and per captioned language `subs/<lang>/seg-<n>.vtt` and `subs/<lang>/live.m3u8`
+(subtitles.py), written with the top rung's segments. Every file is written to a temporary name
+and renamed, so a reader sees either the old or the new version, never half of one. Used from one
+media thread at a time.
 
 Every segment of a broadcast carries `EXT-X-PROGRAM-DATE-TIME` in the live playlist: the
 journaled wall-clock time of its first picture. Each segment's write time and its delay behind
@@ -39,7 +40,9 @@ from typing import TYPE_CHECKING
 
 from kernel.metrics import BucketCounts
 
+from . import llhls
 from .ladder import Rung
+from .llhls import Part
 
 if TYPE_CHECKING:
     from .subtitles import LiveSubtitles
@@ -114,14 +117,17 @@ def peak_bitrate(segments: list[Segment], target_s: float, last_only: bool = Fal
 class RenditionLog:
     """The segments of one rendition and its playlists."""
 
-    def __init__(self, directory: Path, segment_s: float, window: int) -> None:
+    def __init__(self, directory: Path, segment_s: float, window: int, part_s: float = 0.0) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
         self.segment_s = segment_s
         self.window = window
+        self.part_s = part_s  # the nominal part duration; 0: no partial segments (llhls.py)
         self.segments: list[Segment] = []
+        self.parts: list[Part] = []  # of the segments still in the window and the one being written
         self.publish_live = True  # False while a premiere is prepared: revealed later by the clock
         self._load()
+        self.next_part = self._next_part_number()
 
     def _load(self) -> None:
         journal = self.dir / "segments.log"
@@ -145,6 +151,40 @@ class RenditionLog:
     def next_seq(self) -> int:
         return self.segments[-1].seq + 1 if self.segments else 0
 
+    def _next_part_number(self) -> int:
+        """Part names are never reused, also after a restart (they are served as immutable)."""
+        numbers = [int(m.group(1)) for p in self.dir.glob("part-*.m4s")
+                   if (m := llhls.PART_FILE.match(p.name))]
+        return max(numbers, default=-1) + 1
+
+    def add_part(self, init: int, data: bytes, duration: float, discontinuity: bool,
+                 independent: bool) -> Part:
+        """Write one partial segment of the segment being written (low-latency HLS)."""
+        msn = self.next_seq
+        index = sum(1 for p in self.parts if p.msn == msn)
+        first = next((p for p in self.parts if p.msn == msn), None)
+        part = Part(self.next_part, msn, index, init,
+                    first.discontinuity if first else discontinuity and bool(self.segments),
+                    duration, independent)
+        atomic_write(self.dir / part.file, data)
+        self.next_part += 1
+        self.parts.append(part)
+        return part
+
+    def last_part_position(self) -> tuple[int, int | None]:
+        """(LAST-MSN, LAST-PART) for another rendition's EXT-X-RENDITION-REPORT."""
+        if self.parts:
+            return self.parts[-1].msn, self.parts[-1].index
+        return max(0, self.next_seq - 1), None
+
+    def _drop_old_parts(self) -> None:
+        """Parts of segments that left the live window are removed (the segment has them all)."""
+        first_kept = self.segments[-self.window].seq if len(self.segments) >= self.window else 0
+        old = [p for p in self.parts if p.msn < first_kept]
+        self.parts = [p for p in self.parts if p.msn >= first_kept]
+        for part in old:
+            (self.dir / part.file).unlink(missing_ok=True)
+
     def write_init(self, index: int, data: bytes) -> None:
         atomic_write(self.dir / f"init-{index}.mp4", data)
 
@@ -165,8 +205,8 @@ class RenditionLog:
             entry["pts"] = pts
         with open(self.dir / "segments.log", "a") as fh:
             fh.write(json.dumps(entry) + "\n")
-        if self.publish_live:
-            self.write_live()
+        if self.parts:
+            self._drop_old_parts()
         return seg
 
     def target_duration(self, segments: list[Segment]) -> int:
@@ -176,7 +216,7 @@ class RenditionLog:
         longest = max((s.duration for s in segments), default=self.segment_s)
         return max(math.ceil(self.segment_s), math.floor(longest + 0.5))
 
-    def _body(self, segments: list[Segment]) -> list[str]:
+    def _body(self, segments: list[Segment], parts: dict[int, list[Part]] | None = None) -> list[str]:
         lines: list[str] = []
         current_init: int | None = None
         for seg in segments:
@@ -189,6 +229,8 @@ class RenditionLog:
                 # Every segment of a broadcast says when its first picture was live: players and
                 # monitoring can show the wall clock and measure how far behind they play.
                 lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{program_date_time(seg.at)}")
+            if parts:
+                lines.extend(llhls.part_lines(parts.get(seg.seq, ())))
             lines.append(f"#EXTINF:{seg.duration:.3f},")
             lines.append(seg.file)
         return lines
@@ -200,14 +242,19 @@ class RenditionLog:
         window = shown[-self.window :]
         return window, sum(1 for s in shown[: len(shown) - len(window)] if s.discontinuity)
 
-    def live_text(self, ended: bool = False, upto: int | None = None) -> str:
-        """The live playlist: the last `window` segments (of the first `upto` when given)."""
+    def live_text(self, ended: bool = False, upto: int | None = None,
+                  reports: list[str] | None = None) -> str:
+        """The live playlist: the last `window` segments (of the first `upto` when given); with
+        partial segments (and not ended), those of the last segments and of the one being
+        written, the next part's hint and `reports` on the other renditions."""
         window, disc_before = self.live_window(upto)
-        first = window[0].seq if window else 0
+        low_latency = self.part_s > 0 and not ended and upto is None and bool(self.parts)
+        first = window[0].seq if window else (self.next_seq if low_latency else 0)
+        target = self.target_duration(self.segments)
         head = [
             "#EXTM3U",
             "#EXT-X-VERSION:7",
-            f"#EXT-X-TARGETDURATION:{self.target_duration(self.segments)}",
+            f"#EXT-X-TARGETDURATION:{target}",
             # Blocking playlist reload (live/blocking.py). No HOLD-BACK: its absence means three
             # target durations, the least the spec allows; our player sets its own distance.
             "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES",
@@ -215,11 +262,38 @@ class RenditionLog:
             f"#EXT-X-DISCONTINUITY-SEQUENCE:{disc_before}",
             "#EXT-X-INDEPENDENT-SEGMENTS",
         ]
-        tail = ["#EXT-X-ENDLIST"] if ended else []
-        return "\n".join(head + self._body(window) + tail) + "\n"
+        if not low_latency:
+            tail = ["#EXT-X-ENDLIST"] if ended else []
+            return "\n".join(head + self._body(window) + tail) + "\n"
+        control, body, tail = self._low_latency(window, target, reports or [])
+        head = head[:3] + control + head[4:]
+        return "\n".join(head + body + tail) + "\n"
 
-    def write_live(self, ended: bool = False, upto: int | None = None) -> None:
-        atomic_write(self.dir / "live.m3u8", self.live_text(ended, upto).encode())
+    def _low_latency(self, window: list[Segment], target: int,
+                     reports: list[str]) -> tuple[list[str], list[str], list[str]]:
+        """(the server-control lines, the body with parts, the lines after it) of a live
+        playlist with partial segments (llhls.py)."""
+        listed_from = llhls.listed_from([s.duration for s in window], target)
+        listed_msns = {s.seq for s in window[listed_from:]}
+        by_msn: dict[int, list[Part]] = {}
+        for part in self.parts:
+            if part.msn in listed_msns or part.msn == self.next_seq:
+                by_msn.setdefault(part.msn, []).append(part)
+        listed = [p for parts in by_msn.values() for p in parts]
+        control = [*llhls.server_control(target, self.part_s), llhls.part_inf(self.part_s, listed)]
+        body = self._body(window, by_msn)
+        writing = by_msn.get(self.next_seq, [])
+        if writing:
+            if writing[0].discontinuity:
+                body.append("#EXT-X-DISCONTINUITY")
+            if not window or window[-1].init != writing[0].init:
+                body.append(f'#EXT-X-MAP:URI="init-{writing[0].init}.mp4"')
+            body.extend(llhls.part_lines(writing))
+        return control, body, [llhls.preload_hint(self.next_part), *reports]
+
+    def write_live(self, ended: bool = False, upto: int | None = None,
+                   reports: list[str] | None = None) -> None:
+        atomic_write(self.dir / "live.m3u8", self.live_text(ended, upto, reports).encode())
 
     def vod_text(self, segments: list[Segment]) -> str:
         """A VOD playlist of `segments` (a selection of this rendition's, in order): a cut
@@ -275,13 +349,15 @@ def master_text(rungs: tuple[Rung, ...], codecs: dict[str, str], playlist: str,
 class ProgramMedia:
     """Every rendition of one program, its master playlists, and the ladder it was started with."""
 
-    def __init__(self, root: Path, program_id: str, segment_s: float, window: int) -> None:
+    def __init__(self, root: Path, program_id: str, segment_s: float, window: int,
+                 part_s: float = 0.0) -> None:
         if not SAFE_ID.match(program_id):
             raise ValueError("unsafe program id")
         self.dir = root / program_id
         self.dir.mkdir(parents=True, exist_ok=True)
         self.segment_s = segment_s
         self.window = window
+        self.part_s = part_s  # the configured part duration (0: no partial segments)
         self.rungs: tuple[Rung, ...] = ()
         self.codecs: dict[str, str] = {}
         self.publish_live = True
@@ -308,11 +384,19 @@ class ProgramMedia:
         self.set_rungs(rungs)
         return True
 
+    @property
+    def part_plan(self) -> tuple[int, float]:
+        """(frames per part, nominal part duration) for this ladder; (0, 0.0) without parts."""
+        if self.part_s <= 0 or not self.rungs:
+            return 0, 0.0
+        return llhls.part_plan(self.part_s, max(r.fps for r in self.rungs))
+
     def set_rungs(self, rungs: tuple[Rung, ...]) -> None:
         self.rungs = rungs
+        nominal = self.part_plan[1]
         for rung in rungs:
             if rung.name not in self.logs:
-                log = RenditionLog(self.dir / rung.name, self.segment_s, self.window)
+                log = RenditionLog(self.dir / rung.name, self.segment_s, self.window, nominal)
                 log.publish_live = self.publish_live
                 self.logs[rung.name] = log
                 self.peaks[rung.name] = peak_bitrate(log.segments, self.segment_s)
@@ -339,6 +423,21 @@ class ProgramMedia:
         if at is not None:
             self.delay_seconds.observe(max(0.0, time.time() - at / 1000 - duration))
         return seg
+
+    def add_part(self, rung: str, init: int, data: bytes, duration: float, discontinuity: bool,
+                 independent: bool) -> Part:
+        """Write one partial segment of `rung` (low-latency HLS)."""
+        return self.logs[rung].add_part(init, data, duration, discontinuity, independent)
+
+    def write_live_playlists(self, rungs: list[str] | None = None) -> None:
+        """Rewrite the live playlists of `rungs` (default: all), each reporting on the others."""
+        if not self.publish_live:
+            return
+        for name in rungs if rungs is not None else list(self.logs):
+            log = self.logs[name]
+            reports = [llhls.rendition_report(other, *self.logs[other].last_part_position())
+                       for other in self.logs if other != name] if log.part_s > 0 else []
+            log.write_live(reports=reports)
 
     def _bandwidth(self, name: str) -> int:
         nominal = next((r.bandwidth for r in self.rungs if r.name == name), 0)

@@ -20,6 +20,7 @@ import dataclasses
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,10 @@ CONNECT_S = 10.0  # a publisher still connecting (ICE, DTLS) is not taken for a 
 @dataclass
 class Publisher:
     session_id: str
-    pc: RTCPeerConnection
+    pc: RTCPeerConnection | None  # a WHIP publisher's connection (None for RTMP)
     epoch: str
+    protocol: str = "whip"  # or "rtmp"
+    close_link: Callable[[], None] | None = None  # an RTMP publisher's: closes its connection
     last_frame: float = field(default_factory=time.monotonic)
     receiving: bool = False  # a packet has arrived (before that it is still connecting)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -104,6 +107,7 @@ class LiveService:
             queue_frames=settings.queue_frames,
             passthrough=settings.passthrough,
             threads=settings.codec_threads,
+            part_s=settings.part_s,
             subtitles=captions.languages,
             caption_hold_ms=captions.hold_ms,
         )
@@ -122,7 +126,7 @@ class LiveService:
         def workers() -> list[WorkerProcess]:
             return [bc.worker for bc in list(casts.values()) if bc.worker is not None]
 
-        m.gauge("innotv_live_publishers", "WHIP publishers connected to this process",
+        m.gauge("innotv_live_publishers", "WHIP and RTMP publishers connected to this process",
                 lambda: float(sum(1 for bc in list(casts.values()) if bc.publisher is not None)))
         m.gauge("innotv_live_media_workers", "media worker processes started by this process, running",
                 lambda: float(sum(1 for w in workers() if not w.done.done())))
@@ -217,15 +221,7 @@ class LiveService:
                 raise ApiError(503, "shutting_down", "The server is shutting down.")
             bc = self._broadcast(program_id)
             await self.simulcast.refresh(program_id)
-            if bc.publisher is not None:
-                idle = time.monotonic() - bc.publisher.last_frame
-                allowed = self.worker_settings.slate_after_s if bc.publisher.receiving else CONNECT_S
-                if idle < allowed:
-                    raise ApiError(409, "already_publishing",
-                                   "Someone is already publishing to this program; stop that first.")
-                await self._drop_publisher(bc, bc.publisher)  # silent for long: a dead connection
-            if bc.generator is not None:
-                raise ApiError(409, "already_publishing", "The demo source is playing in this program.")
+            await self._make_room(bc)
             pc = RTCPeerConnection(self.rtc_config())
             pub = Publisher(secrets.token_urlsafe(18), pc, secrets.token_hex(8),
                             limits=PublisherLimits(size=size, audio=audio))
@@ -238,8 +234,21 @@ class LiveService:
                 raise
             return pub.session_id, answer
 
-    async def _negotiate(self, bc: Broadcast, pub: Publisher, offer: str) -> str:
-        pc = pub.pc
+    async def _make_room(self, bc: Broadcast) -> None:
+        """409 unless the program can take a new publisher (WHIP or RTMP): one publishes already,
+        or the demo plays. A publisher silent for longer than the slate delay (one still
+        connecting: CONNECT_S) counts as gone and is dropped."""
+        if bc.publisher is not None:
+            idle = time.monotonic() - bc.publisher.last_frame
+            allowed = self.worker_settings.slate_after_s if bc.publisher.receiving else CONNECT_S
+            if idle < allowed:
+                raise ApiError(409, "already_publishing",
+                               "Someone is already publishing to this program; stop that first.")
+            await self._drop_publisher(bc, bc.publisher)  # silent for long: a dead connection
+        if bc.generator is not None:
+            raise ApiError(409, "already_publishing", "The demo source is playing in this program.")
+
+    async def _start_worker_for(self, bc: Broadcast) -> None:
         try:
             await self._ensure_worker(bc)
         except WorkerLocked:
@@ -249,6 +258,11 @@ class LiveService:
             raise ApiError(409, "already_publishing",
                            "Another server is producing this program's media. If its publisher has "
                            "gone, it hands the program over now: try again in a few seconds.") from None
+
+    async def _negotiate(self, bc: Broadcast, pub: Publisher, offer: str) -> str:
+        pc = pub.pc
+        assert pc is not None
+        await self._start_worker_for(bc)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -340,17 +354,84 @@ class LiveService:
         pub.previews.clear()
         for task in pub.tasks:
             task.cancel()
-        with contextlib.suppress(Exception):
-            await pub.pc.close()
+        if pub.close_link is not None:
+            pub.close_link()
+        if pub.pc is not None:
+            with contextlib.suppress(Exception):
+                await pub.pc.close()
         for task in pub.tasks:
             with contextlib.suppress(BaseException):
                 await task
+
+    # ---- publishing (RTMP, rtmp_ingest.py) ----
+    async def publish_rtmp(self, program_id: str, close: Callable[[], None]) -> Publisher:
+        """Take an RTMP publisher whose stream key named `program_id` (the worker is started and
+        waits for its media). Raises ApiError as `publish` does; `close` ends its connection."""
+        async with self._locks.setdefault(program_id, asyncio.Lock()):
+            if self._closing:
+                raise ApiError(503, "shutting_down", "The server is shutting down.")
+            bc = self._broadcast(program_id)
+            await self.simulcast.refresh(program_id)
+            await self._make_room(bc)
+            pub = Publisher(secrets.token_urlsafe(18), None, secrets.token_hex(8), protocol="rtmp",
+                            close_link=close, video_codec="h264")
+            bc.publisher = pub
+            try:
+                await self._start_worker_for(bc)
+            except BaseException:
+                bc.publisher = None
+                raise
+            return pub
+
+    def rtmp_limits(self, program_id: str, pub: Publisher, limits: PublisherLimits) -> None:
+        """What the RTMP publisher sends (before its first picture, and when it turns out to send
+        no sound)."""
+        bc = self.broadcasts.get(program_id)
+        pub.limits = limits
+        if bc is not None and bc.publisher is pub and bc.worker is not None:
+            bc.worker.publisher(pub.epoch, limits)
+
+    def rtmp_video(self, program_id: str, pub: Publisher, data: bytes, pts: int, keyframe: bool,
+                   dts: int) -> None:
+        """An H.264 access unit (Annex B) of the RTMP publisher, times in 1/90000."""
+        worker = self._rtmp_worker(program_id, pub)
+        if worker is not None:
+            worker.offer_video(pub.epoch, "h264", data, pts, keyframe, dts)
+
+    def rtmp_audio(self, program_id: str, pub: Publisher, data: bytes, pts: int) -> None:
+        """An AAC frame (ADTS) of the RTMP publisher, pts in 1/48000."""
+        worker = self._rtmp_worker(program_id, pub)
+        if worker is not None:
+            worker.offer_audio(pub.epoch, data, pts, "aac")
+
+    def _rtmp_worker(self, program_id: str, pub: Publisher) -> WorkerProcess | None:
+        pub.last_frame = time.monotonic()
+        pub.receiving = True
+        bc = self.broadcasts.get(program_id)
+        if bc is None or bc.publisher is not pub or bc.worker is None or bc.worker.done.done():
+            return None
+        return bc.worker
+
+    async def rtmp_stopped(self, program_id: str, pub: Publisher, deliberate: bool) -> None:
+        """The RTMP publisher's connection ended: `deliberate` (it unpublished) is a WHIP DELETE
+        (a break while the program is live, else the output stops); otherwise the slate."""
+        bc = self.broadcasts.get(program_id)
+        if bc is None or bc.publisher is not pub:
+            return
+        if deliberate:
+            await self.unpublish(program_id, pub.session_id)
+        else:
+            log.info("RTMP publisher of %s dropped", program_id)
+            await self._drop_publisher(bc, pub)
 
     # ---- preview (WHEP) ----
     async def preview(self, program_id: str, offer: str) -> tuple[str, str]:
         """A receive-only peer connection fed with what the publisher sends; (session id, answer)."""
         bc = self.broadcasts.get(program_id)
         pub = bc.publisher if bc is not None else None
+        if pub is not None and pub.protocol == "rtmp":
+            raise ApiError(409, "preview_unavailable",
+                           "The publisher sends RTMP; the preview works for WHIP publishers only.")
         if pub is None or not pub.tracks:
             raise ApiError(404, "not_publishing", "Nobody is publishing to this program right now.")
         if len(pub.previews) >= 8:

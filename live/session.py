@@ -1,8 +1,10 @@
 """One continuous stretch of a program's output (a publisher's connection, the slate, a demo).
 
 A session owns one `RenditionEncoder` per rung, all fed the same frames with keyframes forced on
-the same grid (`t0 + k * segment_s`), so segments line up across renditions. Each session starts
-a new init segment, and every session after the first is announced with EXT-X-DISCONTINUITY.
+the same grid (`t0 + k * segment_s`), so segments line up across renditions; with low-latency HLS
+every rendition is also cut into parts at the same frames (every few frames, `ProgramMedia.
+part_plan`). Each session starts a new init segment, and every session after the first is
+announced with EXT-X-DISCONTINUITY.
 Times are seconds on the program's timeline, which only moves forward. A live session knows the
 wall-clock time of its start (`wall0`), so each segment is journaled with its wall-clock start
 (the replay is cut by the program's times), and a slate session marks its segments as slate.
@@ -16,7 +18,7 @@ from typing import Any
 
 import av
 
-from .encoder import RenditionEncoder
+from .encoder import Piece, RenditionEncoder
 from .fmp4 import avc_codec_string
 from .media import ProgramMedia
 from .rtmp import RtmpPusher, StreamParams
@@ -38,14 +40,20 @@ class Session:
         self.init_index = media.new_init_index()
         # with a template, the top rung is the publisher's H.264 repackaged (see aiortc_internals.py)
         self.passthrough = video_template is not None
-        first = RenditionEncoder(media.rungs[0], segment_s, preset, video_template, threads)
+        first = RenditionEncoder(media.rungs[0], segment_s, preset, video_template, threads, start=t0)
         # one AAC encoder for every rung with the same audio bitrate (the usual case)
         self.encoders = [first] + [
             RenditionEncoder(r, segment_s, preset, None, threads,
-                             first.audio if r.audio_kbps == first.rung.audio_kbps else None)
+                             first.audio if r.audio_kbps == first.rung.audio_kbps else None, start=t0)
             for r in media.rungs[1:]
         ]
         self.fps = max(r.fps for r in media.rungs)
+        # a part starts at the first frame at least this long after the last part's start
+        frames, _nominal = media.part_plan
+        self.part_gap = (frames - 0.5) / self.fps if frames else 0.0
+        self.part_start = t0
+        self.parts_in_segment: dict[str, list[tuple[bytes, float, float]]] = {
+            r.name: [] for r in media.rungs}  # (data, start, duration) of the segment being written
         self.next_key = t0
         self.boundaries: list[float] = []
         self.emitted = {r.name: 0 for r in media.rungs}
@@ -77,12 +85,23 @@ class Session:
             self.boundaries.append(t)
             while self.next_key <= t + 1e-6:
                 self.next_key += self.segment_s
+        part = self._part_starts(t, key)
         self.last_video_t = t
         pts = round(t * 90_000)
         for enc in self.encoders:
-            enc.encode_video(frame, pts, key)
+            enc.encode_video(frame, pts, key, part)
         self._video_done(key)
         return True
+
+    def _part_starts(self, t: float, key: bool) -> bool:
+        """Whether a part (not a segment) starts with the frame at `t` (low-latency HLS)."""
+        if key:
+            self.part_start = t
+            return False
+        if self.part_gap and t - self.part_start >= self.part_gap - 1e-6:
+            self.part_start = t
+            return True
+        return False
 
     def _video_passthrough(self, frame: av.VideoFrame | None, t: float,
                            packet: av.Packet[Any] | None) -> bool:
@@ -94,12 +113,13 @@ class Session:
             return False  # a segment starts with a keyframe
         if key:
             self.boundaries.append(t)
+        part = self._part_starts(t, key)
         self.last_video_t = t
         pts = round(t * 90_000)
-        self.encoders[0].mux_video_packet(packet, pts, key)
+        self.encoders[0].mux_video_packet(packet, pts, key, part)
         if frame is not None:
             for enc in self.encoders[1:]:
-                enc.encode_video(frame, pts, key)
+                enc.encode_video(frame, pts, key, part)
         self._video_done(key)
         return True
 
@@ -157,13 +177,17 @@ class Session:
             log.exception("flushing the audio encoder failed")
         for enc in self.encoders:
             try:
-                enc.close()
+                enc.close(1 / self.fps)
             except Exception:
                 log.exception("closing an encoder failed")
-        self._drain(final=True)
+        self._drain()
 
-    def _drain(self, final: bool = False) -> None:
+    def _drain(self) -> None:
+        """Write out the init segments and the pieces the encoders cut: each a part (with
+        low-latency HLS), and at a segment's end the segment (its parts, one after the other);
+        then the live playlists of the renditions that changed."""
         media = self.media
+        changed: list[str] = []
         for enc in self.encoders:
             name = enc.rung.name
             if name not in self.inited and enc.sink.init is not None:
@@ -174,14 +198,26 @@ class Session:
                     media.codecs[name] = codec
                     if len(media.codecs) >= len(media.rungs):
                         media.write_master()
-            for data in enc.sink.take():
-                index = self.emitted[name]
-                self.emitted[name] = index + 1
-                start = self.boundaries[min(index, len(self.boundaries) - 1)] if self.boundaries else self.t0
-                if index + 1 < len(self.boundaries):
-                    end = self.boundaries[index + 1]
-                else:
-                    end = self.end_t if final else start + self.segment_s
-                at = None if self.wall0 is None else round((self.wall0 + start - self.t0) * 1000)
-                media.add_segment(name, self.init_index, data, max(0.001, end - start),
-                                  self.discontinuity and index == 0, at, self.slate)
+            for piece in enc.take():
+                self._write_piece(name, piece)
+                changed.append(name)
+        if changed:
+            media.write_live_playlists(list(dict.fromkeys(changed)))
+
+    def _write_piece(self, name: str, piece: Piece) -> None:
+        media, fragment = self.media, piece.fragment
+        first_of_session = self.emitted[name] == 0
+        held = self.parts_in_segment[name]
+        if media.part_plan[0]:
+            media.add_part(name, self.init_index, fragment.data, fragment.duration,
+                           self.discontinuity and first_of_session, fragment.independent)
+        held.append((fragment.data, fragment.start, fragment.duration))
+        if not piece.ends_segment:
+            return
+        self.parts_in_segment[name] = []
+        self.emitted[name] += 1
+        start = held[0][1]
+        at = None if self.wall0 is None else round((self.wall0 + start - self.t0) * 1000)
+        media.add_segment(name, self.init_index, b"".join(d for d, _s, _l in held),
+                          max(0.001, sum(length for _d, _s, length in held)),
+                          self.discontinuity and first_of_session, at, self.slate)

@@ -51,6 +51,7 @@ class WorkerSettings:
     queue_frames: int
     passthrough: bool = True  # an H.264 publisher at the top rung's size is repackaged, not encoded
     threads: int = 0  # per encoder and decoder; 0: FFmpeg's choice (one per core)
+    part_s: float = 0.0  # low-latency HLS part duration; 0: whole segments only
     subtitles: tuple[str, ...] = ()  # the captioned languages: a WebVTT rendition each (subtitles.py)
     caption_hold_ms: int = 5000  # how long a caption line stays on screen
 
@@ -211,8 +212,10 @@ class WorkerLoop:
         self.session.audio(sound)
 
     def on_packet(self, ep: Any, payload: tuple[str, Any]) -> None:
-        """An encoded packet from publisher `ep`: ("opus" | "h264" | "vp8", av.Packet)."""
-        if payload[0] == "opus":
+        """An encoded packet from publisher `ep`: ("opus" | "aac" | "h264" | "vp8", av.Packet). A
+        video packet whose decode and presentation times differ (B-frames, from RTMP) means that
+        publisher's H.264 is encoded, not passed through (repackaging keeps decode order only)."""
+        if payload[0] in ("opus", "aac"):
             if ep not in self.finished_epochs and ep == self.epoch:
                 for sound in self._decode(ep, payload):
                     self.on_sound(ep, sound)
@@ -220,6 +223,8 @@ class WorkerLoop:
         self.packets += 1
         if ep not in self.finished_epochs:
             packet = payload[1]
+            if packet.dts is not None and packet.pts != packet.dts:
+                self.no_passthrough = ep
             self.input.packet(packet.size, _seconds(packet.pts, packet.time_base))
             for i, picture in enumerate(self._decode(ep, payload)):
                 self.on_picture(ep, picture, payload if i == 0 else None)
@@ -233,8 +238,11 @@ class WorkerLoop:
             self.finished_epochs.add(self.epoch)
         self.epoch = ep
         if not self.media.rungs:
-            self.media.set_rungs(publisher_ladder(st.ladder, self.publishers.get(ep, PublisherLimits())))
-        template = self._template(source, picture) if st.passthrough else None
+            limits = self.publishers.get(ep, PublisherLimits())
+            if limits.size is None and limits.sized_by_picture:
+                limits = dataclasses.replace(limits, size=(picture.width, picture.height))
+            self.media.set_rungs(publisher_ladder(st.ladder, limits))
+        template = self._template(source, picture) if st.passthrough and ep != self.no_passthrough else None
         if template is None and self._passes_through(picture, source):
             self.no_passthrough = ep  # its H.264 could not be read: encode it, do not keep retrying
         session = Session(self.media, st.segment_s, st.preset, self.t_end, self.destinations,
@@ -342,7 +350,8 @@ class WorkerLoop:
             return False
         if self.session_kind == "passthrough":
             top = self.media.rungs[0]
-            return (picture.width, picture.height) != (top.width, top.height)
+            return ((picture.width, picture.height) != (top.width, top.height)
+                    or self.epoch == self.no_passthrough)
         return self._passes_through(picture, source)
 
     def _passes_through(self, picture: av.VideoFrame, source: tuple[str, Any] | None) -> bool:

@@ -11,8 +11,9 @@ innotv processes sharing a data directory) never write one program at once: the 
 The server talks to it over the socket pair whose end is `<fd>` (see ipc.py). The first message
 is ["init", {...}]; then (headers; "+ data" is the binary payload):
   ["publisher", epoch, limits]                       what that publisher can send (ladder.PublisherLimits)
-  ["video", epoch, codec, pts_90k, keyframe] + data  a received H.264/VP8 access unit
-  ["audio", epoch, pts_48k] + data                    a received Opus packet
+  ["video", epoch, codec, pts_90k, keyframe(, dts_90k)] + data   a received H.264/VP8 access unit
+                                                      (dts when it differs: B-frames, from RTMP)
+  ["audio", epoch, pts_48k(, codec)] + data           a received Opus packet, or "aac" in ADTS form
   ["generate", epoch, width, height, fps]             play the test pattern and tone (the demo)
   ["destinations", urls]                              the simulcast destinations wanted now
   ["gone", epoch]                                     that publisher left: show the slate
@@ -107,9 +108,11 @@ def _generate(worker: MediaWorker, epoch: str, width: int, height: int, fps: int
         pattern.close()
 
 
-def _packet(data: bytes, pts: int, time_base: Fraction, keyframe: bool) -> av.Packet[Any]:
+def _packet(data: bytes, pts: int, time_base: Fraction, keyframe: bool,
+            dts: int | None = None) -> av.Packet[Any]:
     packet = av.Packet(data)
-    packet.pts = packet.dts = pts
+    packet.pts = pts
+    packet.dts = pts if dts is None else dts
     packet.time_base = time_base
     packet.is_keyframe = keyframe
     return packet
@@ -135,7 +138,8 @@ def serve(link: ServerSocket) -> int:
 def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
     link.send(["ready"])
     settings = WorkerSettings.from_json(init["settings"])
-    media = ProgramMedia(Path(init["root"]), init["program_id"], settings.segment_s, init["window"])
+    media = ProgramMedia(Path(init["root"]), init["program_id"], settings.segment_s, init["window"],
+                         settings.part_s)
     if settings.subtitles:
         media.subtitles = LiveSubtitles(media.dir, settings.subtitles, settings.caption_hold_ms)
     media.load()
@@ -160,11 +164,13 @@ def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
         header, data = message
         kind = header[0]
         if kind == "video":
-            _, epoch, codec, pts, keyframe = header
-            worker.offer("packet", epoch, (codec, _packet(data, pts, VIDEO_TIME_BASE, keyframe)))
+            epoch, codec, pts, keyframe = header[1:5]
+            dts = header[5] if len(header) > 5 else None
+            worker.offer("packet", epoch, (codec, _packet(data, pts, VIDEO_TIME_BASE, keyframe, dts)))
         elif kind == "audio":
-            _, epoch, pts = header
-            worker.offer("packet", epoch, ("opus", _packet(data, pts, OPUS_TIME_BASE, True)))
+            epoch, pts = header[1:3]
+            codec = header[3] if len(header) > 3 else "opus"
+            worker.offer("packet", epoch, (codec, _packet(data, pts, OPUS_TIME_BASE, True)))
         elif kind == "publisher":
             _, epoch, limits = header
             worker.publisher(epoch, PublisherLimits.from_json(limits if isinstance(limits, dict) else {}))

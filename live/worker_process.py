@@ -105,11 +105,18 @@ class WorkerProcess:
             return False
         return True
 
-    def offer_video(self, epoch: str, codec: str, data: bytes, pts: int, keyframe: bool) -> bool:
-        return self._room() and self._send(["video", epoch, codec, pts, keyframe], data)
+    def offer_video(self, epoch: str, codec: str, data: bytes, pts: int, keyframe: bool,
+                    dts: int | None = None) -> bool:
+        """A received access unit, times in 1/90000 (`dts` when it differs from `pts`)."""
+        header: list[Any] = ["video", epoch, codec, pts, keyframe]
+        if dts is not None and dts != pts:
+            header.append(dts)
+        return self._room() and self._send(header, data)
 
-    def offer_audio(self, epoch: str, data: bytes, pts: int) -> bool:
-        return self._room() and self._send(["audio", epoch, pts], data)
+    def offer_audio(self, epoch: str, data: bytes, pts: int, codec: str = "opus") -> bool:
+        """A received sound packet: Opus (pts in 1/48000) or AAC in ADTS form (pts in 1/48000)."""
+        header: list[Any] = ["audio", epoch, pts] if codec == "opus" else ["audio", epoch, pts, codec]
+        return self._room() and self._send(header, data)
 
     def publisher(self, epoch: str, limits: PublisherLimits) -> None:
         """What that publisher can send: before its first packet."""

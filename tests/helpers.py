@@ -151,7 +151,8 @@ class RedisServer:
 
 def make_config(kind: str, data_dir: Path, redis_url: str | None, **overrides: Any) -> Config:
     """A config for one test: its own data dir, and on Redis its own key prefix."""
-    values: dict[str, Any] = {"data_dir": str(data_dir), "port": 8080}
+    # RTMP ingest off unless a test asks for it on a free port (1935 may be anyone's)
+    values: dict[str, Any] = {"data_dir": str(data_dir), "port": 8080, "live_rtmp_port": 0}
     if kind == "redis":
         assert redis_url, "redis backend needs the redis_server fixture"
         values["redis_url"] = redis_url
@@ -322,6 +323,7 @@ def spawn_server(data_dir: Path, redis_url: str | None = None, prefix: str | Non
     env = {k: v for k, v in os.environ.items() if not k.startswith("INNOTV_")}
     env["INNOTV_DATA_DIR"] = str(data_dir)
     env["INNOTV_LOG_LEVEL"] = "WARNING"
+    env["INNOTV_LIVE_RTMP_PORT"] = "0"  # unless a test asks for it on a free port
     if redis_url:
         env["INNOTV_REDIS_URL"] = redis_url
     if prefix:

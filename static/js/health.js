@@ -24,7 +24,8 @@ function rows(health) {
   const t = (key, vars) => i18n.t(key, vars);
   const input = health.input;
   const pub = health.publisher;
-  const source = i18n.has(`health.source.${health.source}`) ? t(`health.source.${health.source}`) : health.source;
+  const sourceKey = pub && pub.protocol === 'rtmp' ? 'health.source.rtmp' : `health.source.${health.source}`;
+  const source = i18n.has(sourceKey) ? t(sourceKey) : health.source;
   const mode = i18n.has(`health.mode.${health.mode}`) ? t(`health.mode.${health.mode}`) : health.mode;
   const out = [
     ['source', t('health.source'), source],

@@ -1,11 +1,11 @@
 // Host console: pick a program (the list follows every program's state), see what matters on
 // air (elapsed and remaining time, viewers, hearts, stream health), go live from the camera over
-// WHIP (or read the OBS settings), start and end the program on cue, preview over WHEP, chat with
-// the host badge, moderate with one click per action, take questions, run the polls and the live
-// quizzes of today's event (host_quiz.js). The camera's size goes with the offer (`?size=`: the
-// program's ladder); without a microphone the page publishes the picture alone (the server adds
-// silence).
-import { csrf, post } from './api.js';
+// WHIP (or read the OBS settings, and the RTMP settings for studio encoders), start and end the
+// program on cue, preview over WHEP, chat with the host badge, moderate with one click per action,
+// take questions, run the polls and the live quizzes of today's event (host_quiz.js). The camera's
+// size goes with the offer (`?size=`: the program's ladder); without a microphone the page
+// publishes the picture alone (the server adds silence).
+import { csrf, get, post } from './api.js';
 import { ChatView, NOTICED, noticeText } from './chat.js';
 import { $, clear, fmtDateTime, h, say } from './dom.js';
 import { watchHealth } from './health.js';
@@ -100,9 +100,35 @@ function choose(id) {
   if (!p) return;
   $('#obs-server').textContent = `${location.origin}/whip/${encodeURIComponent(p.id)}`;
   $('#obs-keyframe').textContent = i18n.t('host.obsKeyframeValue', { n: SEGMENT_SECONDS });
+  $('#rtmp-keyframe').textContent = i18n.t('host.obsKeyframeValue', { n: SEGMENT_SECONDS });
   $('#stream-key').value = sessionStorage.getItem(keyStore(p.id)) || '';
+  showRtmpKey();
+  showIngest(p.id);
   renderOnAir();
   joinRoom();
+}
+
+/** Where studio encoders send (GET /api/programs/{id}/ingest): the RTMP server URL, or a line
+ * saying the server takes none. The stream name after it is the program's stream key. */
+async function showIngest(id) {
+  let ingest;
+  try {
+    ingest = await get(`/api/programs/${encodeURIComponent(id)}/ingest`);
+  } catch {
+    return; // the WHIP settings above still hold
+  }
+  if (!state.program || state.program.id !== id) return;
+  $('#rtmp-settings').hidden = !ingest.rtmp_url;
+  $('#rtmp-off').hidden = Boolean(ingest.rtmp_url);
+  $('#rtmp-server').textContent = ingest.rtmp_url || '';
+}
+
+/** The RTMP stream key row: the key in the field above when there is one (shown only while the
+ * field shows it: a freshly issued key), else where to find it. */
+function showRtmpKey() {
+  const field = $('#stream-key');
+  const key = field.value.trim();
+  $('#rtmp-key').textContent = key && field.type === 'text' ? key : i18n.t('host.streamKey');
 }
 
 // ---- on the air: start now, end now ---------------------------------------------------------
@@ -226,6 +252,7 @@ async function issueKey() {
     const data = await post(`/api/programs/${encodeURIComponent(p.id)}/stream-key`);
     $('#stream-key').value = data.stream_key;
     $('#stream-key').type = 'text';
+    showRtmpKey();
     sessionStorage.setItem(keyStore(p.id), data.stream_key);
   } catch (err) {
     say($('#publish-status'), errText(err), 'error');
@@ -416,7 +443,8 @@ async function main() {
   state.socket.on('notice', (notice) => { if (notice && notice.code === 'session_ended') location.reload(); });
   state.socket.on('connect', () => { $('#console').dataset.socket = 'connected'; });
   state.socket.on('disconnect', () => { $('#console').dataset.socket = 'disconnected'; });
-  i18n.onLangChange(() => { relabelPrograms(); renderQuestions(); });
+  i18n.onLangChange(() => { relabelPrograms(); renderQuestions(); showRtmpKey(); });
+  $('#stream-key').addEventListener('input', showRtmpKey);
   $('#program').addEventListener('change', (e) => choose(e.target.value));
   $('#camera-start').addEventListener('click', startCamera);
   $('#go-live').addEventListener('click', goLive);

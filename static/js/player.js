@@ -1,37 +1,28 @@
 // The video player: hls.js where Media Source Extensions exist, native HLS (Safari) otherwise.
-// Kept near the live edge (blocking playlist reload, two segments behind), a quality menu from the
-// ladder, and a quiet retry while a live stream has not started yet.
+// Kept near the live edge (low-latency HLS: parts and blocking reloads, PART-HOLD-BACK behind), a
+// quality menu from the ladder, and a quiet retry while a live stream has not started yet.
 import Hls from '/static/vendor/hls.min.mjs';
 
 // The viewers' hls.js configuration, exported so that bench/media.py measures exactly this.
-// Our live playlists say CAN-BLOCK-RELOAD=YES: after each update hls.js asks for
-// `live.m3u8?_HLS_msn=<next>` and the server answers the moment that segment is written, so a new
-// segment is seen within ~0.1 s instead of up to a target duration later (hls.js's polling period).
-// Each value below says why; the numbers assume our 1 s segments (TARGETDURATION 1).
+// Our live playlists are low-latency HLS (docs/protocol.md, "Watching: low-latency HLS"): each 1 s
+// segment is also published as it is made, in parts of about 0.2 s (EXT-X-PART), and the server
+// holds a playlist request until the part asked for exists (`_HLS_msn` + `_HLS_part`). So hls.js
+// learns of every part within a few tens of milliseconds and fetches it at once.
 export const HLS_CONFIG = {
   // Our copy of the worker file, so the CSP needs no blob: worker.
   workerPath: '/static/vendor/hls.worker.js',
-  // hls.js sends the blocking request at once only in low-latency mode; otherwise it first waits
-  // for its usual reload interval, which is the lag we are removing. Low-latency mode is also what
-  // enables the playback-rate catch-up below. It is hls.js's default; stated so it stays on. (Our
-  // playlists have no partial segments, so it changes nothing else.)
+  // Parts, blocking part requests and the playlist's PART-HOLD-BACK are used only in low-latency
+  // mode (hls.js's default; stated so it stays on). With it hls.js aims at PART-HOLD-BACK behind
+  // the newest part (three part targets, about 0.66 s); followLiveEdge gets it there. No
+  // liveSyncDuration(Count) here: either would override PART-HOLD-BACK.
+  // Without parts (the server's live_part_s = 0) see followLiveEdge below.
   lowLatencyMode: true,
-  // Play 2 target durations behind the newest listed segment: 2 s with 1 s segments. A segment
-  // arrives every second, so the media buffered ahead of the playhead swings between 1 s (just before
-  // the next one is listed and fetched) and 2 s. Glass to glass is then about 2 s + encoding and
-  // packaging + decoding: measured p50 2.25 s, p95 2.4-2.6 s, no stall, on a 2-core machine under
-  // heavy load. 1.5 (p50 1.8 s) and 1.75 stalled 3-5 times a minute on that machine: each stall
-  // costs more than the 0.25-0.5 s they save. A count rather than seconds: with 2 s segments
-  // (live_segment_s allows 1-2) it becomes 4 s and keeps the same margin, where a fixed number
-  // of seconds would stall before every segment. After a stall, hls.js adds 1 s to the distance by
-  // itself (liveSyncOnStallIncrease, up to one more target duration).
-  liveSyncDurationCount: 2,
-  // More than 6 segments behind (a long stall, a tab in the background): jump back to the sync point
-  // instead of catching up slowly.
-  liveMaxLatencyDurationCount: 6,
-  // Behind the target by less than that, catch up by playing up to 1.2x (hardly audible in speech).
-  // hls.js only does it with more than 1 s buffered ahead, so catching up cannot cause a stall.
-  maxLiveSyncPlaybackRate: 1.2,
+  // After a stall hls.js moves back from the live edge by this much (its default is 1 s, five
+  // parts: too much for a distance of 0.66 s); up to one target duration in all.
+  liveSyncOnStallIncrease: 0.25,
+  // hls.js's own catch-up (playing faster when behind its target) waits for more than 1 s of
+  // buffer ahead, which a player 0.66 s from the live edge never has: followLiveEdge does it.
+  maxLiveSyncPlaybackRate: 1,
   // Keep 30 s behind the playhead for small rewinds; older media is released from memory.
   backBufferLength: 30,
   // A master playlist that fails twice means the broadcast is not there: our own retry (3 s) takes over.
@@ -44,18 +35,57 @@ export const HLS_CONFIG = {
   subtitleDisplay: false,
 };
 
-// Starting takes a moment (master and media playlists, an init segment, the first segments), so
-// playback begins about a second further behind than liveSyncDurationCount asks, and the 1.2x
-// catch-up would need ~8 s to close it. So once, when the picture first moves, jump to hls.js's
-// live-sync position if that is already buffered (a jump into unbuffered media would stall).
-// Exported so that bench/media.py measures the page's behaviour, not only its configuration.
-export function startAtLiveSync(hls, video) {
+// More than this many target durations behind (a long stall, a tab in the background): jump back to
+// the live-sync position instead of catching up slowly (followLiveEdge; hls.js's own
+// liveMaxLatencyDurationCount would need a liveSyncDurationCount, which overrides PART-HOLD-BACK).
+const MAX_BEHIND_TARGETS = 6;
+
+// Behind the target by more than CATCH_UP_FROM seconds, play at CATCH_UP_RATE (hardly audible in
+// speech) while more than MIN_AHEAD seconds are buffered ahead, so catching up cannot cause a stall.
+const CATCH_UP_FROM = 0.1;
+const CATCH_UP_RATE = 1.15;
+const MIN_AHEAD = 0.3;
+
+// Playlists without parts (low-latency HLS turned off on the server) carry no PART-HOLD-BACK, and
+// hls.js would then play HOLD-BACK (three target durations, 3 s) behind. There we keep the distance
+// the player had before parts existed: two target durations (2 s with 1 s segments), measured p50
+// 2.25 s, p95 2.4-2.6 s glass to glass with no stall; 1.5 segments stalled 3-5 times a minute.
+const SEGMENT_SYNC_COUNT = 2;
+
+// Starting takes a moment (master and media playlists, an init segment, the first parts), so
+// playback begins further behind than the target, and the 1.2x catch-up would need seconds to
+// close it. So once, when the picture first moves, jump to hls.js's live-sync position if that is
+// already buffered (a jump into unbuffered media would stall); after that, catch up by playing
+// faster (above). Also sets the distance for playlists without parts (above). Exported so that
+// bench/media.py measures the page's behaviour, not only its configuration.
+export function followLiveEdge(hls, video) {
+  hls.once(Hls.Events.LEVEL_LOADED, (_event, data) => {
+    const details = data.details;
+    if (details && details.live && !details.partHoldBack) {
+      hls.targetLatency = SEGMENT_SYNC_COUNT * details.targetduration;
+    }
+  });
+  hls.on(Hls.Events.LEVEL_UPDATED, (_event, data) => {
+    const details = data.details;
+    const target = hls.liveSyncPosition;
+    if (!details || !details.live || !Number.isFinite(target) || video.paused) return;
+    if (hls.latency > MAX_BEHIND_TARGETS * details.targetduration) video.currentTime = target;
+  });
+  video.addEventListener('timeupdate', () => {
+    const latency = hls.latency;
+    const target = hls.targetLatency;
+    const ranges = video.buffered;
+    if (!Number.isFinite(latency) || !target || !ranges.length || video.playbackRate === 0) return;
+    const ahead = ranges.end(ranges.length - 1) - video.currentTime;
+    const rate = latency - target > CATCH_UP_FROM && ahead > MIN_AHEAD ? CATCH_UP_RATE : 1;
+    if (video.playbackRate !== rate) video.playbackRate = rate;
+  });
   video.addEventListener('playing', () => {
     const target = hls.liveSyncPosition;
     const ranges = video.buffered;
     if (!Number.isFinite(target) || !ranges.length) return;
     const end = ranges.end(ranges.length - 1);
-    if (target - video.currentTime > 0.3 && target < end - 0.2) video.currentTime = target;
+    if (target - video.currentTime > 0.3 && target < end - 0.1) video.currentTime = target;
   }, { once: true });
 }
 
@@ -94,14 +124,16 @@ export class Player {
       const hls = new Hls({ ...HLS_CONFIG });
       this.hls = hls;
       if (this.onHls) this.onHls(hls, Hls);
-      startAtLiveSync(hls, video);
+      followLiveEdge(hls, video);
       hls.on(Hls.Events.MANIFEST_PARSED, () => {
         this._fillLevels();
         video.play().catch(() => {});
       });
-      // The estimated distance from the live edge, for people and tests reading the page.
+      // The estimated distance from the live edge and the distance aimed at (PART-HOLD-BACK with
+      // low-latency HLS), for people and tests reading the page.
       hls.on(Hls.Events.FRAG_CHANGED, () => {
         if (Number.isFinite(hls.latency) && hls.latency > 0) video.dataset.latency = hls.latency.toFixed(2);
+        if (Number.isFinite(hls.targetLatency)) video.dataset.targetLatency = hls.targetLatency.toFixed(2);
       });
       hls.on(Hls.Events.ERROR, (_event, data) => {
         if (!data.fatal) return;

@@ -252,11 +252,13 @@ async function startPreview() {
     state.preview = await watch(`/whep/${encodeURIComponent(p.id)}`, video, csrf());
     say($('#preview-status'), i18n.t('produce.previewWhep'), 'info');
   } catch (err) {
-    if (err.code !== 'not_publishing' || (p.state !== 'live' && p.kind !== 'premiere')) {
+    const hlsInstead = err.code === 'preview_unavailable' // an RTMP publisher: no WebRTC to forward
+      || (err.code === 'not_publishing' && (p.state === 'live' || p.kind === 'premiere'));
+    if (!hlsInstead) {
       say($('#preview-status'), errText(err), 'error');
       return;
     }
-    // Nobody publishes (the demo source, a premiere): show what the viewers get.
+    // Nobody publishes (the demo source, a premiere) or an RTMP encoder does: show what the viewers get.
     const player = new Player(video, h('select', { hidden: true }), () => {}, () => i18n.t('watch.auto'));
     player.play(`/hls/${encodeURIComponent(p.id)}/master.m3u8`);
     state.preview = player;

@@ -8,7 +8,10 @@ which process did the work.
   (many players waiting on one blocking playlist reload cost innotv one request per rung, and one
   per rung for the segment), and when the other process is killed with SIGKILL during the show,
   its viewers reconnect through nginx, recover what they missed with `since`, no acknowledged
-  message is lost and the broadcast carries on.
+  message is lost and the broadcast carries on;
+- low-latency HLS through nginx: forty players asking for the hinted part and the playlist that
+  lists it (`_HLS_msn` + `_HLS_part`) cost innotv one request each, and a delta update
+  (`_HLS_skip=YES`) is not mixed up with the full playlist in the cache.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from live.blocking import parse_playlist
 from live.tracks import whip_publish
 from tests.chat.clients import ChatClient, connect, cookie_header
 from tests.helpers import PRODUCER
@@ -40,7 +44,8 @@ pytestmark = [pytest.mark.stack, pytest.mark.media]
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_LADDER = {"INNOTV_LIVE_LADDER": "240p15:300,120p15:120", "INNOTV_LIVE_SEGMENT_S": "1",
                 "INNOTV_LIVE_SLATE_AFTER_S": "1", "INNOTV_LIVE_X264_PRESET": "ultrafast",
-                "INNOTV_LOG_LEVEL": "WARNING"}
+                "INNOTV_LOG_LEVEL": "WARNING",
+                "INNOTV_LIVE_WINDOW_SEGMENTS": "7"}  # longer than CAN-SKIP-UNTIL (6 s): delta updates skip
 
 
 @dataclass
@@ -344,6 +349,42 @@ async def _one_origin_request_per_rung(stack: Stack, players: list[aiohttp.Clien
     assert frames and audio and frames[0].height == int(top[:-1])
 
 
+async def _low_latency_through_nginx(stack: Stack, players: list[aiohttp.ClientSession], program_id: str,
+                                     rung: str, alive: list[int]) -> None:
+    """Every player asks for the part the playlist hints and for the playlist that lists it (a
+    blocking part reload) at once: innotv (the processes in `alive`) sees one request of each,
+    everyone gets the same."""
+
+    async def total(file: str) -> float:
+        return sum([await stack.metric(pid, "innotv_hls_requests_total", route="hls", file=file)
+                    for pid in alive])
+
+    playlist = f"/hls/{program_id}/{rung}/live.m3u8"
+    await _until(partial(_has_segment, players[0], playlist, 7), 30, "seven segments")
+    _s, body, _h = await _get(players[0], playlist)
+    state = parse_playlist(body.decode())
+    assert state.last_part is not None and state.hint is not None, body
+    msn, index = state.last_part
+    hinted = f"part-{state.hint}.m4s"
+    held_before, parts_before = await total("blocking_playlist"), await total("part")
+    answers = await asyncio.gather(
+        *(_get(p, f"{playlist}?_HLS_msn={msn}&_HLS_part={index + 1}") for p in players),
+        *(_get(p, f"/hls/{program_id}/{rung}/{hinted}") for p in players))
+    lists, parts = answers[:len(players)], answers[len(players):]
+    for status, text, _h in lists:
+        assert status == 200 and f'URI="{hinted}"' in text.decode(), text
+    for status, data, headers in parts:
+        assert status == 200 and data[4:8] == b"moof" and data == parts[0][1], (status, data[:16])
+        assert "immutable" in headers["Cache-Control"]
+    held, fetched = await total("blocking_playlist") - held_before, await total("part") - parts_before
+    assert (held, fetched) == (1, 1), f"{held:.0f} part reloads, {fetched:.0f} part requests reached innotv"
+    # a delta update and the full playlist are cached apart
+    _s, delta, _h = await _get(players[1], f"{playlist}?_HLS_skip=YES")
+    _s, full, _h = await _get(players[2], playlist)
+    assert b"#EXT-X-SKIP:SKIPPED-SEGMENTS=" in delta and b"#EXT-X-VERSION:9" in delta, delta
+    assert b"#EXT-X-SKIP" not in full and b"#EXT-X-PART-INF" in full, full
+
+
 async def test_the_show_goes_on_through_nginx(stack: Stack, producer: tuple[str, str]) -> None:
     producer_client = await _logged_in(stack, producer)
     sessions = [producer_client]
@@ -416,6 +457,7 @@ async def test_the_show_goes_on_through_nginx(stack: Stack, producer: tuple[str,
         assert status == 200 and f"seg-{after_kill + 2}.m4s" in segments(body.decode())
         assert "#EXT-X-DISCONTINUITY" not in body.decode().split(f"seg-{after_kill}.m4s")[-1]
         assert await stack.metric(holder, "innotv_live_publishers") == 1
+        await _low_latency_through_nginx(stack, players, program_id, rungs[0], [holder])  # victim: killed
 
         # the publisher's session is known through nginx (its DELETE reaches the holder)
         async with producer_client.delete(stack.url + publication.location) as resp:

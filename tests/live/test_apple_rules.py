@@ -5,8 +5,14 @@ top rung. Checked: the multivariant playlist's attributes, CODECS matching the i
 (a wrong one makes players skip the variant), the AAC decoder configuration in every init
 segment, H.264 at most High profile level 4.2, EXTINF within the target duration, an EXT-X-MAP
 before the first segment of every discontinuity, EXT-X-PROGRAM-DATE-TIME on every live segment
-(the wall clock of its start), and the fMP4 box structure (ftyp + moov with
-mvex; moof with a tfdt per track + mdat). The WebVTT subtitle rendition of the captions: its
+(the wall clock of its start), and the fMP4 box structure (ftyp + moov with mvex; moof with a tfdt
+per track + mdat). Low-latency HLS (RFC 8216bis 4.4.3.7-8, 4.4.4.9, 4.4.5.3-4): EXT-X-PART-INF with
+every part within its PART-TARGET (and at least 85 % of it unless independent or a segment's
+last), PART-HOLD-BACK at least three part targets, CAN-SKIP-UNTIL at least six target durations, a
+segment's tags before its first part, parts that add up to their segment (byte for byte) and start
+it with an independent one, one PRELOAD-HINT after the last part naming a part not listed yet, a
+RENDITION-REPORT of every other rendition, and a player without low-latency support (FFmpeg's HLS
+demuxer) still playing the whole segments. The WebVTT subtitle rendition of the captions: its
 EXT-X-MEDIA (TYPE=SUBTITLES, LANGUAGE, NAME, AUTOSELECT=YES, a URI; DEFAULT=YES only with
 AUTOSELECT=YES; FORCED=NO), every variant naming its group, a playlist that mirrors the video's
 (same media sequence, discontinuity sequence, target duration, EXTINF durations), and segments
@@ -14,6 +20,7 @@ that start with WEBVTT and carry an X-TIMESTAMP-MAP mapping to their video segme
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import re
@@ -23,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
 from live.subtitles import OFFSET_S
@@ -158,7 +166,85 @@ async def test_output_follows_the_rules_safari_relies_on(tmp_path: Path, codec: 
                 moof = children(boxes(data)[-2][1])
                 assert len(moof[b"traf"]) == 2
                 assert all(b"tfdt" in children(traf) for traf in moof[b"traf"])
+            others = [u.split("/")[0] for _a, u in variants if u != uri]
+            await check_low_latency(viewer, program_id, rung, playlist, others)
+        # a player that knows nothing of parts (FFmpeg's HLS demuxer) plays the whole segments
+        top = f"{server.url}/hls/{program_id}/{variants[0][1]}"
+        assert await asyncio.to_thread(pictures_of_a_live_playlist, top, 10) == 10
         await pub.pc.close()
+
+
+def pictures_of_a_live_playlist(url: str, count: int) -> int:
+    """Pictures FFmpeg's HLS demuxer decodes from a live playlist (it skips the EXT-X-PART tags)."""
+    decoded = 0
+    with av.open(url, timeout=15) as container:
+        for _frame in container.decode(video=0):
+            decoded += 1
+            if decoded == count:
+                break
+    return decoded
+
+
+def first_sample_is_sync(fragment: bytes) -> bool:
+    """Whether the video (first) track of a moof+mdat starts with a sync sample."""
+    traf = children(boxes(fragment)[0][1])[b"traf"][0]
+    trun = children(traf)[b"trun"][0]
+    flags = int.from_bytes(trun[1:4], "big")
+    assert flags & 0x400, "per-sample flags"
+    at = 12 + (4 if flags & 0x4 else 0) + (4 if flags & 0x100 else 0) + (4 if flags & 0x200 else 0)
+    return not int.from_bytes(trun[at:at + 4], "big") & 0x00010000
+
+
+async def check_low_latency(viewer: Any, program_id: str, rung: str, playlist: str,
+                            others: list[str]) -> None:
+    lines = playlist.splitlines()
+    target = int(next(x for x in lines if x.startswith("#EXT-X-TARGETDURATION:")).split(":")[1])
+    control = attributes(next(x for x in lines if x.startswith("#EXT-X-SERVER-CONTROL:")))
+    part_target = float(attributes(next(x for x in lines if x.startswith("#EXT-X-PART-INF:")))["PART-TARGET"])
+    assert control["CAN-BLOCK-RELOAD"] == "YES"
+    assert float(control["PART-HOLD-BACK"]) >= 3 * part_target - 1e-9, control
+    assert float(control["CAN-SKIP-UNTIL"]) >= 6 * target, control
+    # group the lines by segment: a segment's tags, then its parts, then EXTINF and its URI
+    blocks: list[list[str]] = [[]]
+    for line in lines[lines.index(next(x for x in lines if x.startswith("#EXT-X-INDEPENDENT"))) + 1:]:
+        blocks[-1].append(line)
+        if line and not line.startswith("#"):
+            blocks.append([])
+    tail = blocks.pop()  # the segment being written, the hint, the reports
+    hints = [x for x in tail if x.startswith("#EXT-X-PRELOAD-HINT:")]
+    assert len(hints) == 1 and attributes(hints[0])["TYPE"] == "PART", tail
+    last_part = max((i for i, x in enumerate(tail) if x.startswith("#EXT-X-PART:")), default=-1)
+    assert tail.index(hints[0]) > last_part
+    listed = {attributes(x)["URI"] for x in lines if x.startswith("#EXT-X-PART:")}
+    assert attributes(hints[0])["URI"] not in listed
+    reports = {attributes(x)["URI"]: attributes(x) for x in tail if x.startswith("#EXT-X-RENDITION-REPORT:")}
+    assert set(reports) == {f"../{other}/live.m3u8" for other in others}, reports
+    for report in reports.values():
+        assert int(report["LAST-MSN"]) >= 0 and int(report["LAST-PART"]) >= 0
+    with_parts = [b for b in blocks if any(x.startswith("#EXT-X-PART:") for x in b)]
+    assert with_parts, "the last segments list their parts"
+    for block in [*with_parts, tail]:
+        parts = [attributes(x) for x in block if x.startswith("#EXT-X-PART:")]
+        first_part = next((i for i, x in enumerate(block) if x.startswith("#EXT-X-PART:")), len(block))
+        after_first_part = block[first_part:]
+        assert not any(x.startswith(("#EXT-X-MAP", "#EXT-X-DISCONTINUITY")) for x in after_first_part), block
+        for i, part in enumerate(parts):
+            duration = float(part["DURATION"])
+            assert duration <= part_target + 1e-9, (part, part_target)
+            last = block is not tail and i == len(parts) - 1
+            if part.get("INDEPENDENT") != "YES" and not last:
+                assert duration >= 0.85 * part_target - 1e-9, (part, part_target)
+    for block in with_parts[-2:]:
+        parts = [attributes(x) for x in block if x.startswith("#EXT-X-PART:")]
+        extinf = float(next(x for x in block if x.startswith("#EXTINF:"))[8:].rstrip(","))
+        assert abs(sum(float(p["DURATION"]) for p in parts) - extinf) < 0.002 * len(parts), block
+        assert parts[0].get("INDEPENDENT") == "YES"
+        pieces = [await get_bytes(viewer, f"/hls/{program_id}/{rung}/{p['URI']}") for p in parts]
+        assert first_sample_is_sync(pieces[0])
+        for piece in pieces:
+            assert [kind for kind, _ in boxes(piece)] == [b"moof", b"mdat"]
+        whole = await get_bytes(viewer, f"/hls/{program_id}/{rung}/{block[-1]}")
+        assert b"".join(pieces) == whole, "a segment is its parts, one after the other"
 
 
 def _head(playlist: str, tag: str) -> str:
@@ -192,7 +278,7 @@ async def check_subtitle_rendition(viewer: Any, program_id: str, uri: str, video
         local = int(mapping.group(2)) * 3600 + int(mapping.group(3)) * 60 + int(mapping.group(4)) + \
             int(mapping.group(5)) / 1000
         data = await get_bytes(viewer, f"/hls/{program_id}/{rung}/{video_name}")
-        moof = children(boxes(data)[-2][1])
+        moof = children(next(box for kind, box in boxes(data) if kind == b"moof"))  # the first part's
         tfdt = children(moof[b"traf"][0])[b"tfdt"][0]
         decode_time = int.from_bytes(tfdt[4:12] if tfdt[0] == 1 else tfdt[4:8], "big")
         # a cue time maps to MPEGTS plus its distance from LOCAL (RFC 8216 3.5): the cue time

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from innotv.app import create_app
 from innotv.config import ConfigError
 from kernel.errors import ApiError
+from live.blocking import parse_playlist
+from live.delta import delta_update
 from live.fmp4 import BoxSink
 from live.ladder import PublisherLimits, fit_ladder, parse_ladder, publisher_ladder
 from live.media import RenditionLog, Segment, peak_bitrate
@@ -107,7 +110,7 @@ def test_browser_like_offers_are_judged_by_what_aiortc_can_take() -> None:
     assert validate_offer(receive_only.encode(), publishing=False).video_codecs == ()
 
 
-def test_box_sink_splits_init_and_fragments_across_writes() -> None:
+def test_box_sink_keeps_the_init_segment_across_writes() -> None:
     def box(kind: bytes, body: bytes) -> bytes:
         return (8 + len(body)).to_bytes(4, "big") + kind + body
 
@@ -116,13 +119,13 @@ def test_box_sink_splits_init_and_fragments_across_writes() -> None:
     for i in range(0, len(stream), 7):  # arbitrary write boundaries
         sink.write(stream[i : i + 7])
     assert sink.init == stream[: 12 + 58]
-    assert sink.take() == [box(b"moof", b"m") + box(b"mdat", b"d" * 99)]
 
 
 @pytest.mark.parametrize("setting", [{"live_ladder": "720x"}, {"live_segment_s": 5.0},
                                      {"live_x264_preset": "placebo"}, {"live_window_segments": 1},
                                      {"live_worker_nice": 20}, {"live_worker_nice": -1},
-                                     {"live_codec_threads": -1}, {"live_codec_threads": 65}])
+                                     {"live_codec_threads": -1}, {"live_codec_threads": 65},
+                                     {"live_part_s": 0.05}, {"live_part_s": 0.6}, {"live_part_s": -0.2}])
 def test_bad_live_settings_stop_the_start(tmp_path: Path, setting: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         create_app(make_config("sqlite", tmp_path / "data", None, **setting))
@@ -177,3 +180,39 @@ def test_the_input_meter_reads_the_media_times_not_the_arrival() -> None:
     assert status is not None
     assert status["fps"] == pytest.approx(15.0, abs=0.1)
     assert status["kbps"] == pytest.approx(2_000 * 8 * 15 / 1000, rel=0.02)
+
+
+def test_a_delta_update_leaves_out_what_the_client_already_has(tmp_path: Path) -> None:
+    """`_HLS_skip=YES` on a long window: the oldest segments become one EXT-X-SKIP (protocol
+    version 9), the rest, the parts, the hint and the sequence numbers stay as in the full
+    playlist, and the init segment in force is named again before the first segment shown."""
+    log = RenditionLog(tmp_path, 1.0, 12, part_s=0.2)
+    for seq in range(14):
+        init = 0 if seq < 9 else 1  # a new session (a publisher came back) at segment 9
+        for index in range(5):
+            log.add_part(init, b"p", 0.2, seq == 9 and index == 0, independent=index == 0)
+        log.add(init, b"s" * 5, 1.0, seq == 9)
+    log.add_part(1, b"p", 0.2, False, independent=True)
+    full = log.live_text()
+    delta = delta_update(full)
+
+    def uris(text: str) -> list[str]:
+        return [x for x in text.splitlines() if x and not x.startswith("#")]
+
+    skipped = int(re.search(r"^#EXT-X-SKIP:SKIPPED-SEGMENTS=(\d+)$", delta, re.M).group(1))  # type: ignore[union-attr]
+    assert 0 < skipped < 12
+    assert uris(full)[skipped:] == uris(delta)  # what is shown is the full playlist's newest segments
+    shown = sum(float(x[8:].rstrip(",")) for x in delta.splitlines() if x.startswith("#EXTINF:"))
+    assert shown + 0.2 >= float(re.search(r"CAN-SKIP-UNTIL=([\d.]+)", full).group(1))  # type: ignore[union-attr]
+    assert "#EXT-X-VERSION:9" in delta and "#EXT-X-VERSION:7" in full
+    for tag in ("#EXT-X-MEDIA-SEQUENCE:", "#EXT-X-DISCONTINUITY-SEQUENCE:", "#EXT-X-PRELOAD-HINT:",
+                "#EXT-X-PART-INF:"):
+        assert [x for x in full.splitlines() if x.startswith(tag)] == \
+            [x for x in delta.splitlines() if x.startswith(tag)], tag
+    lines = delta.splitlines()
+    first_uri = lines.index(uris(delta)[0])
+    maps = [x for x in lines[:first_uri] if x.startswith("#EXT-X-MAP:")]
+    assert maps == ['#EXT-X-MAP:URI="init-0.mp4"'], maps  # segment 9 (init 1) is shown later
+    before, after = parse_playlist(full), parse_playlist(delta)
+    assert (after.last_msn, after.last_part, after.hint) == (before.last_msn, before.last_part, before.hint)
+    assert delta_update(log.live_text(ended=True)) == log.live_text(ended=True)  # an ended one: whole

@@ -23,7 +23,7 @@ from playwright.async_api import Browser, expect
 
 from live.tracks import Publication, whip_publish
 
-from ..helpers import HOST, PRODUCER, Server, make_config, running_server
+from ..helpers import HOST, PRODUCER, Server, free_port, make_config, running_server
 from .conftest import DESKTOP, PHONE, api_login, screenshot, watched_page
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -47,7 +47,8 @@ class Studio:
 async def studio(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Studio]:
     """A server with a one-rung small ladder (2 shared cores), the test accounts, a live program
     hosted by HOST with an aiortc publisher sending 320x240 at 15 fps, and a later program."""
-    config = make_config("sqlite", tmp_path_factory.mktemp("studio") / "data", None, **SMALL)
+    config = make_config("sqlite", tmp_path_factory.mktemp("studio") / "data", None, **SMALL,
+                         live_rtmp_port=free_port())
     async with running_server(config) as server:
         await server.parts.auth.add_user(PRODUCER[0], "producer", PRODUCER[1])
         await server.parts.auth.add_user(HOST[0], "host", HOST[1])
@@ -87,6 +88,11 @@ async def test_host_console_shows_what_matters_and_moderates(browser: Browser, s
     page = host.page
     await page.goto(f"{studio.url}/host?program={pid}")
     await expect(page.locator("#console")).to_have_attribute("data-joined", room)
+    # Beside the WHIP settings, the RTMP ones for studio encoders: this server's URL, the same key.
+    port = studio.server.config.live.rtmp_port
+    await expect(page.locator("#rtmp-server")).to_have_text(f"rtmp://127.0.0.1:{port}/live")
+    await expect(page.locator("#rtmp-key")).to_have_text("스트림 키")
+    await expect(page.locator("#rtmp-off")).to_be_hidden()
 
     # On air: elapsed and remaining time tick, the stream health is measured by the server.
     onair = page.locator("#onair")

@@ -100,13 +100,18 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     unmute = await alice.page.locator("#unmute").bounding_box()
     player = await alice.page.locator(".player").bounding_box()
     assert unmute and player and unmute["y"] + unmute["height"] <= player["y"] + player["height"] * 2 / 3
-    # The page aims 2 s behind (2 target durations) and catches up after a stall; hls.js's own
-    # defaults would sit about 4 s behind and stay there. On a busy machine a stall can push it
-    # back for a moment, so the test waits for the catch-up rather than reading one sample.
+    # The page aims about 0.7 s behind (PART-HOLD-BACK) and catches up after a stall; hls.js's own
+    # defaults without parts would sit about 4 s behind and stay there. On a busy machine a stall
+    # can push it back for a moment, so the test waits for the catch-up rather than reading one
+    # sample.
     await alice.page.wait_for_function(
         "() => Number(document.querySelector('#video').dataset.latency) < 3.5", timeout=15_000)
     latency = float(await video.get_attribute("data-latency") or "nan")
     print(f"hls.js latency behind the live edge: {latency:.2f} s")
+    # low-latency HLS: hls.js aims at the playlist's PART-HOLD-BACK (3 parts, 0.66 s; each stall on
+    # a busy machine adds 0.25 s), not at two whole segments (2 s) as without parts
+    aimed = float(await video.get_attribute("data-target-latency") or "nan")
+    assert aimed < 1.5, aimed
 
     # Two viewers chat; a hostile nickname and message are shown as text.
     await alice.page.click("#nick-open")

@@ -53,6 +53,7 @@ class ApiError(Exception):
         *,
         headers: dict[str, str] | None = None,
         details: dict[str, Any] | None = None,
+        close_connection: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -60,6 +61,9 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers or {}
         self.details = details or {}
+        # The body was not read (or cannot be trusted): answer, then close the TCP connection
+        # instead of keeping it alive (aiohttp would read on through the unread body).
+        self.close_connection = close_connection
 
     def payload(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -68,14 +72,23 @@ class ApiError(Exception):
 
 
 def error_response(err: ApiError) -> web.Response:
-    return web.json_response(
+    response = web.json_response(
         err.payload(), status=err.status, headers=err.headers, dumps=_dumps_readable
     )
+    if err.close_connection:
+        response.force_close()
+    return response
 
 
 def _dumps_readable(value: Any) -> str:
-    """JSON with Korean left as text rather than \\uXXXX escapes."""
-    return json.dumps(value, ensure_ascii=False)
+    """JSON with Korean left as text rather than \\uXXXX escapes; escaped after all when a message
+    quotes a lone surrogate someone sent (it has no UTF-8 form)."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
 
 
 def _from_http_exception(exc: web.HTTPException) -> ApiError:

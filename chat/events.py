@@ -14,6 +14,7 @@ from typing import Any
 
 from .errors import ChatError
 from .halls import HALLS
+from .incoming import INVALID_EVENT, invalid_packet
 from .lean import LeanServer
 from .room_state import RoomState
 from .service import ChatService, Conn, now_ms
@@ -38,11 +39,36 @@ class Handlers:
         self.handlers[event] = fn
 
     def register(self, sio: Any, lean: LeanServer) -> None:
-        """The same wrapped handlers for python-socketio (polling) and the lean WebSocket path."""
+        """The same wrapped handlers for python-socketio (polling) and the lean WebSocket path;
+        an event nobody handles is answered `unknown_event`."""
         for event, fn in self.handlers.items():
             wrapped = self._wrap(event, fn)
             sio.on(event, wrapped)
             lean.on(event, wrapped)
+        unknown = self._unknown()
+
+        async def catch_all(_event: str, sid: str, *_args: Any) -> dict[str, Any]:
+            return await unknown(sid)
+
+        sio.on("*", catch_all)
+        lean.on_unknown = unknown
+
+    def _unknown(self) -> Callable[..., Awaitable[dict[str, Any]]]:
+        service = self.service
+
+        async def handler(sid: str, *_args: Any) -> dict[str, Any]:
+            conn = service.conns.get(sid)
+            err = ChatError("unknown_event", "There is no such event.")
+            if conn is not None:
+                try:
+                    conn.limiter.check("unknown")
+                except ChatError as limited:
+                    err = limited
+            log.info("chat event refused",
+                     extra={"event": "unknown", "sid": sid, "code": err.code, "viewer": conn and conn.viewer})
+            return err.ack()
+
+        return handler
 
     def _wrap(self, event: str, fn: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
         service = self.service
@@ -182,6 +208,10 @@ def make_handlers(service: ChatService) -> Handlers:
         state.hearts_pending += count
         return {"ok": True}
 
+    async def invalid(_conn: Conn, _data: dict[str, Any]) -> dict[str, Any]:
+        raise invalid_packet()
+
+    h.add(INVALID_EVENT, invalid)
     h.add("join", join)
     h.add("leave", leave)
     h.add("nick", nick)

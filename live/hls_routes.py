@@ -31,9 +31,10 @@ from .http import Handler, program_id_of
 from .premiere_media import HIDDEN_FILE
 from .service import LiveService
 
-_RUNG = r"\d{2,4}p"
-_LIVE_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:live\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s))$")
-_VOD_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:vod\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s))$")
+_RUNG = r"[0-9]{2,4}p"
+_FILES = r"init-[0-9]{1,9}\.mp4|seg-[0-9]{1,9}\.m4s"
+_LIVE_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:live\.m3u8|{_FILES}))$")
+_VOD_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:vod\.m3u8|{_FILES}))$")
 
 PLAYLIST_CACHE = "public, max-age=1"
 VOD_PLAYLIST_CACHE = "public, max-age=10"

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from kernel.errors import ApiError
 
 _LINE = re.compile(r"^[a-z]=.*$")
-_RTPMAP = re.compile(r"^a=rtpmap:(\d+) ([A-Za-z0-9_.-]+)/(\d+)(?:/\d+)?$")
-_FMTP = re.compile(r"^a=fmtp:(\d+) (.*)$")
+_RTPMAP = re.compile(r"^a=rtpmap:(\d+) ([A-Za-z0-9_.-]+)/(\d+)(?:/\d+)?$", re.ASCII)
+_FMTP = re.compile(r"^a=fmtp:(\d+) (.*)$", re.ASCII)
 _H264_PROFILES = ("42e01f", "42001f")
 
 
@@ -68,7 +68,7 @@ def validate_offer(raw: bytes, publishing: bool = True) -> OfferSummary:
     for line in lines:
         if line.startswith("m="):
             parts = line[2:].split()
-            if len(parts) < 4 or not parts[1].isdigit():
+            if len(parts) < 4 or not (parts[1].isascii() and parts[1].isdigit()):
                 raise _bad("An m= line is malformed.")
             current = _Section(parts[0])
             sections.append(current)

@@ -86,6 +86,10 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
             await premieres.resume()
         except Exception:
             log.exception("premieres could not be resumed")
+        try:
+            await live.resume_broadcasts()
+        except Exception:
+            log.exception("broadcasts could not be resumed")
         yield
         if demo is not None:
             demo.cancel()

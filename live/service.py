@@ -22,16 +22,16 @@ from typing import Any
 import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
-from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from kernel.bus import Bus
 from kernel.errors import ApiError
 from kernel.metrics import Metrics
 from kernel.settings import CoreSettings
+from kernel.tasks import cancel_and_wait
 from kernel.topics import ProgramChanged
 
-from .aiortc_internals import keep_only_codec, receive_packets, request_keyframe
+from .aiortc_internals import end_remote_track, keep_only_codec, receive_packets, request_keyframe
 from .media import ProgramMedia, lock_media
 from .ports import Programs
 from .sdp import chosen_video_codec
@@ -39,12 +39,14 @@ from .settings import LiveSettings
 from .simulcast import Simulcast
 from .topics import MEDIA_WANTED, MediaWanted, SimulcastChanged
 from .worker import WorkerSettings
-from .worker_process import WorkerLocked, WorkerProcess
+from .worker_process import WorkerLocked, WorkerProcess, WorkerUnavailable
 
 log = logging.getLogger("innotv.live")
 
 _CLOSED_STATES = ("ended", "replay")
 RESTART_EVERY_S = 2.0  # a worker that keeps crashing is restarted at most this often
+RESTART_MAX_S = 30.0  # the longest wait between two tries to start a worker that does not start
+STOP_WAIT_S = 10.0  # a worker told to stop that has not ended by then is killed
 
 
 @dataclass
@@ -70,6 +72,9 @@ class Broadcast:
     generator: tuple[str, int, int, int] | None = None  # the demo source (epoch, w, h, fps) playing
     started_at: float = 0.0  # when the current worker was started (monotonic)
     restarts: int = 0  # workers started again after a crash
+    start_failures: int = 0  # worker processes that did not start (retried with backoff)
+    # Finished (replay written), handed over to another process: a crashed worker is not replaced.
+    retired: bool = False
 
 
 class LiveService:
@@ -114,6 +119,9 @@ class LiveService:
                 lambda: float(sum(int(w.status.get("errors", 0)) for w in workers())))
         m.gauge("innotv_live_worker_restarts", "media worker processes restarted after a crash",
                 lambda: float(sum(bc.restarts for bc in list(casts.values()))))
+        m.gauge("innotv_live_worker_start_failures",
+                "media worker processes that did not start (each retried with backoff)",
+                lambda: float(sum(bc.start_failures for bc in list(casts.values()))))
 
     # ---- lookups ----
     def media_dir(self, program_id: str) -> Path:
@@ -148,31 +156,63 @@ class LiveService:
         return worker
 
     async def _supervise(self, bc: Broadcast, worker: WorkerProcess) -> None:
-        """When `worker` dies without being stopped (a crash) while its program is still on the
-        air, start another (not more often than RESTART_EVERY_S): the output carries on after a
-        discontinuity, and the publisher is asked for a keyframe so the new one can decode."""
+        """When `worker` dies without being stopped (a crash), start another (see `_restart`)."""
         if await asyncio.shield(worker.done) is not None:
             return  # it finished because it was told to
-        delay = bc.started_at + RESTART_EVERY_S - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if self._closing or bc.worker is not worker or (bc.publisher is None and bc.generator is None):
+        await self._restart(bc, worker, bc.started_at + RESTART_EVERY_S - time.monotonic())
+
+    async def _restart(self, bc: Broadcast, dead: WorkerProcess | None, wait: float) -> None:
+        """Start a worker for `bc` in place of `dead` (None: one that never started) while the
+        broadcast is on (not finished, handed over or shut down): the output carries on after a
+        discontinuity (the publisher is asked for a keyframe so the new one can decode; with
+        nobody publishing, the slate). A worker that does not start is tried again with backoff
+        (RESTART_EVERY_S doubling up to RESTART_MAX_S) for as long as the broadcast is on."""
+        backoff = RESTART_EVERY_S
+        while True:
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._closing or bc.retired or bc.worker not in (dead, None):
+                return  # finished, handed over, shutting down, or someone else started one
+            log.error("starting the media worker of %s again", bc.program_id)
+            try:
+                revived = await self._ensure_worker(bc)
+            except WorkerLocked:
+                log.warning("the media of %s is now produced by another process", bc.program_id)
+                return
+            except WorkerUnavailable as exc:
+                bc.start_failures += 1
+                log.error("%s; trying again in %.0f s", exc, backoff)
+                wait, backoff = backoff, min(backoff * 2, RESTART_MAX_S)
+                continue
+            if dead is not None:
+                bc.restarts += 1
+            await self._resume(bc, revived)
             return
-        log.error("restarting the media worker of %s", bc.program_id)
-        bc.restarts += 1
-        try:
-            revived = await self._ensure_worker(bc)
-        except WorkerLocked:
-            log.warning("the media of %s is now produced by another process", bc.program_id)
-            return
+
+    def _restart_later(self, bc: Broadcast) -> None:
+        """A first start failed: keep trying in the background (see `_restart`)."""
+        bc.start_failures += 1
+        task = asyncio.create_task(self._restart(bc, None, RESTART_EVERY_S))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _resume(self, bc: Broadcast, worker: WorkerProcess) -> None:
+        """A fresh worker picks up what the broadcast is doing: the demo source, the publisher
+        (its next keyframe), or nobody (the slate)."""
         if bc.generator is not None:
-            revived.generate(*bc.generator)
-        if bc.publisher is not None and bc.publisher.video_receiver is not None:
-            await request_keyframe(bc.publisher.video_receiver)
+            worker.generate(*bc.generator)
+        elif bc.publisher is not None:
+            if bc.publisher.video_receiver is not None:
+                await request_keyframe(bc.publisher.video_receiver)
+        else:
+            worker.show_slate()
 
     # ---- publishing (WHIP) ----
     async def publish(self, program_id: str, offer: str) -> tuple[str, str]:
-        """Start receiving; returns (session id, SDP answer). Raises ApiError 409 when busy."""
+        """Start receiving; returns (session id, SDP answer). Raises ApiError 409 when busy.
+
+        An offer that fails (or whose request is cancelled) at any step leaves nothing behind:
+        its peer connection and tasks are closed, and a worker started for it is stopped."""
         async with self._locks.setdefault(program_id, asyncio.Lock()):
             if self._closing:
                 raise ApiError(503, "shutting_down", "The server is shutting down.")
@@ -186,28 +226,38 @@ class LiveService:
                 await self._drop_publisher(bc, bc.publisher)  # silent for long: a dead connection
             if bc.generator is not None:
                 raise ApiError(409, "already_publishing", "The demo source is playing in this program.")
-            pc = RTCPeerConnection(self.rtc_config())
-            pub = Publisher(secrets.token_urlsafe(18), pc, secrets.token_hex(8))
+            bc.retired = False
+            pub = Publisher(secrets.token_urlsafe(18), RTCPeerConnection(self.rtc_config()),
+                            secrets.token_hex(8))
             bc.publisher = pub
+            had_worker = bc.worker is not None and not bc.worker.done.done()
             try:
                 answer = await self._negotiate(bc, pub, offer)
-            except Exception:
-                bc.publisher = None
-                await pc.close()
+            except BaseException:
+                cleanup = asyncio.ensure_future(self._abandon(bc, pub, had_worker))
+                self._tasks.add(cleanup)
+                cleanup.add_done_callback(self._tasks.discard)
+                await asyncio.shield(cleanup)  # finishes even if this request is cancelled again
                 raise
             return pub.session_id, answer
 
+    async def _abandon(self, bc: Broadcast, pub: Publisher, had_worker: bool) -> None:
+        """Undo a publish that failed: close its connection, and stop a worker started for it."""
+        if bc.publisher is pub:
+            bc.publisher = None
+        await self._close_publisher(pub)
+        worker = bc.worker
+        if had_worker or worker is None or bc.publisher is not None or bc.generator is not None:
+            return
+        bc.worker = None
+        worker.stop(finalise=False)
+        try:
+            await asyncio.wait_for(asyncio.shield(worker.done), STOP_WAIT_S)
+        except TimeoutError:
+            await worker.kill()
+
     async def _negotiate(self, bc: Broadcast, pub: Publisher, offer: str) -> str:
         pc = pub.pc
-        try:
-            await self._ensure_worker(bc)
-        except WorkerLocked:
-            # another innotv process on this data directory has the program: ask it to let go
-            # (it does only if its publisher has gone and it is showing the slate)
-            await self.bus.publish(MEDIA_WANTED, MediaWanted(bc.program_id))
-            raise ApiError(409, "already_publishing",
-                           "Another server is producing this program's media. If its publisher has "
-                           "gone, it hands the program over now: try again in a few seconds.") from None
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -232,17 +282,34 @@ class LiveService:
             for transceiver in pc.getTransceivers():
                 transceiver.direction = "recvonly"
             await pc.setLocalDescription(await pc.createAnswer())
-        except (AssertionError, ValueError, KeyError, IndexError, OperationError, InvalidAccessError,
-                InvalidStateError) as exc:
-            raise ApiError(400, "invalid_sdp", f"The offer could not be negotiated: {exc}") from None
+        except Exception as exc:
+            # Our own check (sdp.validate_offer) let it through, yet aiortc could not negotiate
+            # it; aiortc 1.16 then raises anything from AssertionError to AttributeError or
+            # StopIteration (as RuntimeError). It is the offer's fault either way: a 400.
+            log.info("WHIP offer not negotiated: %s", type(exc).__name__,
+                     extra={"program": bc.program_id})
+            raise ApiError(400, "invalid_sdp", "The offer could not be negotiated "
+                           f"({type(exc).__name__}): check its media sections.") from None
         local = pc.localDescription
-        assert local is not None
+        if local is None:  # pragma: no cover - set just above
+            raise ApiError(400, "invalid_sdp", "The offer could not be negotiated.")
         pub.video_codec = chosen_video_codec(str(local.sdp))
         if pub.video_codec is None:
             raise ApiError(400, "unsupported_offer", "No video codec both sides support (VP8, H.264).")
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
                 pub.video_receiver = transceiver.receiver
+        try:
+            await self._ensure_worker(bc)
+        except WorkerLocked:
+            # another innotv process on this data directory has the program: ask it to let go
+            # (it does only if its publisher has gone and it is showing the slate)
+            await self.bus.publish(MEDIA_WANTED, MediaWanted(bc.program_id))
+            raise ApiError(409, "already_publishing",
+                           "Another server is producing this program's media. If its publisher has "
+                           "gone, it hands the program over now: try again in a few seconds.") from None
+        except WorkerUnavailable as exc:
+            raise ApiError(503, "media_unavailable", str(exc), headers={"Retry-After": "2"}) from None
         pub.tasks.append(asyncio.create_task(self._keyframes(pub)))
         return str(local.sdp)
 
@@ -293,11 +360,11 @@ class LiveService:
         pub.previews.clear()
         for task in pub.tasks:
             task.cancel()
-        with contextlib.suppress(Exception):
-            await pub.pc.close()
+        await _close_quietly(pub.pc)
+        for track in pub.tracks:
+            end_remote_track(track)  # the relay's reading tasks end with them
         for task in pub.tasks:
-            with contextlib.suppress(BaseException):
-                await task
+            await cancel_and_wait(task)
 
     # ---- preview (WHEP) ----
     async def preview(self, program_id: str, offer: str) -> tuple[str, str]:
@@ -330,11 +397,15 @@ class LiveService:
                 # decoded samples, and only the latest of those is kept unbuffered)
                 pc.addTrack(pub.relay.subscribe(track, buffered=True))
             await pc.setLocalDescription(await pc.createAnswer())
-        except (AssertionError, ValueError, KeyError, IndexError, OperationError) as exc:
-            await pc.close()
-            raise ApiError(400, "invalid_sdp", f"The offer could not be negotiated: {exc}") from None
+        except ApiError:
+            await _close_quietly(pc)
+            raise
+        except Exception as exc:  # aiortc's many ways of refusing an offer, as in _negotiate
+            await _close_quietly(pc)
+            raise ApiError(400, "invalid_sdp", "The offer could not be negotiated "
+                           f"({type(exc).__name__}): check its media sections.") from None
         except BaseException:
-            await pc.close()
+            await asyncio.shield(_close_quietly(pc))
             raise
         pub.previews[session_id] = pc
 
@@ -388,6 +459,7 @@ class LiveService:
 
     async def _finish(self, bc: Broadcast) -> bool:
         """Stop the worker (or finalise media already on disk) and publish the replay when ended."""
+        bc.retired = True
         bc.generator = None
         worker, bc.worker = bc.worker, None
         recorded: bool | None = None
@@ -432,13 +504,47 @@ class LiveService:
         if bc.generator is not None or bc.publisher is not None:
             return
         await self.simulcast.refresh(program_id)
+        bc.retired = False
+        bc.generator = ("generated-" + secrets.token_hex(4), width, height, fps)
         try:
             worker = await self._ensure_worker(bc)
         except WorkerLocked:
             log.warning("demo: another process produces %s", program_id)
+            bc.generator = None
             return
-        bc.generator = ("generated-" + secrets.token_hex(4), width, height, fps)
+        except WorkerUnavailable as exc:
+            log.error("demo: %s; trying again", exc)
+            self._restart_later(bc)
+            return
         worker.generate(*bc.generator)
+
+    async def resume_broadcasts(self) -> None:
+        """At startup: every live program on the air whose media is on disk (the server stopped
+        or crashed while it was broadcasting) shows the slate until a publisher comes back or the
+        program ends, when its replay is written. Without this its playlist would stay frozen on
+        the last picture, without an end."""
+        for program in await self.programs.list_programs():
+            if program.kind != "live" or program.state != "live":
+                continue
+            if await asyncio.to_thread((self.media_dir(program.id) / "ladder.json").exists):
+                await self.resume_slate(program.id)
+
+    async def resume_slate(self, program_id: str) -> None:
+        """Show the slate in `program_id` (whose ladder is on disk) while nobody publishes."""
+        bc = self._broadcast(program_id)
+        if bc.worker is not None or bc.publisher is not None or bc.generator is not None:
+            return
+        bc.retired = False
+        try:
+            worker = await self._ensure_worker(bc)
+        except WorkerLocked:
+            return  # another process on this data directory produces it
+        except WorkerUnavailable as exc:
+            log.error("%s; trying again", exc)
+            self._restart_later(bc)
+            return
+        log.info("program %s is on the air with nobody publishing: the slate", program_id)
+        await self._resume(bc, worker)
 
     async def on_media_wanted(self, event: MediaWanted) -> None:
         """Another process wants a program this one produces. Let go only of a program whose
@@ -452,6 +558,7 @@ class LiveService:
             if worker is None or bc.publisher is not None or bc.generator is not None:
                 return  # a publisher arrived meanwhile
             bc.worker = None
+            bc.retired = True
             log.info("handing %s over to another process", bc.program_id)
             worker.stop(finalise=False)
             await worker.done
@@ -487,3 +594,11 @@ class LiveService:
                     await asyncio.wait_for(asyncio.shield(bc.worker.done), timeout=10)
                 except (TimeoutError, asyncio.CancelledError):
                     await bc.worker.kill()
+
+
+async def _close_quietly(pc: RTCPeerConnection) -> None:
+    """Close a peer connection; aiortc may fail to close a half-negotiated one (logged)."""
+    try:
+        await pc.close()
+    except Exception:
+        log.info("closing a peer connection failed", exc_info=True)

@@ -63,8 +63,9 @@ class WorkerLoop:
     live --a new epoch's picture--> live   (a new session; the previous epoch is finished)
     live --`on_gone`--> slate        (the publisher left: its epoch is finished)
     live --`on_silence`--> slate     (nothing from the publisher for `slate_after_s`)
+    idle --`on_slate`--> slate       (nobody publishes: a restarted worker of a program on the air)
     any --`on_failure`--> idle       (something raised: frames dropped until the retry time)
-    any --`on_stop`--> stopped       (the replay playlists written or not)
+    any --`on_stop`--> stopped       (the replay playlists written or not; also when writing fails)
 
     Sound never starts a session, and media of a finished epoch is ignored.
 
@@ -117,11 +118,21 @@ class WorkerLoop:
     def handle(self, kind: str, ep: Any, payload: Any) -> None:
         """One message from MediaWorker's queue ("tick": the wait timed out). A failure is
         counted and logged, never raised."""
-        try:
-            if kind == "stop":
+        if kind == "stop":
+            try:
                 self.on_stop(bool(ep))
-                return
-            if kind == "gone":
+            except Exception:
+                # the replay could not be written (a full or broken disk): the worker still ends,
+                # so whoever waits for it goes on; the journal on disk can be finalised later
+                self.errors += 1
+                log.exception("media worker: writing the replay failed")
+                self.mode = "stopped"
+                self.recorded = False
+            return
+        try:
+            if kind == "slate":
+                self.on_slate()
+            elif kind == "gone":
                 self.on_gone(ep)
             elif kind == "packet":
                 self.on_packet(ep, payload)
@@ -201,6 +212,12 @@ class WorkerLoop:
         """The live publisher `ep` left: its epoch is over; the slate."""
         if ep == self.epoch and self.mode == "live":
             self.finished_epochs.add(ep)
+            self._start_slate()
+
+    def on_slate(self) -> None:
+        """Nobody publishes yet (a worker started after a crash or a restart of the server while
+        the program is on): the slate, if the program's ladder is known; a picture still wins."""
+        if self.mode == "idle":
             self._start_slate()
 
     def on_silence(self) -> None:
@@ -373,6 +390,10 @@ class MediaWorker:
     def gone(self, epoch: Any) -> None:
         """The publisher of `epoch` is gone without stopping: show the slate."""
         self._q.put_nowait(("gone", epoch, None))
+
+    def show_slate(self) -> None:
+        """Nobody publishes: show the slate (when idle) until a publisher comes."""
+        self._q.put_nowait(("slate", None, None))
 
     def stop(self, finalise: bool = True) -> None:
         """End the broadcast: close the current session and (by default) write the replay playlists."""

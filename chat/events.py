@@ -12,6 +12,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from kernel.storage import is_store_outage
+
 from .errors import ChatError
 from .halls import HALLS
 from .incoming import INVALID_EVENT, invalid_packet
@@ -88,7 +90,11 @@ class Handlers:
                     extra={"event": event, "sid": sid, "code": err.code, "viewer": conn and conn.viewer},
                 )
                 return err.ack()
-            except Exception:
+            except Exception as exc:
+                if is_store_outage(exc):
+                    log.warning("chat event refused: the store does not answer",
+                                extra={"event": event, "sid": sid, "error": type(exc).__name__})
+                    return ChatError("store_unavailable", "The store does not answer; retry.").ack()
                 log.exception("chat handler failed", extra={"event": event, "sid": sid})
                 return ChatError("internal_error", "Something went wrong on our side.").ack()
 

@@ -2,7 +2,7 @@
 
 Every failure, ours or aiohttp's (404, 405, 413, a crash), leaves as
 `{"error": {"code": "<snake_case>", "message": "<human>"}}` with the right status, never as HTML or
-a traceback.
+a traceback. A store that does not answer is 503 `store_unavailable` (with `Retry-After`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+
+from .storage import is_store_outage
 
 log = logging.getLogger("innotv.http")
 
@@ -113,7 +115,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400:
             raise
         return error_response(_from_http_exception(exc))
-    except Exception:
+    except Exception as exc:
+        if is_store_outage(exc):
+            # Redis hangs or is gone: the caller may retry; no traceback, it is not a bug of ours
+            log.warning("store unavailable", extra={"path": request.path, "error": type(exc).__name__})
+            return error_response(ApiError(503, "store_unavailable",
+                                           "The store does not answer right now; try again shortly.",
+                                           headers={"Retry-After": "2"}))
         incident = uuid.uuid4().hex[:12]
         log.exception(
             "unhandled error", extra={"incident": incident, "path": request.path}

@@ -1,7 +1,7 @@
 """Decoding the Socket.IO events that clients send, for both transports.
 
 An event packet's data must be a JSON array whose first item is the event's name (a string,
-not one of python-socketio's reserved `connect`, `disconnect`, `connect_error`);
+not one of python-socketio's reserved `connect`, `disconnect`, `connect_error`, `*`);
 the JSON is parsed by `kernel.untrusted_json` (64-bit integers, finite numbers, at most 64 levels
 deep). Anything else is not an event: when it carries an ack id it is answered with the
 `invalid_payload` error (the lean WebSocket path does it in `chat.lean`; the polling path turns
@@ -21,8 +21,9 @@ from .errors import ChatError
 # socketio_internals.CheckedPacket); its handler answers `invalid_packet()`.
 INVALID_EVENT = "\x00invalid-packet"
 # Names python-socketio keeps for its own handlers: a client sending `["disconnect"]` as an event
-# would otherwise reach our disconnect handler (and free its connection slot while connected).
-RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
+# would otherwise reach our disconnect handler (and free its connection slot while connected),
+# and `"*"` our catch-all handler with the wrong arguments.
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "*"})
 # python-socketio reads ack ids of up to 100 digits; longer is not a packet.
 MAX_ACK_DIGITS = 100
 

@@ -32,6 +32,7 @@ NOT_EVENTS = {
     "a number for the event name": "[5,{}]",
     "python-socketio's reserved disconnect": '["disconnect"]',
     "python-socketio's reserved connect": '["connect",{}]',
+    "python-socketio's catch-all name": '["*",{}]',
 }
 
 

@@ -5,6 +5,7 @@ gets a 4xx with a JSON error on every JSON route, never a 500 or a traceback in 
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -38,6 +39,16 @@ async def test_json_the_server_cannot_take_is_400(
                 assert resp.status == 400, (method, path, what, payload)
                 assert payload["error"]["code"] == "invalid_json", (method, path, what, payload)
     assert _tracebacks(caplog) == []
+
+
+async def test_unclosed_strings_do_not_cost_quadratic_time(one_server: Server) -> None:
+    """The nesting check skips strings; unclosed ones must not make it rescan the body."""
+    producer = await one_server.producer()
+    body = b"[" * 65 + b'"a\\' * 21_000  # 63 KiB
+    started = time.monotonic()
+    async with producer.post("/api/programs", data=body, headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_json"
+    assert time.monotonic() - started < 5.0  # quadratic: 22 s
 
 
 async def test_nesting_within_the_limit_is_ordinary_json(one_server: Server) -> None:

@@ -3,7 +3,8 @@
 `build(kernel, settings)` makes the `Auth` service (the root needs it before the app exists, for
 the CSRF middleware); `setup(app, auth)` registers the identity routes and starts it with the
 app. `Auth` is the `kernel.identity.Gate` every slice checks roles with, and the CSRF
-middleware's session lookup.
+middleware's session lookup. When a session ends (logout) or a user's role changes
+(`Auth.role_changed`), it publishes `kernel.topics.AccessChanged` on the bus.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from .auth import SESSION_COOKIE, Auth
 from .routes import setup_routes
 from .settings import AccountSettings
 from .store import make_auth_store
+from .user_routes import setup_user_routes
 
 __all__ = ["SESSION_COOKIE", "AccountSettings", "Auth", "build", "setup"]
 
 
 def build(kernel: Kernel, settings: AccountSettings) -> Auth:
-    return Auth(make_auth_store(kernel.backend), settings)
+    return Auth(make_auth_store(kernel.backend), settings, kernel.bus)
 
 
 def setup(app: web.Application, auth: Auth) -> None:
@@ -33,3 +35,4 @@ def setup(app: web.Application, auth: Auth) -> None:
 
     app.cleanup_ctx.append(lifecycle)
     setup_routes(app, auth)
+    setup_user_routes(app, auth)

@@ -5,13 +5,20 @@
   logout deletes it. Each session carries a CSRF token for clients that send no Origin.
 - Viewers are anonymous: a random viewer id in a signed HttpOnly cookie.
 - `require(request, role)` is the one gate every host and producer action goes through.
+- Login attempts are counted before the (slow) password check, per address, per account and
+  address, and per account from new addresses (`take_attempt`); see `settings.py`.
 - With no producer yet, `first_run_link()` mints a one-time link to create one (no default
   password exists anywhere).
+- Account management (list, add, reset a password, change a role, remove): any change to an
+  account ends all its sessions and is announced on the bus (`ACCESS_CHANGED`), so the person's
+  open pages and sockets lose the old rights at once. The last producer cannot be removed or
+  demoted (nobody could manage accounts any more).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import secrets
 import time
@@ -22,9 +29,11 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from kernel.bus import Bus
 from kernel.errors import ApiError
 from kernel.identity import ROLES, User
 from kernel.signing import sha256_hex, sign, unsign
+from kernel.topics import ACCESS_CHANGED, AccessChanged
 
 from .settings import AccountSettings
 from .store import Account, AuthStore, SessionRecord
@@ -67,14 +76,15 @@ def validate_password(password: object) -> str:
 
 def validate_role(role: object) -> str:
     if role not in ROLES:
-        raise ApiError(400, "invalid_role", "A role is 'host' or 'producer'.")
+        raise ApiError(400, "invalid_role", "A role is 'host', 'producer' or 'captioner'.")
     return str(role)
 
 
 class Auth:
-    def __init__(self, store: AuthStore, settings: AccountSettings) -> None:
+    def __init__(self, store: AuthStore, settings: AccountSettings, bus: Bus | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.bus = bus
         self._secret = settings.secret
         self._dummy_hash = ""
 
@@ -95,6 +105,59 @@ class Auth:
         if not await self.store.create_account(account):
             raise ApiError(409, "username_taken", f"The username {username!r} is taken.")
         return account
+
+    async def list_users(self) -> list[Account]:
+        return await self.store.list_accounts()
+
+    async def usernames(self) -> list[str]:
+        """Every account's name (the chat keeps viewers from taking them as nicknames)."""
+        return [a.username for a in await self.store.list_accounts()]
+
+    async def require_account(self, username: str) -> Account:
+        account = await self.store.get_account(username)
+        if account is None:
+            raise ApiError(404, "user_not_found", f"There is no account {username!r}.")
+        return account
+
+    async def set_password(self, username: str, password: str) -> None:
+        """A new password for `username`; every session of that account ends."""
+        validate_password(password)
+        await self.require_account(username)
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        await self.store.set_password_hash(username, password_hash)
+        await self._end_sessions(username, "password_reset")
+
+    async def set_role(self, username: str, role: str) -> Account:
+        """Give `username` another role; its sessions end (they log in again with the new one)."""
+        validate_role(role)
+        account = await self.require_account(username)
+        if account.role == role:
+            return account
+        if account.role == "producer":
+            await self._keep_a_producer(username, "demote")
+        if not await self.store.set_role(username, role):
+            raise ApiError(404, "user_not_found", f"There is no account {username!r}.")
+        await self._end_sessions(username, "role_changed")
+        return Account(account.username, role, account.password_hash, account.created_at)
+
+    async def remove_user(self, username: str) -> None:
+        """Remove the account and end its sessions."""
+        account = await self.require_account(username)
+        if account.role == "producer":
+            await self._keep_a_producer(username, "remove")
+        await self.store.delete_account(username)
+        await self._end_sessions(username, "removed")
+
+    async def _keep_a_producer(self, username: str, what: str) -> None:
+        others = [a for a in await self.store.list_accounts()
+                  if a.role == "producer" and a.username != username]
+        if not others:
+            raise ApiError(409, "last_producer",
+                           f"Cannot {what} {username!r}: it is the last producer account.")
+
+    async def _end_sessions(self, username: str, reason: str) -> None:
+        await self.store.delete_sessions_of(username)
+        await self._announce(AccessChanged(username, None, None, reason))
 
     async def exists(self, username: str) -> bool:
         return await self.store.get_account(username) is not None
@@ -120,23 +183,33 @@ class Auth:
         return User(account.username, account.role)
 
     # ---- throttling -----------------------------------------------------------------------
-    async def throttle_check(self, keys: list[str]) -> None:
-        for key in keys:
-            if await self.store.get_counter(key) >= self.settings.login_max_failures:
+    async def take_attempt(self, username: str, address: str) -> None:
+        """Count one login attempt of `username` from `address` (a `limit_key`) before its
+        password is checked; ApiError 429 `too_many_attempts` with Retry-After when a limit is
+        passed. Each count is one atomic step in the store, so of many parallel attempts only
+        the allowed number go on to the password check."""
+        s = self.settings
+        limits = [(f"login:ip:{address}", s.login_max_per_address, s.login_window_s),
+                  (f"login:acct:{username}:{address}", s.login_max_failures, s.login_window_s)]
+        if await self.store.get_setting(_known_key(username, address)) is None:
+            limits.append((f"login:user:{username}", s.login_account_per_minute, 60))
+        for key, limit, window in limits:
+            count, left_s = await self.store.hit_counter(key, window)
+            if count > limit:
                 raise ApiError(
                     429,
                     "too_many_attempts",
-                    "Too many failed logins; wait a few minutes and try again.",
-                    headers={"Retry-After": str(self.settings.login_window_s)},
+                    "Too many login attempts; wait a little and try again.",
+                    headers={"Retry-After": str(max(1, math.ceil(left_s)))},
                 )
 
-    async def throttle_fail(self, keys: list[str]) -> None:
-        for key in keys:
-            await self.store.hit_counter(key, self.settings.login_window_s)
-
-    async def throttle_reset(self, keys: list[str]) -> None:
-        for key in keys:
-            await self.store.reset_counter(key)
+    async def login_succeeded(self, username: str, address: str) -> None:
+        """Clear the account's count for this address and remember the address as one the
+        account logs in from (not slowed down by the account-wide count)."""
+        await self.store.reset_counter(f"login:acct:{username}:{address}")
+        await self.store.set_setting_if_absent(
+            _known_key(username, address), "1", ttl_s=self.settings.login_known_days * 86_400
+        )
 
     # ---- sessions -------------------------------------------------------------------------
     async def start_session(self, request: web.Request, user: User) -> tuple[str, str]:
@@ -163,8 +236,17 @@ class Auth:
     async def end_session(self, response: web.StreamResponse, request: web.Request) -> None:
         sid = unsign(request.cookies.get(SESSION_COOKIE), self._secret, "session")
         if sid:
-            await self.store.delete_session(sha256_hex(sid))
+            key = sha256_hex(sid)
+            record = await self.store.get_session(key)
+            await self.store.delete_session(key)
+            if record is not None:
+                # Connections opened with this session lose its role now, in every process.
+                await self._announce(AccessChanged(record.username, key, None, "logout"))
         response.del_cookie(SESSION_COOKIE, path="/")
+
+    async def _announce(self, event: AccessChanged) -> None:
+        if self.bus is not None:
+            await self.bus.publish(ACCESS_CHANGED, event)
 
     async def session_of(self, request: web.Request) -> tuple[User, SessionRecord] | None:
         """The logged-in user and session behind the request's cookie, cached per request."""
@@ -199,12 +281,26 @@ class Auth:
         found = await self.session_of(request)
         return found[0] if found else None
 
-    async def user_from_cookie_header(self, cookie_header: str | None) -> User | None:
-        """For Socket.IO handshakes, which carry the cookies as one raw header."""
+    async def session_from_cookie_header(self, cookie_header: str | None) -> tuple[User, str] | None:
+        """For Socket.IO handshakes, which carry the cookies as one raw header: the signed-in
+        user and their session's key (what `AccessChanged.session` names and `user_of_session`
+        takes)."""
         if not cookie_header or SESSION_COOKIE not in cookie_header:
             return None  # most handshakes are viewers': no parsing, no store round trip
-        found = await self._session_from_cookie_value(_cookie(cookie_header, SESSION_COOKIE))
-        return found[0] if found else None
+        sid = unsign(_cookie(cookie_header, SESSION_COOKIE), self._secret, "session")
+        if not sid:
+            return None
+        key = sha256_hex(sid)
+        user = await self.user_of_session(key)
+        return (user, key) if user is not None else None
+
+    async def user_of_session(self, session_key: str) -> User | None:
+        """The user of a live session, with their role as it is now; None once it ended."""
+        record = await self.store.get_session(session_key)
+        if record is None:
+            return None
+        account = await self.store.get_account(record.username)
+        return User(account.username, account.role) if account is not None else None
 
     async def require(self, request: web.Request, role: str) -> User:
         """The user if they hold `role` (a producer holds host too); 401 or 403 otherwise."""
@@ -262,6 +358,10 @@ class Auth:
                 403, "invalid_setup_token", "This setup link is not valid or was used already."
             )
         return await self.add_user(username, "producer", password)
+
+
+def _known_key(username: str, address: str) -> str:
+    return f"login_known:{username}:{address}"
 
 
 def _cookie(header: str | None, name: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from kernel.body import read_json_object
+from kernel.client_address import limit_key
 from kernel.errors import ApiError
 
 from .auth import Auth, validate_password, validate_username
@@ -25,13 +26,13 @@ def setup_routes(app: web.Application, auth: Auth) -> None:
             raise ApiError(400, "invalid_credentials_format", "Send a username and a password.")
         if len(username) > 64 or len(password) > 1024:
             raise ApiError(401, "invalid_credentials", "Wrong username or password.")
-        keys = ["login:user:" + username.lower(), f"login:ip:{request.remote}"]
-        await auth.throttle_check(keys)
-        user = await auth.check_password(username.lower(), password)
+        name = username.lower()
+        address = limit_key(request.remote)  # behind trusted proxies: the client's, not theirs
+        await auth.take_attempt(name, address)
+        user = await auth.check_password(name, password)
         if user is None:
-            await auth.throttle_fail(keys)
             raise ApiError(401, "invalid_credentials", "Wrong username or password.")
-        await auth.throttle_reset(keys[:1])
+        await auth.login_succeeded(name, address)
         cookie_value, csrf = await auth.start_session(request, user)
         response = web.json_response({"user": user.public(), "csrf_token": csrf})
         auth.set_session_cookie(request, response, cookie_value)

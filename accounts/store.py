@@ -1,7 +1,9 @@
 """Identity storage, one contract and two backends: accounts, login sessions, settings, counters.
 
-`settings` holds small server-wide values (the cookie secret, one-time setup tokens);
-`counters` holds the failed-login counts behind login throttling.
+`settings` holds small server-wide values (the cookie secret, one-time setup tokens, the
+addresses a user has logged in from); `counters` holds the login attempt counts behind login
+throttling: one atomic "add one and tell me the count" per key, so parallel requests each see
+their own count.
 """
 
 from __future__ import annotations
@@ -45,12 +47,21 @@ class AuthStore(Protocol):
 
     async def set_password_hash(self, username: str, password_hash: str) -> None: ...
 
+    async def set_role(self, username: str, role: str) -> bool:
+        """Change the account's role; False when there is no such account."""
+
+    async def delete_account(self, username: str) -> bool:
+        """Remove the account; False when there was none."""
+
     # sessions (keyed by a hash of the session id)
     async def create_session(self, sid_hash: str, record: SessionRecord) -> None: ...
 
     async def get_session(self, sid_hash: str) -> SessionRecord | None: ...
 
     async def delete_session(self, sid_hash: str) -> None: ...
+
+    async def delete_sessions_of(self, username: str) -> int:
+        """End every session of `username`; how many there were."""
 
     # settings
     async def set_setting_if_absent(self, name: str, value: str, ttl_s: int | None = None) -> str:
@@ -59,9 +70,12 @@ class AuthStore(Protocol):
     async def take_setting(self, name: str) -> str | None:
         """Atomically read and delete `name` (for one-time tokens)."""
 
+    async def get_setting(self, name: str) -> str | None: ...
+
     # counters for throttling
-    async def hit_counter(self, key: str, window_s: int) -> int:
-        """Add one to `key` (starting a window of `window_s` if none runs); the new count."""
+    async def hit_counter(self, key: str, window_s: int) -> tuple[int, float]:
+        """Atomically add one to `key` (starting a window of `window_s` if none runs): the new
+        count and the seconds left in its window."""
 
     async def get_counter(self, key: str) -> int: ...
 
@@ -139,6 +153,20 @@ class SqliteAuthStore:
             )
         )
 
+    async def set_role(self, username: str, role: str) -> bool:
+        def _update(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute("UPDATE accounts SET role = ? WHERE username = ?", (role, username))
+            return cur.rowcount == 1
+
+        return await self._db.transaction(_update)
+
+    async def delete_account(self, username: str) -> bool:
+        def _delete(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute("DELETE FROM accounts WHERE username = ?", (username,))
+            return cur.rowcount == 1
+
+        return await self._db.transaction(_delete)
+
     async def create_session(self, sid_hash: str, record: SessionRecord) -> None:
         def _insert(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM sessions WHERE expires_at < ?", (time.time(),))
@@ -162,6 +190,13 @@ class SqliteAuthStore:
 
     async def delete_session(self, sid_hash: str) -> None:
         await self._db.run(lambda c: c.execute("DELETE FROM sessions WHERE sid_hash = ?", (sid_hash,)))
+
+    async def delete_sessions_of(self, username: str) -> int:
+        def _delete(conn: sqlite3.Connection) -> int:
+            cur = conn.execute("DELETE FROM sessions WHERE username = ?", (username,))
+            return int(cur.rowcount)
+
+        return await self._db.transaction(_delete)
 
     async def set_setting_if_absent(self, name: str, value: str, ttl_s: int | None = None) -> str:
         expires = time.time() + ttl_s if ttl_s else None
@@ -194,18 +229,29 @@ class SqliteAuthStore:
 
         return await self._db.transaction(_take)
 
-    async def hit_counter(self, key: str, window_s: int) -> int:
+    async def get_setting(self, name: str) -> str | None:
+        row = await self._db.run(
+            lambda c: c.execute(
+                "SELECT value FROM settings WHERE name = ? AND (expires_at IS NULL OR expires_at >= ?)",
+                (name, time.time()),
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def hit_counter(self, key: str, window_s: int) -> tuple[int, float]:
         now = time.time()
 
-        def _hit(conn: sqlite3.Connection) -> int:
+        def _hit(conn: sqlite3.Connection) -> tuple[int, float]:
             conn.execute("DELETE FROM counters WHERE key = ? AND expires_at < ?", (key, now))
             conn.execute(
                 "INSERT INTO counters(key, count, expires_at) VALUES (?, 1, ?) "
                 "ON CONFLICT(key) DO UPDATE SET count = count + 1",
                 (key, now + window_s),
             )
-            row = conn.execute("SELECT count FROM counters WHERE key = ?", (key,)).fetchone()
-            return int(row[0])
+            row = conn.execute(
+                "SELECT count, expires_at FROM counters WHERE key = ?", (key,)
+            ).fetchone()
+            return int(row[0]), max(0.0, float(row[1]) - now)
 
         return await self._db.transaction(_hit)
 
@@ -226,10 +272,19 @@ def _strs(data: dict[Any, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+# KEYS: account hash; ARGV: role. 1 when changed, 0 when there is no such account.
+_SET_ROLE = """
+if redis.call('HEXISTS', KEYS[1], 'role') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'role', ARGV[1])
+return 1
+"""
+
+
 class RedisAuthStore:
     def __init__(self, redis: aioredis.Redis, backend: Backend) -> None:
         self._r = redis
         self._b = backend
+        self._set_role = redis.register_script(_SET_ROLE)
 
     async def setup(self) -> None:
         return None
@@ -265,9 +320,24 @@ class RedisAuthStore:
     async def set_password_hash(self, username: str, password_hash: str) -> None:
         await self._r.hset(self._b.key("account", username), "password_hash", password_hash)
 
+    async def set_role(self, username: str, role: str) -> bool:
+        return int(await self._set_role(keys=[self._b.key("account", username)], args=[role])) == 1
+
+    async def delete_account(self, username: str) -> bool:
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.delete(self._b.key("account", username))
+            pipe.srem(self._b.key("accounts"), username)
+            deleted, _ = await pipe.execute()
+        return int(deleted) == 1
+
+    def _sessions_of(self, username: str) -> str:
+        """The set of a user's session keys (hashes), so they can all be ended at once."""
+        return self._b.key("sessions-of", username)
+
     async def create_session(self, sid_hash: str, record: SessionRecord) -> None:
         ttl_ms = max(1, int((record.expires_at - time.time()) * 1000))
         key = self._b.key("session", sid_hash)
+        index = self._sessions_of(record.username)
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.hset(
                 key,
@@ -278,6 +348,10 @@ class RedisAuthStore:
                 },
             )
             pipe.pexpire(key, ttl_ms)
+            pipe.sadd(index, sid_hash)
+            # the index lives as long as the newest session; ended ones are dropped from it below
+            pipe.pexpire(index, ttl_ms, gt=True)
+            pipe.pexpire(index, ttl_ms, nx=True)
             await pipe.execute()
 
     async def get_session(self, sid_hash: str) -> SessionRecord | None:
@@ -287,7 +361,24 @@ class RedisAuthStore:
         return SessionRecord(data["username"], data["csrf_token"], float(data["expires_at"]))
 
     async def delete_session(self, sid_hash: str) -> None:
-        await self._r.delete(self._b.key("session", sid_hash))
+        key = self._b.key("session", sid_hash)
+        username = await self._r.hget(key, "username")
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if username:
+                pipe.srem(self._sessions_of(str(username)), sid_hash)
+            await pipe.execute()
+
+    async def delete_sessions_of(self, username: str) -> int:
+        index = self._sessions_of(username)
+        hashes = [str(h) for h in await self._r.smembers(index)]
+        if not hashes:
+            return 0
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.delete(*[self._b.key("session", h) for h in hashes])
+            pipe.delete(index)
+            deleted, _ = await pipe.execute()
+        return int(deleted)
 
     async def set_setting_if_absent(self, name: str, value: str, ttl_s: int | None = None) -> str:
         key = self._b.key("setting", name)
@@ -299,13 +390,18 @@ class RedisAuthStore:
         value = await self._r.getdel(self._b.key("setting", name))
         return None if value is None else str(value)
 
-    async def hit_counter(self, key: str, window_s: int) -> int:
+    async def get_setting(self, name: str) -> str | None:
+        value = await self._r.get(self._b.key("setting", name))
+        return None if value is None else str(value)
+
+    async def hit_counter(self, key: str, window_s: int) -> tuple[int, float]:
         rkey = self._b.key("counter", key)
-        async with self._r.pipeline(transaction=True) as pipe:
+        async with self._r.pipeline(transaction=True) as pipe:  # MULTI/EXEC: one atomic step
             pipe.incr(rkey)
             pipe.expire(rkey, window_s, nx=True)
-            count, _ = await pipe.execute()
-        return int(count)
+            pipe.pttl(rkey)
+            count, _, left_ms = await pipe.execute()
+        return int(count), max(0.0, int(left_ms) / 1000)
 
     async def get_counter(self, key: str) -> int:
         value = await self._r.get(self._b.key("counter", key))

@@ -271,7 +271,9 @@ def start_innotv(core: int | None, tick_ms: int) -> ServerProc:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INNOTV_")}
     env.update({
         "INNOTV_DATA_DIR": tmp, "INNOTV_LOG_LEVEL": "WARNING", "INNOTV_TICK_MS": str(tick_ms),
-        "INNOTV_CHAT_MAX_CONNS_PER_IP": "1000000", "INNOTV_CHAT_RATE_SCALE": "1000",
+        # Every load-generator client comes from one address: the per-address limits are lifted.
+        "INNOTV_CHAT_MAX_CONNS_PER_IP": "1000000", "INNOTV_CHAT_CONN_BURST_PER_IP": "1000000",
+        "INNOTV_CHAT_CONN_RATE_PER_IP": "1000000", "INNOTV_CHAT_RATE_SCALE": "1000",
         "PYTHONPATH": str(ROOT),
     })
     proc = subprocess.Popen(

@@ -304,7 +304,8 @@ def start_server(ladder: str, extra_env: dict[str, str] | None = None) -> Server
     data = Path(tempfile.mkdtemp(prefix="innotv-bench-srv-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("INNOTV_")}
     env.update({"INNOTV_DATA_DIR": str(data), "INNOTV_LOG_LEVEL": "WARNING", "INNOTV_LIVE_LADDER": ladder,
-                "INNOTV_CHAT_MAX_CONNS_PER_IP": "1000000", "INNOTV_CHAT_RATE_SCALE": "1000",
+                "INNOTV_CHAT_MAX_CONNS_PER_IP": "1000000", "INNOTV_CHAT_CONN_BURST_PER_IP": "1000000",
+                "INNOTV_CHAT_CONN_RATE_PER_IP": "1000000", "INNOTV_CHAT_RATE_SCALE": "1000",
                 "PYTHONPATH": str(ROOT)})
     env.update(extra_env or {})
     subprocess.run([sys.executable, "-m", "innotv", "user", "add", PRODUCER[0], "--role", "producer",
@@ -341,7 +342,9 @@ async def make_programs(server: ServerProc, count: int) -> list[str]:
             assert r.status == 200, await r.text()
         now = datetime.now(UTC)
         for i in range(count):
-            start = now + timedelta(hours=3 * i) - timedelta(minutes=1)
+            # not on the air yet: a publisher's WHIP DELETE then stops the output (on the air it
+            # would be a break, with the slate encoding in the background of the next measure)
+            start = now + timedelta(hours=3 * (i + 1))
             body = {"title": f"bench {i}", "kind": "live", "starts_at": start.isoformat(),
                     "ends_at": (start + timedelta(hours=2)).isoformat()}
             async with http.post("/api/programs", json=body) as r:
@@ -470,7 +473,8 @@ async def publisher_main() -> int:
             await stop.wait()
             eof.cancel()
             for (url, _key), pub in zip(job["whip"], pubs, strict=True):
-                # stop as OBS does, with a WHIP DELETE: the program ends cleanly (no slate)
+                # stop as OBS does, with a WHIP DELETE: the output stops (the program is not on
+                # the air yet, so this is no break and no slate plays)
                 origin = url.split("/whip/")[0]
                 with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                     async with http.delete(origin + pub.location, timeout=aiohttp.ClientTimeout(total=10)):

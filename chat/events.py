@@ -1,23 +1,26 @@
 """Socket.IO event handlers for everyone: connect, join, leave, nick, chat, heart.
 
 Each handler gets the connection and a validated dict and returns the ack; `Handlers.register`
-wraps them with the rate limit, payload checks and the error shape, and logs every refusal.
+wraps them with the rate limit, payload checks and the error shape. Refusals are counted and
+logged at most once per connection per interval (`ChatService.note_refusal`); a connection that
+stays over its rate limits is cut there. On the lean path the rate limit is checked before the
+event is dispatched (`gate`), so a refused event costs no task.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from kernel.storage import is_store_outage
+from kernel.outage import is_store_outage
 
 from .errors import ChatError
 from .halls import HALLS
 from .incoming import INVALID_EVENT, invalid_packet
 from .lean import LeanServer
+from .nicknames import imitates_staff
 from .room_state import RoomState
 from .service import ChatService, Conn, now_ms
 from .store import NewMessage
@@ -36,59 +39,80 @@ class Handlers:
     def __init__(self, service: ChatService) -> None:
         self.service = service
         self.handlers: dict[str, Handler] = {}
+        # Rate limits of events other slices registered: event -> (family, burst, refill per s).
+        self.rates: dict[str, tuple[str, float, float]] = {}
+        self._targets: tuple[Any, LeanServer] | None = None
 
-    def add(self, event: str, fn: Handler) -> None:
+    def add(self, event: str, fn: Handler, rate: tuple[str, float, float] | None = None) -> None:
+        """Handle `event`; after `register`, it is registered at once."""
         self.handlers[event] = fn
+        if rate is not None:
+            self.rates[event] = rate
+        if self._targets is not None:
+            self._register_one(event, fn, *self._targets)
 
     def register(self, sio: Any, lean: LeanServer) -> None:
-        """The same wrapped handlers for python-socketio (polling) and the lean WebSocket path;
-        an event nobody handles is answered `unknown_event`."""
+        """The same handlers for python-socketio (polling) and the lean WebSocket path; the lean
+        path checks the rate limit itself, before dispatching (`gate`). An event nobody handles
+        is answered `unknown_event` (after its rate limit: the family of unknown names)."""
+        self._targets = (sio, lean)
         for event, fn in self.handlers.items():
-            wrapped = self._wrap(event, fn)
-            sio.on(event, wrapped)
-            lean.on(event, wrapped)
+            self._register_one(event, fn, sio, lean)
+        lean.gate = self.gate
         unknown = self._unknown()
 
-        async def catch_all(_event: str, sid: str, *_args: Any) -> dict[str, Any]:
-            return await unknown(sid)
+        async def catch_all(event: str, sid: str, *_args: Any) -> dict[str, Any]:
+            return self.gate(sid, event) or await unknown(sid)
 
         sio.on("*", catch_all)
-        lean.on_unknown = unknown
+        lean.on_unknown = unknown  # the lean path has gated it already
 
     def _unknown(self) -> Callable[..., Awaitable[dict[str, Any]]]:
         service = self.service
 
         async def handler(sid: str, *_args: Any) -> dict[str, Any]:
-            conn = service.conns.get(sid)
             err = ChatError("unknown_event", "There is no such event.")
+            conn = service.conns.get(sid)
             if conn is not None:
-                try:
-                    conn.limiter.check("unknown")
-                except ChatError as limited:
-                    err = limited
-            log.info("chat event refused",
-                     extra={"event": "unknown", "sid": sid, "code": err.code, "viewer": conn and conn.viewer})
+                service.note_refusal(conn, "unknown", err.code)
             return err.ack()
 
         return handler
 
-    def _wrap(self, event: str, fn: Handler) -> Callable[..., Awaitable[dict[str, Any]]]:
+    def _register_one(self, event: str, fn: Handler, sio: Any, lean: LeanServer) -> None:
+        sio.on(event, self._wrap(event, fn, check_rate=True))
+        lean.on(event, self._wrap(event, fn, check_rate=False))
+
+    def gate(self, sid: str, event: str) -> dict[str, Any] | None:
+        """The rate limit of `event` on this connection: None when it may run, else the ack."""
+        conn = self.service.conns.get(sid)
+        if conn is None:
+            return None  # the handler answers `not_connected`
+        try:
+            conn.limiter.check(event, self.rates.get(event))
+        except ChatError as err:
+            self.service.note_refusal(conn, event, err.code)
+            return err.ack()
+        return None
+
+    def _wrap(self, event: str, fn: Handler, *, check_rate: bool) -> Callable[..., Awaitable[dict[str, Any]]]:
         service = self.service
 
         async def handler(sid: str, *args: Any) -> dict[str, Any]:
+            if check_rate:
+                refused = self.gate(sid, event)
+                if refused is not None:
+                    return refused
             conn = service.conns.get(sid)
             try:
                 if conn is None:
                     raise ChatError("not_connected", "This connection is closing.")
-                conn.limiter.check(event)
                 if len(args) != 1:
                     raise ChatError("invalid_payload", "Send exactly one JSON object.")
                 return await fn(conn, require_dict(args[0]))
             except ChatError as err:
-                log.info(
-                    "chat event refused",
-                    extra={"event": event, "sid": sid, "code": err.code, "viewer": conn and conn.viewer},
-                )
+                if conn is not None:
+                    service.note_refusal(conn, event, err.code)
                 return err.ack()
             except Exception as exc:
                 if is_store_outage(exc):
@@ -166,6 +190,12 @@ def make_handlers(service: ChatService) -> Handlers:
         ack["questions"] = await service.questions(state)
         ack["program"] = state.program
         ack["you"] = {"viewer": conn.viewer, "nickname": conn.nickname, "role": conn.role}
+        per_day = service.settings.hall_hearts_per_day
+        if kind == "hall" and per_day:
+            given = await service.stores.hall_hearts.given(room, service.hall_day(), conn.viewer)
+            ack["hearted"] = given >= per_day  # this viewer's hearts for today are all counted
+        if kind == "program" and not state.read_only and not conn.can_moderate():
+            state.newcomers.add(conn.viewer)  # a unique viewer of the program (audience)
         if conn.can_moderate():
             # The blocked words are for moderators only: a viewer never learns the list.
             ack["words"] = state.words
@@ -178,6 +208,11 @@ def make_handlers(service: ChatService) -> Handlers:
 
     async def nick(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         nickname = clean_text(data.get("nickname"), field="nickname", max_len=MAX_NICK)
+        if not conn.can_moderate() and imitates_staff(
+            nickname, await service.staff_names.get(), service.settings.reserved_nicknames
+        ):
+            raise ChatError("reserved_nickname",
+                            "This nickname looks like a host's or producer's; pick another.")
         conn.nickname = nickname
         return {"ok": True, "nickname": nickname}
 
@@ -185,6 +220,8 @@ def make_handlers(service: ChatService) -> Handlers:
         state = await h.joined_state(conn, data)
         text = clean_text(data.get("text"))
         cid = client_id(data.get("client_id"))
+        if conn.user is not None:
+            await service.refresh_user(conn)  # the staff badge only while the session is valid
         await h.check_can_write(conn, state)
         lowered = fold(text)
         for word in state.words:
@@ -211,6 +248,14 @@ def make_handlers(service: ChatService) -> Handlers:
     async def heart(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         state = await h.joined_state(conn, data)
         count = int_field(data, "count", 1, 10)
+        per_day = service.settings.hall_hearts_per_day
+        if state.kind == "hall" and per_day:
+            # A hall's hearts are a popularity vote: each viewer's count once per hall per day.
+            counted = await service.stores.hall_hearts.admit(
+                state.name, service.hall_day(), conn.viewer, count, per_day
+            )
+            state.hearts_pending += counted
+            return {"ok": True, "counted": counted}
         state.hearts_pending += count
         return {"ok": True}
 
@@ -226,5 +271,3 @@ def make_handlers(service: ChatService) -> Handlers:
     return h
 
 
-def default_nickname(viewer: str) -> str:
-    return "시청자-" + (viewer[-4:] if len(viewer) >= 4 else secrets.token_hex(2))

@@ -1,11 +1,14 @@
 """Room membership and the broadcast path: one encoded frame, written to every member.
 
 Members of a room live in a dict we own (sid -> Member), so joining, leaving and disconnecting
-are O(1) whatever the crowd. A broadcast encodes the packet once; for each member it is one
-buffered write of the ready WebSocket frame into the connection's transport (no task, no await),
-or one `put_nowait` into the Engine.IO queue for long-polling clients. A member whose unsent
-bytes exceed the cap is taken out of the room and told to resync (`notice` code `resync`); if
-it stays stalled its connection is cut, so it never holds the others back.
+are O(1) whatever the crowd. Staff connections (`privileged`: hosts, producers, captioners) are
+members like any other but are not counted as viewers (`count`).
+
+A broadcast encodes the packet once; for each member it is one buffered write of the ready
+WebSocket frame into the connection's transport (no task, no await), or one `put_nowait` into
+the Engine.IO queue for long-polling clients. A member whose unsent bytes exceed the cap is
+taken out of the room and told to resync (`notice` code `resync`); if it stays stalled for
+`stall_grace_s` its connection is cut, so it never holds the others back.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from .wire import event_text, ws_frame
 log = logging.getLogger("innotv.chat.fanout")
 
 POLLING_QUEUE_CAP = 512
-STALL_GRACE_S = 10.0
 
 
 class Member:
@@ -50,33 +52,67 @@ class Member:
     def ws_transport(self) -> asyncio.Transport | None:
         return self.transport if self.eio is None else self.eio.transport()
 
+    def backed_up(self, cap: int) -> bool:
+        """More than `cap` bytes unsent (or, long-polling, more than POLLING_QUEUE_CAP packets)."""
+        sock = self.eio
+        transport = self.transport if sock is None else sock.transport()
+        if transport is not None:
+            return not transport.is_closing() and transport.get_write_buffer_size() > cap
+        return sock is not None and not sock.closed() and sock.backlog() > POLLING_QUEUE_CAP
+
 
 class RoomMembers:
-    def __init__(self, buffer_cap: int, on_stalled: Callable[[Member], None]) -> None:
+    def __init__(self, buffer_cap: int, on_stalled: Callable[[Member], None],
+                 stall_grace_s: float = 10.0) -> None:
         self.buffer_cap = buffer_cap
+        self.stall_grace_s = stall_grace_s
         self._rooms: dict[str, dict[str, Member]] = {}
+        self._staff: dict[str, int] = {}  # privileged members per room (not viewers)
         self._on_stalled = on_stalled
 
     def add(self, room: str, member: Member) -> None:
-        self._rooms.setdefault(room, {})[member.sid] = member
+        members = self._rooms.setdefault(room, {})
+        if member.sid not in members and member.privileged:
+            self._staff[room] = self._staff.get(room, 0) + 1
+        members[member.sid] = member
         if room not in member.rooms:
             member.rooms.append(room)
 
     def remove(self, room: str, member: Member) -> None:
         members = self._rooms.get(room)
         if members is not None:
-            members.pop(member.sid, None)
+            if members.pop(member.sid, None) is not None and member.privileged:
+                self._staff_left(room)
             if not members:
                 del self._rooms[room]
         if room in member.rooms:
             member.rooms.remove(room)
 
+    def _staff_left(self, room: str) -> None:
+        left = self._staff.get(room, 0) - 1
+        if left > 0:
+            self._staff[room] = left
+        else:
+            self._staff.pop(room, None)
+
     def remove_everywhere(self, member: Member) -> None:
         for room in list(member.rooms):
             self.remove(room, member)
 
+    def set_privileged(self, member: Member, privileged: bool) -> None:
+        """A connection gained or lost staff rights: the viewer counts of its rooms follow."""
+        if member.privileged == privileged:
+            return
+        for room in member.rooms:
+            if privileged:
+                self._staff[room] = self._staff.get(room, 0) + 1
+            else:
+                self._staff_left(room)
+        member.privileged = privileged
+
     def count(self, room: str) -> int:
-        return len(self._rooms.get(room, ()))
+        """The room's viewers here: its members that are not hosts' or producers' connections."""
+        return len(self._rooms.get(room, ())) - self._staff.get(room, 0)
 
     def members(self, room: str) -> Iterable[Member]:
         return list(self._rooms.get(room, {}).values())
@@ -137,7 +173,7 @@ class RoomMembers:
             if not transport.is_closing():
                 transport.write(ws_frame(text))
                 asyncio.get_running_loop().call_later(
-                    STALL_GRACE_S, _cut_if_stalled, transport, self.buffer_cap
+                    self.stall_grace_s, _cut_if_stalled, transport, self.buffer_cap
                 )
         elif sock is not None and not sock.closed():
             sock.put(message_packet(text))

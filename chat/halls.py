@@ -1,6 +1,7 @@
-"""The exhibition halls of the expo (EXPO.md) as chat rooms `hall:<id>`, and the chat REST routes:
-`GET /api/halls` (ranked by hearts, the public popularity vote), `GET /api/halls/{id}/comments`
-(older pages with `?before=<id>`), `GET /api/programs/{id}/stats` (producers).
+"""The exhibition halls of the expo (EXPO.md) as chat rooms `hall:<id>`, and their REST routes:
+`GET /api/halls` (ranked by hearts, the public popularity vote: one heart per viewer per hall per
+day), `GET /api/halls/{id}/comments` (older pages with `?before=<id>`), `GET /api/halls/{id}/cases`
+(the hall's cases: placeholders or the operator's titles, see hall_cases.py).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from kernel.errors import ApiError
-from kernel.identity import Gate
 
+from .hall_cases import HallCase, placeholders
 from .validate import is_message_id
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ class Hall:
         return {"id": self.id, "name": self.name, "name_en": self.name_en, "cases": self.cases,
                 "room": f"hall:{self.id}"}
 
+    def placeholders(self) -> list[HallCase]:
+        return placeholders(self.id, self.name, self.name_en, self.cases)
+
 
 HALLS: dict[str, Hall] = {
     hall.id: hall
@@ -44,7 +48,16 @@ HALLS: dict[str, Hall] = {
 }
 
 
-def setup_routes(app: web.Application, service: ChatService, gate: Gate) -> None:
+def hall_cases(operator: dict[str, list[HallCase]]) -> dict[str, list[HallCase]]:
+    """Every hall's cases: the operator's where the halls file names the hall, else placeholders."""
+    return {hall_id: operator.get(hall_id, hall.placeholders()) for hall_id, hall in HALLS.items()}
+
+
+def setup_routes(app: web.Application, service: ChatService) -> None:
+    def count(hall_id: str) -> int | None:
+        cases = service.hall_cases.get(hall_id)
+        return len(cases) if cases else None
+
     async def list_halls(_request: web.Request) -> web.Response:
         rooms = [f"hall:{hall_id}" for hall_id in HALLS]
         totals = await service.stores.counters.hearts_totals(rooms)
@@ -53,6 +66,7 @@ def setup_routes(app: web.Application, service: ChatService, gate: Gate) -> None
             room = f"hall:{hall.id}"
             state = service.cached(room)
             item = hall.public()
+            item["cases"] = count(hall.id)
             item["hearts"] = totals.get(room, 0)
             item["viewers"] = service.viewers(state) if state else 0
             halls.append(item)
@@ -77,34 +91,20 @@ def setup_routes(app: web.Application, service: ChatService, gate: Gate) -> None
             raise ApiError(400, "invalid_limit", "'limit' must be 1-100.")
         items = await service.stores.history.recent(f"hall:{hall_id}", limit, before)
         return web.json_response(
-            {"hall": HALLS[hall_id].public(), "comments": items,
+            {"hall": {**HALLS[hall_id].public(), "cases": count(hall_id)}, "comments": items,
              "next_before": items[0]["id"] if len(items) == limit else None}
         )
 
-    async def stats(request: web.Request) -> web.Response:
-        await gate.require(request, "producer")
-        program_id = (await service.programs.require(request.match_info["id"])).id
-        room = f"program:{program_id}"
-        from .service import minute_of, now_ms
-
-        minute = minute_of(now_ms())
-        rows = await service.stores.counters.per_minute(room, minute - 180)
-        total, per_minute = await service.stores.counters.hearts(room, minute)
-        state = service.cached(room)
+    async def cases(request: web.Request) -> web.Response:
+        hall_id = request.match_info["id"]
+        if hall_id not in HALLS:
+            raise ApiError(404, "unknown_hall", "There is no such hall.")
+        listed = service.hall_cases.get(hall_id, [])
+        hall = {**HALLS[hall_id].public(), "cases": count(hall_id)}
         return web.json_response(
-            {
-                "program_id": program_id,
-                "room": room,
-                "viewers": service.viewers(state) if state else 0,
-                "hearts_total": total,
-                "hearts_this_minute": per_minute,
-                "per_minute": [
-                    {"minute": r["minute"] * 60, "messages": r["messages"], "hearts": r["hearts"]}
-                    for r in rows
-                ],
-            }
+            {"hall": hall, "cases": [case.public(n) for n, case in enumerate(listed, start=1)]}
         )
 
     app.router.add_get("/api/halls", list_halls)
+    app.router.add_get("/api/halls/{id}/cases", cases)
     app.router.add_get("/api/halls/{id}/comments", comments)
-    app.router.add_get("/api/programs/{id}/stats", stats)

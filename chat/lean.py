@@ -15,6 +15,12 @@ Pings are sent by ONE sweep task for all connections (O(connections) per second,
 Long-polling clients, and polling clients that upgrade to WebSocket, still go through
 python-socketio/python-engineio (`chat.server`); both paths share the same handlers.
 Binary packets and namespaces other than `/` are refused (`44` CONNECT_ERROR).
+
+Every connection is admitted (`admit`, counted per client address) before the WebSocket
+handshake completes and released when it ends; a refused one gets the open packet, its CONNECT
+answered with a CONNECT_ERROR carrying the reason, and is closed. Acks are not written to a
+connection holding more than `max_buffer` unsent bytes (it is not reading; the chat's sweep cuts
+it), and a connection may CONNECT at most `MAX_CONNECTS` times.
 """
 
 from __future__ import annotations
@@ -40,8 +46,17 @@ log = logging.getLogger("innotv.chat.lean")
 INLINE_EVENTS = frozenset({"heart", "leave", "nick", INVALID_EVENT})
 PING_FRAME = ws_frame("2")
 CLOSE_WAIT_S = 1.0
+# How long a refused connection has to send its CONNECT and read the CONNECT_ERROR.
+REFUSE_WAIT_S = 5.0
+# Socket.IO CONNECTs one WebSocket connection may make (each one makes a fresh session).
+MAX_CONNECTS = 10
+# After an event is refused by the rate limits, this connection is not read for this long: its
+# further events wait in its socket (TCP pushes back on the sender) instead of costing the server.
+REFUSED_PAUSE_S = 0.5
 
 EventHandler = Callable[..., Awaitable[Any]]
+# (sid, event name) -> None when the event may run, else the error ack refusing it (at once).
+Gate = Callable[[str, str], dict[str, Any] | None]
 # (sid, request, member-to-be) -> the Member it made; raises ConnectionRefused to refuse.
 Opener = Callable[[str, web.Request, "LeanConnection"], Awaitable[Member]]
 Closer = Callable[[str], object]
@@ -49,22 +64,37 @@ Closer = Callable[[str], object]
 
 class ConnectionRefused(Exception):
     """Raised by the opener: the Socket.IO CONNECT is answered with a CONNECT_ERROR
-    `{"message": message, "data": {"code": code}}` (what a client's `connect_error` shows)."""
+    `{"message": message, "data": {"code": code[, "retry_after": s]}}` (what a client's
+    `connect_error` shows)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code}
+        if self.retry_after is not None:
+            data["retry_after"] = self.retry_after
+        return data
 
     @property
     def payload(self) -> dict[str, Any]:
-        return {"message": self.message, "data": {"code": self.code}}
+        return {"message": self.message, "data": self.data}
+
+
+# request -> (the address key it counts under, None or why it is refused); `Release(key)` ends
+# an admitted connection's count.
+Admit = Callable[[web.Request], tuple[str, ConnectionRefused | None]]
+Release = Callable[[str], None]
 
 
 class LeanConnection:
     """One lean WebSocket connection: its transport, ping state and (once connected) member."""
 
-    __slots__ = ("busy", "member", "ping_at", "pong_due", "sid", "transport", "ws")
+    __slots__ = ("busy", "connects", "member", "ping_at", "pong_due", "sid", "throttled", "transport", "ws")
 
     def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport, ping_at: float) -> None:
         self.ws = ws
@@ -72,6 +102,8 @@ class LeanConnection:
         self.ping_at = ping_at
         self.pong_due = 0.0
         self.busy = 0  # events of this connection still running as tasks
+        self.connects = 0
+        self.throttled = False  # an event was just refused by the rate limits
         self.sid: str | None = None
         self.member: Member | None = None
 
@@ -91,14 +123,23 @@ class LeanServer:
         max_message: int,
         ping_interval: float = 25.0,
         ping_timeout: float = 20.0,
+        *,
+        admit: Admit = lambda _request: ("", None),
+        release: Release = lambda _key: None,
+        max_buffer: int = 1 << 30,
     ) -> None:
         self.opener = opener
         self.closer = closer
+        self.admit = admit
+        self.release = release
+        self.max_buffer = max_buffer
         self.max_message = max_message
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.handlers: dict[str, EventHandler] = {}
         self.on_unknown: EventHandler | None = None  # answers an event no handler takes
+        self.gate: Gate = lambda _sid, _event: None
+        self.refused_pause_s = REFUSED_PAUSE_S
         self.links: dict[int, LeanConnection] = {}
         self.on_ping_timeout: Callable[[], None] = lambda: None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -140,6 +181,14 @@ class LeanServer:
 
     # ---- one connection -----------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        address, refused = self.admit(request)
+        try:
+            return await self._serve(request, refused)
+        finally:
+            if refused is None:
+                self.release(address)
+
+    async def _serve(self, request: web.Request, refused: ConnectionRefused | None) -> web.StreamResponse:
         # `timeout`: how long our close waits for the client's close frame before cutting the TCP
         # connection (a broken or vanished client must not hold its handler for long).
         ws = web.WebSocketResponse(
@@ -151,8 +200,6 @@ class LeanServer:
             return ws
         loop_time = time.monotonic()
         link = LeanConnection(ws, transport, loop_time + self.ping_interval)  # type: ignore[arg-type]
-        key = id(link)
-        self.links[key] = link
         eio_sid = secrets.token_urlsafe(15)
         link.write(ws_frame("0" + dumps({
             "sid": eio_sid,
@@ -161,6 +208,11 @@ class LeanServer:
             "pingInterval": int(self.ping_interval * 1000),
             "maxPayload": self.max_message,
         })))
+        if refused is not None:
+            await self._refuse(ws, link, refused)
+            return ws
+        key = id(link)
+        self.links[key] = link
         try:
             await self._read(ws, link, request)
         except Exception:
@@ -180,24 +232,47 @@ class LeanServer:
         """Read and handle the connection's messages until it closes or misbehaves."""
         while True:
             msg = await ws.receive()
-            if msg.type is not WSMsgType.TEXT:
-                break  # closed, an error, or a binary frame (not spoken here)
+            if msg.type is not WSMsgType.TEXT or link.transport.is_closing():
+                # Closed, an error, or a binary frame (not spoken here); or we cut it: what it
+                # sent before (already read, maybe a thousand events) is not worth handling.
+                break
             data: str = msg.data
             del msg  # nothing of a handled message stays alive while the next one is awaited
             kind = data[:1]
             if kind == "4":
                 if not await self._socketio(link, request, data):
                     break
+                if link.throttled:
+                    link.throttled = False
+                    await asyncio.sleep(self.refused_pause_s)
             elif kind == "3":
                 link.pong_due = 0.0
                 link.ping_at = time.monotonic() + self.ping_interval
             elif kind == "1":
                 break
             elif kind == "2":  # a client ping (Engine.IO v3 habit): answer it
-                link.write(ws_frame("3" + data[1:]))
+                self._reply(link, ws_frame("3" + data[1:]))
             elif kind != "6":
                 break  # not Engine.IO
             del data
+
+    async def _refuse(
+        self, ws: web.WebSocketResponse, link: LeanConnection, refused: ConnectionRefused
+    ) -> None:
+        """Answer the client's CONNECT with the CONNECT_ERROR, then close."""
+        try:
+            async with asyncio.timeout(REFUSE_WAIT_S):
+                while True:
+                    msg = await ws.receive()
+                    if msg.type is not WSMsgType.TEXT:
+                        break
+                    if msg.data.startswith("40"):
+                        link.write(ws_frame("44" + dumps(refused.payload)))
+                        break
+        except TimeoutError:
+            pass
+        if not ws.closed:
+            await ws.close()
 
     async def _socketio(self, link: LeanConnection, request: web.Request, data: str) -> bool:
         """One Socket.IO packet (`data` = "4" + packet). False: drop the connection."""
@@ -212,8 +287,7 @@ class LeanServer:
         if kind == "2":
             return await self._event(link, body)
         if kind == "0":
-            await self._connect(link, request, body)
-            return True
+            return await self._connect(link, request, body)
         if kind == "1":
             if link.sid is not None:
                 self.closer(link.sid)
@@ -224,21 +298,25 @@ class LeanServer:
             return True  # acks of server-to-client calls: we make none
         return False  # binary packets and anything unknown
 
-    async def _connect(self, link: LeanConnection, request: web.Request, body: str) -> None:
+    async def _connect(self, link: LeanConnection, request: web.Request, body: str) -> bool:
         if link.sid is not None:
-            return  # already connected on `/`
+            return True  # already connected on `/`
+        link.connects += 1
+        if link.connects > MAX_CONNECTS:
+            return False  # CONNECT, DISCONNECT, CONNECT ...: a script making sessions; drop it
         sid = secrets.token_urlsafe(15)
         try:
             link.member = await self.opener(sid, request, link)
         except ConnectionRefused as refused:
             link.write(ws_frame("44" + dumps(refused.payload)))
-            return
+            return True
         if link.transport.is_closing():
             self.closer(sid)
             link.member = None
-            return
+            return True
         link.sid = sid
         link.write(ws_frame("40" + dumps({"sid": sid})))
+        return True
 
     async def _event(self, link: LeanConnection, body: str) -> bool:
         sid = link.sid
@@ -253,6 +331,12 @@ class LeanServer:
             if ack is None:
                 return False  # nothing to answer: a malformed packet drops the connection
             args = [INVALID_EVENT, {}]  # answered with `invalid_payload` by its handler
+        refusal = self.gate(sid, args[0])
+        if refusal is not None:
+            link.throttled = True
+            if ack is not None:
+                self._reply(link, ws_frame("43" + ack + dumps([refusal])))
+            return True
         handler = self.handlers.get(args[0], self.on_unknown)
         if handler is None:
             return True
@@ -277,7 +361,14 @@ class LeanServer:
             if counted:
                 link.busy -= 1
         if ack is not None:
-            link.write(ws_frame("43" + ack + dumps([result])))
+            self._reply(link, ws_frame("43" + ack + dumps([result])))
+
+    def _reply(self, link: LeanConnection, frame: bytes) -> None:
+        """Write an answer the client asked for, unless it holds more than `max_buffer` unsent
+        bytes: then it is not reading what it asks for, and the answer is dropped (the chat's
+        sweep cuts it if it does not catch up)."""
+        if link.transport.get_write_buffer_size() <= self.max_buffer:
+            link.write(frame)
 
     # ---- pings --------------------------------------------------------------------------------
     async def _ping_loop(self) -> None:

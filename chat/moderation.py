@@ -1,8 +1,8 @@
 """Moderation by hosts and producers: delete, timeout, ban/unban, slow mode, pin, blocked words.
 
-The role is checked on the server for every action; every action is broadcast to the room as a
-`moderation` event (plus `deleted`, `slow` or `pinned` for the feature's new state), and the
-affected viewer gets a `notice` saying why.
+The role is checked on the server for every action (and the session behind it, again); every
+action is broadcast to the room as a `moderation` event (plus `deleted`, `slow` or `pinned` for
+the feature's new state), and the affected viewer gets a `notice` saying why.
 """
 
 from __future__ import annotations
@@ -19,11 +19,6 @@ MAX_WORDS = 100
 MAX_WORD = 40
 
 
-def _require_moderator(conn: Conn) -> None:
-    if not conn.can_moderate():
-        raise ChatError("forbidden", "Only hosts and producers can do this.")
-
-
 def add_moderation(h: Handlers, service: ChatService) -> None:
     history = service.stores.history
 
@@ -32,7 +27,7 @@ def add_moderation(h: Handlers, service: ChatService) -> None:
         await service.emit(room, "moderation", {"room": room, "action": name, "by": by, **details})
 
     async def delete(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         target = message_id(data.get("id"))
         message = await history.get_message(state.name, target)
@@ -48,7 +43,7 @@ def add_moderation(h: Handlers, service: ChatService) -> None:
         return {"ok": True, "id": target}
 
     async def timeout(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         viewer = viewer_id(data.get("viewer"))
         seconds = int_field(data, "seconds", 10, 86_400)
@@ -63,7 +58,7 @@ def add_moderation(h: Handlers, service: ChatService) -> None:
         return {"ok": True, "viewer": viewer, "until": until}
 
     async def ban(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         viewer = viewer_id(data.get("viewer"))
         await service.set_meta(state, "ban:" + viewer, "1")
@@ -75,7 +70,7 @@ def add_moderation(h: Handlers, service: ChatService) -> None:
         return {"ok": True, "viewer": viewer}
 
     async def unban(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         viewer = viewer_id(data.get("viewer"))
         await service.set_meta(state, "ban:" + viewer, None)
@@ -88,7 +83,7 @@ def add_moderation(h: Handlers, service: ChatService) -> None:
         return {"ok": True, "viewer": viewer}
 
     async def slow(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         seconds = int_field(data, "seconds", 0, 120)
         await service.set_meta(state, "slow", str(seconds) if seconds else None)
@@ -97,7 +92,7 @@ def add_moderation(h: Handlers, service: ChatService) -> None:
         return {"ok": True, "seconds": seconds}
 
     async def pin(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         if "id" not in data:
             raise ChatError("invalid_id", "'id' is the message to pin, or null to unpin.")
@@ -116,7 +111,7 @@ def add_moderation(h: Handlers, service: ChatService) -> None:
         return {"ok": True, "message": message}
 
     async def words(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         raw = data.get("words")
         if not isinstance(raw, list) or len(raw) > MAX_WORDS:

@@ -30,4 +30,15 @@ class Visitors(Protocol):
 
     def viewer_id_from_cookie_header(self, cookie_header: str | None) -> str | None: ...
 
-    async def user_from_cookie_header(self, cookie_header: str | None) -> User | None: ...
+    async def session_from_cookie_header(self, cookie_header: str | None) -> tuple[User, str] | None:
+        """The signed-in user and their session's key (as `kernel.topics.AccessChanged` names it)."""
+
+    async def user_of_session(self, session_key: str) -> User | None:
+        """The user of a live session with their current role; None once it has ended."""
+
+
+class Staff(Protocol):
+    """Who the staff are, so viewers cannot take their names."""
+
+    async def usernames(self) -> list[str]:
+        """Every host's and producer's account name."""

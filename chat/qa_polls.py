@@ -1,6 +1,7 @@
 """Q&A and polls: questions with upvotes (ordered by votes), and the competition vote.
 
-A viewer asks at most once per 30 s and upvotes a question once; hosts mark questions answered.
+A viewer asks at most once per 30 s and upvotes a question once; hosts mark questions answered
+or hide them (a hidden question leaves every list).
 A room keeps at most 2,000 questions (`too_many_questions` after that).
 A poll has 2-10 choices; each viewer id votes once (atomic in the store, so exact across
 processes); viewers see only that they voted until a host reveals, hosts see live counts.
@@ -15,7 +16,6 @@ from typing import Any
 
 from .errors import ChatError
 from .events import Handlers
-from .moderation import _require_moderator
 from .service import ChatService, Conn, now_ms
 from .validate import clean_text, int_field, short_id
 
@@ -63,7 +63,7 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
         return {"ok": True}
 
     async def answer(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         qid = short_id(data.get("question_id"), "question_id")
         if not await polls_and_questions.answer_question(state.name, qid):
@@ -71,8 +71,20 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
         await service.announce_dirty(state, "questions")
         return {"ok": True}
 
+    async def hide(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
+        await service.require_moderator(conn)
+        state = await h.joined_state(conn, data)
+        qid = short_id(data.get("question_id"), "question_id")
+        if not await polls_and_questions.hide_question(state.name, qid):
+            raise ChatError("unknown_question", "There is no such question.")
+        await service.announce_dirty(state, "questions")
+        by = conn.user.username if conn.user else ""
+        await service.emit(state.name, "moderation",
+                           {"room": state.name, "action": "hide_question", "by": by, "id": qid})
+        return {"ok": True}
+
     async def poll_open(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         text = clean_text(data.get("question"), field="question")
         choices_raw = data.get("choices")
@@ -95,7 +107,7 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
         return {"ok": True, "poll": poll}
 
     async def _change_poll(conn: Conn, data: dict[str, Any], **changes: Any) -> dict[str, Any]:
-        _require_moderator(conn)
+        await service.require_moderator(conn)
         state = await h.joined_state(conn, data)
         poll = state.poll
         if poll is None or poll["id"] != short_id(data.get("poll_id"), "poll_id"):
@@ -130,6 +142,7 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
     h.add("question", question)
     h.add("upvote", upvote)
     h.add("question:answer", answer)
+    h.add("question:hide", hide)
     h.add("poll:open", poll_open)
     h.add("poll:close", poll_close)
     h.add("poll:reveal", poll_reveal)

@@ -30,6 +30,7 @@ class RoomEvent:
     room: str
     event: str
     data: Any
+    staff_only: bool = False  # to hosts', producers' and captioners' connections only
 
 
 @dataclass(frozen=True)

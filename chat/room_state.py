@@ -50,6 +50,11 @@ class RoomState:
     recent: list[Message] | None = None
     questions_cache: list[dict[str, Any]] | None = None
     version: int = 0
+    # A program room's audience, reported with each viewer count (ChatService._record_audience):
+    # viewers who joined since the last report, viewer-seconds not reported yet, the last report.
+    newcomers: set[str] = field(default_factory=set)
+    watch_carry: float = 0.0
+    audience_at: float = 0.0
 
     def apply(self, items: list[Message], deleted: list[str], keep: int) -> None:
         """Keep the in-memory snapshot in step with what was stored and broadcast."""

@@ -6,6 +6,16 @@ history store in one call (`write_tick`, one round trip) and the stored messages
 processes over the bus (`relay.py`), so two `innotv serve` processes are one chat. `hearts` goes
 out at most 5 times a second per room, `viewers` once a second when it changed, poll counts (to
 hosts) and the question list (the top 50 of `question_list`) at most once a second.
+
+Hosts' and producers' connections are not viewers: they are left out of the counts and of a
+program's audience (peak, unique viewers, watch time: recorded with each viewer count while the
+program is open). Their rights are checked again before every staff action, and end at once when
+the accounts slice announces that their sessions ended.
+
+Once a second the tick also sweeps the connections: one holding more than the buffer cap of
+unsent bytes (or queued packets) for longer than `chat_stall_grace_s` is not reading and is cut,
+whether or not it joined a room. Refused events are logged at most once per connection every
+`REFUSALS_LOG_EVERY_S`, with their count (`note_refusal`).
 """
 
 from __future__ import annotations
@@ -15,21 +25,26 @@ import contextlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from kernel.bus import Bus
+from kernel.clock import Clock, SystemClock
 from kernel.errors import ApiError
 from kernel.identity import User
 from kernel.metrics import Metrics
-from kernel.storage import is_store_outage
+from kernel.outage import is_store_outage
 from kernel.tasks import cancel_and_wait
-from kernel.topics import PROGRAM_CHANGED, ProgramChanged
+from kernel.topics import ACCESS_CHANGED, PROGRAM_CHANGED, AccessChanged, ProgramChanged
 
 from .errors import ChatError
 from .fanout import Member, RoomMembers
+from .hall_cases import HallCase
 from .limits import Limiter
-from .ports import Programs
+from .nicknames import StaffNames, default_nickname
+from .ports import Programs, Staff, Visitors
 from .relay import (
     ROOM_DIRTY,
     ROOM_EVENT,
@@ -58,6 +73,8 @@ QUESTIONS_EVERY_S = 1.0
 ACK_TIMEOUT_S = 10.0
 SNAPSHOT = 50
 QUESTIONS_SHOWN = 50
+SEOUL = ZoneInfo("Asia/Seoul")
+REFUSALS_LOG_EVERY_S = 10.0
 
 
 @dataclass(slots=True)
@@ -70,6 +87,14 @@ class Conn:
     member: Member
     limiter: Limiter = field(default_factory=Limiter)
     last_question: float = 0.0
+    # The login session the connection was opened with (its store key), for a host or producer.
+    session: str | None = None
+    # When its unsent bytes first passed the cap (0: not backed up).
+    stalled_since: float = 0.0
+    # Refused events since the last log line about them, by code.
+    refused: dict[str, int] | None = None
+    refused_logged_at: float = float("-inf")
+    cut: bool = False  # cut for flooding: what it still sends is not logged
 
     @property
     def role(self) -> str:
@@ -89,21 +114,33 @@ def minute_of(ms: int) -> int:
 
 class ChatService:
     def __init__(self, settings: ChatSettings, stores: ChatStores, bus: Bus, metrics: Metrics,
-                 programs: Programs, *, relay: bool) -> None:
+                 programs: Programs, visitors: Visitors, *, relay: bool, staff: Staff | None = None,
+                 clock: Clock | None = None) -> None:
         self.settings = settings
         self.stores = stores
         self.bus = bus
         self.metrics = metrics
         self.programs = programs
+        self.visitors = visitors
+        self.clock = clock or SystemClock()
+
+        async def no_staff() -> list[str]:
+            return []
+
+        self.staff_names = StaffNames(staff.usernames if staff is not None else no_staff)
+        self.hall_cases: dict[str, list[HallCase]] = {}  # set up by the slice (halls.hall_cases)
         self.process = secrets.token_hex(6)
         self.conns: dict[str, Conn] = {}
-        self.members = RoomMembers(settings.buffer_kib * 1024, self._on_stalled)
+        self.members = RoomMembers(settings.buffer_kib * 1024, self._on_stalled, settings.stall_grace_s)
         self._states: dict[str, RoomState] = {}
         self._loading: dict[str, asyncio.Future[RoomState]] = {}
         self._task: asyncio.Task[None] | None = None
         # With Redis several processes serve one chat: what one stores, it relays to the others.
         self._relay = relay
         self._viewers_at = 0.0
+        # How a connection is cut (the server's transports know): `reconnect` False tells the
+        # client not to come back on its own (a Socket.IO DISCONNECT first).
+        self.cut: Callable[[Conn, bool], None] = lambda _conn, _reconnect: None
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -214,6 +251,7 @@ class ChatService:
                 self.members.broadcast(state.name, "questions", {"room": state.name, "items": questions})
         if now - self._viewers_at >= VIEWERS_EVERY_S:
             self._viewers_at = now
+            self._sweep_unread(now)
             await self._report_viewers()
 
     def hearts_payload(self, state: RoomState) -> dict[str, Any]:
@@ -302,13 +340,14 @@ class ChatService:
     async def _report_viewers(self) -> None:
         counts = {name: self.members.count(name) for name in self._states}
         counts = {name: n for name, n in counts.items() if n or self._states[name].viewers}
-        if not counts:
-            return
-        try:
-            totals = await self.stores.presence.report_viewers(self.process, counts)
-        except Exception:
-            log.warning("viewer count report failed", exc_info=True)
-            return
+        totals: dict[str, int] = {}
+        if counts:
+            try:
+                totals = await self.stores.presence.report_viewers(self.process, counts)
+            except Exception:
+                log.warning("viewer count report failed", exc_info=True)
+                return
+        await self._record_audience(counts, totals)
         for name, total in totals.items():
             state = self._states.get(name)
             if state is None:
@@ -317,6 +356,33 @@ class ChatService:
             if total != state.viewers_sent:
                 state.viewers_sent = total
                 self.members.broadcast(name, "viewers", {"room": name, "count": total})
+
+    async def _record_audience(self, counts: dict[str, int], totals: dict[str, int]) -> None:
+        """Each open program room's audience: its viewers now (all processes) towards the peak
+        and the minute's most, this process's viewer-seconds since the last report, and the
+        viewers who joined since."""
+        now = time.monotonic()
+        minute = minute_of(now_ms())
+        for name, state in list(self._states.items()):
+            if state.kind != "program" or state.read_only:
+                state.audience_at = 0.0
+                state.watch_carry = 0.0
+                continue
+            if state.audience_at:
+                state.watch_carry += counts.get(name, 0) * (now - state.audience_at)
+            state.audience_at = now
+            seconds = int(state.watch_carry)
+            newcomers = list(state.newcomers)
+            total = totals.get(name, 0)
+            if not (total or seconds or newcomers):
+                continue
+            try:
+                await self.stores.audience.record(name, minute, total, seconds, newcomers)
+            except Exception:
+                log.warning("audience report failed", exc_info=True, extra={"room": name})
+                continue  # kept for the next report
+            state.watch_carry -= seconds
+            state.newcomers.difference_update(newcomers)
 
     def viewers(self, state: RoomState) -> int:
         return max(state.viewers, self.members.count(state.name)) if self._relay else self.members.count(
@@ -345,7 +411,12 @@ class ChatService:
         view["room"] = state.name
         counts = await self.stores.polls_and_questions.poll_counts(poll["id"], len(poll["choices"]))
         view["counts"] = counts
-        self.members.broadcast(state.name, "poll", view, privileged_only=True)
+        # Live counts go to the moderators (hosts, producers), not to every staff connection: a
+        # captioner sees what viewers see until the reveal.
+        moderators = [m for m in self.members.members(state.name)
+                      if (conn := self.conns.get(m.sid)) is not None and conn.can_moderate()]
+        if moderators:
+            self.members.write_text(moderators, event_text("poll", view))
 
     def mark(self, state: RoomState, what: str) -> None:
         if what == "poll":
@@ -369,10 +440,12 @@ class ChatService:
         self.bus.subscribe(TICK_STORED, self._on_tick)
         self.bus.subscribe(ROOM_DIRTY, self._on_dirty)
         self.bus.subscribe(PROGRAM_CHANGED, self._on_program)
+        self.bus.subscribe(ACCESS_CHANGED, self._on_access)
 
-    async def emit(self, room: str, event: str, data: Any) -> None:
-        """Send an event to the room on every process (this one included)."""
-        await self.bus.publish(ROOM_EVENT, RoomEvent(room, event, data))
+    async def emit(self, room: str, event: str, data: Any, *, staff_only: bool = False) -> None:
+        """Send an event to the room on every process (this one included); `staff_only`: to its
+        hosts', producers' and captioners' connections only."""
+        await self.bus.publish(ROOM_EVENT, RoomEvent(room, event, data, staff_only))
 
     async def set_meta(self, state: RoomState, name: str, value: str | None) -> None:
         await self.stores.room_settings.set_meta(state.name, name, value)
@@ -384,7 +457,7 @@ class ChatService:
         await self.bus.publish(VIEWER_NOTICE, ViewerNotice(room, viewer, notice))
 
     async def _on_room_event(self, event: RoomEvent) -> None:
-        self.members.broadcast(event.room, event.event, event.data)
+        self.members.broadcast(event.room, event.event, event.data, privileged_only=event.staff_only)
 
     async def _on_setting(self, event: RoomSettingChanged) -> None:
         state = self._states.get(event.room)
@@ -411,11 +484,22 @@ class ChatService:
             self.mark(state, event.what)
 
     async def _on_program(self, event: ProgramChanged) -> None:
+        """To the program's room, and to every host's and producer's connection elsewhere: their
+        consoles list every program and follow each one's state."""
         room = f"program:{event.id}"
         state = self._states.get(room)
         if state is not None:
             state.program = dict(event.program)
         self.members.broadcast(room, "program", event.program)
+        staff = [c.member for c in list(self.conns.values())
+                 if c.member.privileged and room not in c.member.rooms]
+        if staff:
+            self.members.write_text(staff, event_text("program", event.program))
+
+    # ---- halls ------------------------------------------------------------------------------
+    def hall_day(self) -> str:
+        """Today in Seoul (YYYY-MM-DD): a viewer's hall hearts count once per hall per day."""
+        return self.clock.now().astimezone(SEOUL).date().isoformat()
 
     async def _program(self, program_id: str) -> dict[str, Any]:
         """The program's public JSON; `unknown_room` when there is no such program."""
@@ -427,9 +511,100 @@ class ChatService:
             raise
         return program.public()
 
+    # ---- staff rights -----------------------------------------------------------------------
+    async def _on_access(self, event: AccessChanged) -> None:
+        """A session ended or a role changed (any process): that person's connections here hold
+        the role they hold now; those that lost it are told why (`notice` `session_ended`), so
+        their console can ask them to log in again."""
+        user = User(event.username, event.role) if event.role else None
+        for conn in list(self.conns.values()):
+            if conn.user is None or conn.user.username != event.username:
+                continue
+            if event.session is None or conn.session == event.session:
+                self._set_user(conn, user)
+                if user is None:
+                    notice = {"code": "session_ended", "reason": event.reason,
+                              "message": "Your login session ended; log in again."}
+                    self.members.write_text([conn.member], event_text("notice", notice))
+
+    def _set_user(self, conn: Conn, user: User | None) -> None:
+        conn.user = user
+        self.members.set_privileged(conn.member, user is not None)  # staff: any account
+        if user is None:
+            conn.session = None
+            conn.nickname = default_nickname(conn.viewer)
+
+    async def refresh_user(self, conn: Conn) -> None:
+        """Read a staff connection's session again from the store (the bus tells every process
+        when it ends, but a staff action does not wait for that to arrive)."""
+        if conn.user is not None and conn.session is not None:
+            user = await self.visitors.user_of_session(conn.session)
+            if user != conn.user:
+                self._set_user(conn, user)
+
+    async def require_moderator(self, conn: Conn) -> None:
+        """`forbidden` unless the connection's session still holds host or producer, now."""
+        await self.refresh_user(conn)
+        if not conn.can_moderate():
+            raise ChatError("forbidden", "Only hosts and producers can do this.")
+
     # ---- connections ------------------------------------------------------------------------
     def _on_stalled(self, member: Member) -> None:
         self.metrics.inc("innotv_chat_stalled_total")
+
+    def _sweep_unread(self, now: float) -> None:
+        """Cut the connections that have not read for longer than the stall grace."""
+        cap = self.members.buffer_cap
+        grace = self.settings.stall_grace_s
+        for conn in list(self.conns.values()):
+            if conn.cut:
+                continue
+            if not conn.member.backed_up(cap):
+                conn.stalled_since = 0.0
+            elif not conn.stalled_since:
+                conn.stalled_since = now
+            elif now - conn.stalled_since > grace:
+                conn.stalled_since = 0.0
+                conn.cut = True
+                log.warning("chat connection cut: not reading",
+                            extra={"sid": conn.sid, "viewer": conn.viewer, "address": conn.address})
+                self.metrics.inc("innotv_chat_cut_total", reason="not_reading")
+                self.cut(conn, True)
+
+    def note_refusal(self, conn: Conn, event: str, code: str) -> None:
+        """Count a refused event; log the connection's refusals at most once per interval."""
+        if conn.cut:
+            return
+        counts = conn.refused
+        if counts is None:
+            counts = conn.refused = {}
+        counts[code] = counts.get(code, 0) + 1
+        self.metrics.inc("innotv_chat_events_refused_total")
+        now = time.monotonic()
+        if code == "rate_limited" and conn.limiter.refused(now, self.settings.flood_cut_s):
+            self._log_refusals(conn, event)
+            log.warning("chat connection cut: over its rate limits for too long",
+                        extra={"sid": conn.sid, "viewer": conn.viewer, "address": conn.address})
+            self.metrics.inc("innotv_chat_cut_total", reason="flooding")
+            conn.cut = True
+            self.cut(conn, False)
+            return
+        if now - conn.refused_logged_at >= REFUSALS_LOG_EVERY_S:
+            conn.refused_logged_at = now
+            self._log_refusals(conn, event)
+
+    def flush_refusals(self, conn: Conn) -> None:
+        """At disconnect: log the refusals not logged yet."""
+        if conn.refused:
+            self._log_refusals(conn, None)
+
+    def _log_refusals(self, conn: Conn, event: str | None) -> None:
+        counts = conn.refused or {}
+        conn.refused = None
+        log.info("chat events refused", extra={
+            "count": sum(counts.values()), "codes": counts, "event": event, "sid": conn.sid,
+            "viewer": conn.viewer, "address": conn.address,
+        })
 
 
 def _apply_setting(state: RoomState, name: str, value: str | None) -> None:

@@ -1,9 +1,11 @@
-"""The chat storage contract: five small protocols by capability, each with two backends.
+"""The chat storage contract: small protocols by capability, each with two backends.
 
 `HistoryStore` (messages), `CountersStore` (hearts and per-minute counts), `RoomSettingsStore`
-(a room's moderation settings), `PollsAndQuestionsStore` (votes and Q&A) and `PresenceStore`
-(viewer counts across processes); `store_sqlite` and `store_redis` implement each one.
-`make_chat_stores` builds the five for the configured backend as one `ChatStores`.
+(a room's moderation settings), `PollsAndQuestionsStore` (votes and Q&A), `PresenceStore`
+(viewer counts across processes), `AudienceStore` (a program's peak and unique viewers, watch
+time and viewers per minute, kept after it ends) and `HallHeartsStore` (one viewer's hearts per
+hall per day); `store_sqlite` and `store_redis` implement each one. `make_chat_stores` builds
+them for the configured backend as one `ChatStores`.
 
 A tick writes a room's new messages, deletions and hearts in ONE call (`write_tick`): one SQLite
 transaction, or one Redis round trip whatever the traffic. It counts the tick's hearts and
@@ -66,13 +68,25 @@ class StoredQuestion:
     question: Question
     votes: int
     answered: bool
+    hidden: bool = False  # a host hid it: nobody is shown it any more
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who watched a program's room while it was open (all processes together)."""
+
+    peak: int  # the most viewers at once
+    unique: int  # distinct viewer ids that joined
+    watch_seconds: int  # viewer-seconds spent in the room
 
 
 def question_list(stored: Iterable[StoredQuestion], limit: int) -> list[dict[str, Any]]:
     """The questions clients get: most votes first, then the oldest, then by id; at most `limit`.
+    Hidden questions are left out.
 
     Each is the question as asked plus `votes` and `answered`."""
-    ordered = sorted(stored, key=lambda s: (-s.votes, s.question["ts"], s.question["id"]))
+    shown = (s for s in stored if not s.hidden)
+    ordered = sorted(shown, key=lambda s: (-s.votes, s.question["ts"], s.question["id"]))
     return [{**s.question, "votes": s.votes, "answered": s.answered} for s in ordered[:limit]]
 
 
@@ -104,7 +118,8 @@ class CountersStore(Protocol):
         """Total hearts of each room (0 when none)."""
 
     async def per_minute(self, room: str, since_minute: int) -> list[dict[str, int]]:
-        """`{"minute", "messages", "hearts"}` of each minute from `since_minute` that had any."""
+        """`{"minute", "messages", "hearts", "viewers"}` of each minute from `since_minute` that
+        had any (`viewers`: the most at once that minute, as `AudienceStore.record` noted)."""
 
 
 class RoomSettingsStore(Protocol):
@@ -138,6 +153,9 @@ class PollsAndQuestionsStore(Protocol):
     async def answer_question(self, room: str, question_id: str) -> bool:
         """Mark it answered; False when there is no such question."""
 
+    async def hide_question(self, room: str, question_id: str) -> bool:
+        """Hide it from every list; False when there is no such question."""
+
     async def questions(self, room: str) -> list[StoredQuestion]:
         """Every question of the room, in no particular order (see `question_list`)."""
 
@@ -149,6 +167,29 @@ class PresenceStore(Protocol):
         """Report this process's connections per room; the totals of all live processes."""
 
 
+class AudienceStore(Protocol):
+    """A program room's audience, reported by every process about once a second while it is open."""
+
+    async def record(self, room: str, minute: int, viewers: int, watch_seconds: int,
+                     newcomers: list[str]) -> None:
+        """Note `viewers` (all processes, now) towards the peak and `minute`'s most, add this
+        process's `watch_seconds` since its last report, and the viewer ids that joined."""
+
+    async def audience(self, room: str) -> Audience:
+        """The room's peak, unique viewers and watch time (zeros when nothing was recorded)."""
+
+
+class HallHeartsStore(Protocol):
+    """How many hearts each viewer gave each hall on each day, so a viewer counts once a day."""
+
+    async def admit(self, room: str, day: str, viewer: str, count: int, per_day: int) -> int:
+        """Count up to `count` more of the viewer's hearts for `room` on `day` (YYYY-MM-DD), at
+        most `per_day` in all that day; how many of them count."""
+
+    async def given(self, room: str, day: str, viewer: str) -> int:
+        """The viewer's hearts that counted for `room` on `day`."""
+
+
 @dataclass(frozen=True)
 class ChatStores:
     """The chat's stores on one backend; `setup()` once before use (creates the SQLite tables)."""
@@ -158,11 +199,13 @@ class ChatStores:
     room_settings: RoomSettingsStore
     polls_and_questions: PollsAndQuestionsStore
     presence: PresenceStore
+    audience: AudienceStore
+    hall_hearts: HallHeartsStore
     setup: Callable[[], Awaitable[None]]
 
 
 def make_chat_stores(backend: Backend, history_max: int) -> ChatStores:
-    """The five stores on `backend`; `history_max` bounds the Redis streams (0 keeps all)."""
+    """The stores on `backend`; `history_max` bounds the Redis streams (0 keeps all)."""
     if backend.kind == "redis":
         from . import store_redis as on_redis
 
@@ -175,6 +218,8 @@ def make_chat_stores(backend: Backend, history_max: int) -> ChatStores:
             room_settings=on_redis.RedisRoomSettings(backend),
             polls_and_questions=on_redis.RedisPollsAndQuestions(backend),
             presence=on_redis.RedisPresence(backend),
+            audience=on_redis.RedisAudience(backend),
+            hall_hearts=on_redis.RedisHallHearts(backend),
             setup=nothing_to_set_up,
         )
     from . import store_sqlite as on_sqlite
@@ -190,5 +235,7 @@ def make_chat_stores(backend: Backend, history_max: int) -> ChatStores:
         room_settings=on_sqlite.SqliteRoomSettings(db),
         polls_and_questions=on_sqlite.SqlitePollsAndQuestions(db),
         presence=on_sqlite.SqlitePresence(),
+        audience=on_sqlite.SqliteAudience(db),
+        hall_hearts=on_sqlite.SqliteHallHearts(db),
         setup=create_tables,
     )

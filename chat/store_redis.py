@@ -5,7 +5,10 @@ ids), written by a Lua script that also drops client retries already stored and 
 tick's hearts and messages (the keys `RedisCounters` reads): one command, so one round trip, per
 room per tick whatever the chat or tap rate. A message id is `<entry id>:<index>`,
 so stream ids are the recovery offsets. Votes, upvotes and new questions (under the room's cap)
-are one atomic script each (a viewer counts once, across processes).
+are one atomic script each (a viewer counts once, across processes). A program room's audience
+is a hash (`peak`, `watch`), a set of its viewer ids and `v:<minute>` fields of the minutes hash,
+written by one script per report; a hall's hearts per viewer and day are a hash that expires after
+three days.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from kernel.storage import Backend
 
-from .store import Message, NewMessage, Question, Recovery, StoredQuestion, TickResult
+from .store import Audience, Message, NewMessage, Question, Recovery, StoredQuestion, TickResult
 
 # KEYS: stream, dedupe (this hour), dedupe (last hour), deleted set, minutes hash, hearts total
 # ARGV: maxlen, n, minute, hearts, then n pairs (client_key or "", message json), then deletions json
@@ -97,6 +100,35 @@ if redis.call('SADD', KEYS[3], ARGV[2]) == 1 then
 end
 return 0
 """
+
+# KEYS: audience hash, minutes hash, viewers set
+# ARGV: viewers now, minute, watch seconds, then the viewer ids that joined
+_AUDIENCE = """
+local n = tonumber(ARGV[1])
+if n > tonumber(redis.call('HGET', KEYS[1], 'peak') or '0') then
+  redis.call('HSET', KEYS[1], 'peak', n)
+end
+if tonumber(ARGV[3]) > 0 then redis.call('HINCRBY', KEYS[1], 'watch', ARGV[3]) end
+if n > 0 then
+  local field = 'v:' .. ARGV[2]
+  if n > tonumber(redis.call('HGET', KEYS[2], field) or '0') then
+    redis.call('HSET', KEYS[2], field, n)
+  end
+end
+for i = 4, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+return 1
+"""
+
+# KEYS: the hall's hearts of one day (viewer -> hearts); ARGV: viewer, count, per day, ttl
+_ADMIT_HEARTS = """
+local given = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local n = math.min(tonumber(ARGV[2]), tonumber(ARGV[3]) - given)
+if n <= 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[1], n)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+return n
+"""
+HALL_HEARTS_TTL_S = 3 * 24 * 3600
 
 VIEWERS_FRESH_MS = 15_000
 
@@ -257,14 +289,16 @@ class RedisCounters(_OnRedis):
     async def per_minute(self, room: str, since_minute: int) -> list[dict[str, int]]:
         raw: dict[str, str] = await self._r.hgetall(self._minutes_key(room))
         minutes: dict[int, dict[str, int]] = {}
+        names = {"h": "hearts", "m": "messages", "v": "viewers"}
         for name, value in raw.items():
             kind, _, minute_text = name.partition(":")
             minute = int(minute_text)
-            if minute < since_minute:
+            if minute < since_minute or kind not in names:
                 continue
-            row = minutes.setdefault(minute, {"minute": minute, "messages": 0, "hearts": 0})
-            row["hearts" if kind == "h" else "messages"] += int(value)
-        return [minutes[m] for m in sorted(minutes) if minutes[m]["messages"] or minutes[m]["hearts"]]
+            row = minutes.setdefault(minute, {"minute": minute, "messages": 0, "hearts": 0, "viewers": 0})
+            row[names[kind]] += int(value)
+        return [minutes[m] for m in sorted(minutes)
+                if minutes[m]["messages"] or minutes[m]["hearts"] or minutes[m]["viewers"]]
 
 
 class RedisRoomSettings(_OnRedis):
@@ -318,14 +352,21 @@ class RedisPollsAndQuestions(_OnRedis):
         await self._r.sadd(self._k(room, "qa"), question_id)
         return True
 
+    async def hide_question(self, room: str, question_id: str) -> bool:
+        if not await self._r.hexists(self._k(room, "q"), question_id):
+            return False
+        await self._r.sadd(self._k(room, "qh"), question_id)
+        return True
+
     async def questions(self, room: str) -> list[StoredQuestion]:
         pipe = self._r.pipeline(transaction=False)
         pipe.hgetall(self._k(room, "q"))
         pipe.zrange(self._k(room, "qv"), 0, -1, withscores=True)
         pipe.smembers(self._k(room, "qa"))
-        bodies, scored, answered = await pipe.execute()
+        pipe.smembers(self._k(room, "qh"))
+        bodies, scored, answered, hidden = await pipe.execute()
         votes = {qid: int(score) for qid, score in scored}
-        return [StoredQuestion(json.loads(body), votes.get(qid, 0), qid in answered)
+        return [StoredQuestion(json.loads(body), votes.get(qid, 0), qid in answered, qid in hidden)
                 for qid, body in bodies.items()]
 
 
@@ -360,3 +401,34 @@ class RedisPresence(_OnRedis):
         if stale:
             await stale_pipe.execute()
         return totals
+
+
+class RedisAudience(_OnRedis):
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self._record = self._r.register_script(_AUDIENCE)
+
+    async def record(self, room: str, minute: int, viewers: int, watch_seconds: int,
+                     newcomers: list[str]) -> None:
+        keys = [self._k(room, "aud"), self._minutes_key(room), self._k(room, "uniq")]
+        await self._record(keys=keys, args=[viewers, minute, watch_seconds, *newcomers])
+
+    async def audience(self, room: str) -> Audience:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hgetall(self._k(room, "aud"))
+        pipe.scard(self._k(room, "uniq"))
+        fields, unique = await pipe.execute()
+        return Audience(int(fields.get("peak", 0)), int(unique), int(fields.get("watch", 0)))
+
+
+class RedisHallHearts(_OnRedis):
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self._admit = self._r.register_script(_ADMIT_HEARTS)
+
+    async def admit(self, room: str, day: str, viewer: str, count: int, per_day: int) -> int:
+        keys = [self._k(room, "hh", day)]
+        return int(await self._admit(keys=keys, args=[viewer, count, per_day, HALL_HEARTS_TTL_S]))
+
+    async def given(self, room: str, day: str, viewer: str) -> int:
+        return int(await self._r.hget(self._k(room, "hh", day), viewer) or 0)

@@ -3,7 +3,9 @@
 History is one log table of messages and deletions; ids are the log's row numbers. A tick is one
 transaction that also counts its hearts and messages in `chat_hearts` / `chat_minutes`, which
 `SqliteCounters` reads, so a burst of messages costs one commit. Viewer counts are this process's
-own (SQLite means one process).
+own (SQLite means one process). A program room's audience is one row (`chat_audience`: peak,
+watch seconds) plus its distinct viewers (`chat_uniques`) and each minute's most viewers (a column
+of `chat_minutes`); the halls' per-day hearts are `chat_hall_hearts`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sqlite3
 
 from kernel.sqlite import Database
 
-from .store import Message, NewMessage, Question, Recovery, StoredQuestion, TickResult
+from .store import Audience, Message, NewMessage, Question, Recovery, StoredQuestion, TickResult
 
 MIGRATIONS = [
     """
@@ -47,7 +49,16 @@ MIGRATIONS = [
         PRIMARY KEY (room, id));
     CREATE TABLE chat_upvotes (room TEXT NOT NULL, question TEXT NOT NULL, viewer TEXT NOT NULL,
         PRIMARY KEY (room, question, viewer))
+    """,
     """
+    ALTER TABLE chat_questions ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE chat_minutes ADD COLUMN viewers INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE chat_audience (room TEXT PRIMARY KEY, peak INTEGER NOT NULL DEFAULT 0,
+        watch_seconds INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE chat_uniques (room TEXT NOT NULL, viewer TEXT NOT NULL, PRIMARY KEY (room, viewer));
+    CREATE TABLE chat_hall_hearts (room TEXT NOT NULL, day TEXT NOT NULL, viewer TEXT NOT NULL,
+        hearts INTEGER NOT NULL, PRIMARY KEY (room, day, viewer))
+    """,
 ]
 
 
@@ -203,11 +214,11 @@ class SqliteCounters:
     async def per_minute(self, room: str, since_minute: int) -> list[dict[str, int]]:
         def q(conn: sqlite3.Connection) -> list[dict[str, int]]:
             rows = conn.execute(
-                "SELECT minute, messages, hearts FROM chat_minutes WHERE room = ? AND minute >= ? "
-                "ORDER BY minute",
+                "SELECT minute, messages, hearts, viewers FROM chat_minutes "
+                "WHERE room = ? AND minute >= ? ORDER BY minute",
                 (room, since_minute),
             ).fetchall()
-            return [{"minute": r[0], "messages": r[1], "hearts": r[2]} for r in rows]
+            return [{"minute": r[0], "messages": r[1], "hearts": r[2], "viewers": r[3]} for r in rows]
 
         return await self._db.run(q)
 
@@ -320,13 +331,22 @@ class SqlitePollsAndQuestions:
 
         return await self._db.run(q)
 
+    async def hide_question(self, room: str, question_id: str) -> bool:
+        def q(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE chat_questions SET hidden = 1 WHERE room = ? AND id = ?", (room, question_id)
+            )
+            return cur.rowcount == 1
+
+        return await self._db.run(q)
+
     async def questions(self, room: str) -> list[StoredQuestion]:
         def q(conn: sqlite3.Connection) -> list[StoredQuestion]:
             rows = conn.execute(
-                "SELECT body, votes, answered FROM chat_questions WHERE room = ?", (room,)
+                "SELECT body, votes, answered, hidden FROM chat_questions WHERE room = ?", (room,)
             ).fetchall()
-            return [StoredQuestion(json.loads(body), int(votes), bool(answered))
-                    for body, votes, answered in rows]
+            return [StoredQuestion(json.loads(body), int(votes), bool(answered), bool(hidden))
+                    for body, votes, answered, hidden in rows]
 
         return await self._db.run(q)
 
@@ -336,6 +356,78 @@ class SqlitePresence:
 
     async def report_viewers(self, process: str, counts: dict[str, int]) -> dict[str, int]:
         return dict(counts)
+
+
+class SqliteAudience:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, room: str, minute: int, viewers: int, watch_seconds: int,
+                     newcomers: list[str]) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO chat_audience(room, peak, watch_seconds) VALUES (?, ?, ?) "
+                "ON CONFLICT(room) DO UPDATE SET peak = MAX(peak, excluded.peak), "
+                "watch_seconds = watch_seconds + excluded.watch_seconds",
+                (room, viewers, watch_seconds),
+            )
+            if viewers:
+                conn.execute(
+                    "INSERT INTO chat_minutes(room, minute, viewers) VALUES (?, ?, ?) "
+                    "ON CONFLICT(room, minute) DO UPDATE SET viewers = MAX(viewers, excluded.viewers)",
+                    (room, minute, viewers),
+                )
+            conn.executemany(
+                "INSERT OR IGNORE INTO chat_uniques(room, viewer) VALUES (?, ?)",
+                [(room, viewer) for viewer in newcomers],
+            )
+
+        await self._db.transaction(tx)
+
+    async def audience(self, room: str) -> Audience:
+        def q(conn: sqlite3.Connection) -> Audience:
+            row = conn.execute(
+                "SELECT peak, watch_seconds FROM chat_audience WHERE room = ?", (room,)
+            ).fetchone()
+            (unique,) = conn.execute(
+                "SELECT COUNT(*) FROM chat_uniques WHERE room = ?", (room,)
+            ).fetchone()
+            peak, watched = (int(row[0]), int(row[1])) if row else (0, 0)
+            return Audience(peak, int(unique), watched)
+
+        return await self._db.run(q)
+
+
+class SqliteHallHearts:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def admit(self, room: str, day: str, viewer: str, count: int, per_day: int) -> int:
+        def tx(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT hearts FROM chat_hall_hearts WHERE room = ? AND day = ? AND viewer = ?",
+                (room, day, viewer),
+            ).fetchone()
+            given = int(row[0]) if row else 0
+            counted = max(0, min(count, per_day - given))
+            if counted:
+                conn.execute(
+                    "INSERT INTO chat_hall_hearts(room, day, viewer, hearts) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(room, day, viewer) DO UPDATE SET hearts = hearts + excluded.hearts",
+                    (room, day, viewer, counted),
+                )
+            return counted
+
+        return await self._db.transaction(tx)
+
+    async def given(self, room: str, day: str, viewer: str) -> int:
+        row = await self._db.run(
+            lambda c: c.execute(
+                "SELECT hearts FROM chat_hall_hearts WHERE room = ? AND day = ? AND viewer = ?",
+                (room, day, viewer),
+            ).fetchone()
+        )
+        return int(row[0]) if row else 0
 
 
 def _hearts(conn: sqlite3.Connection, room: str, minute: int) -> tuple[int, int]:

@@ -9,10 +9,9 @@ fillers, blanks). Message ids in the SQLite form are row numbers, so at most 2**
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
-from kernel.text import has_visible
+from kernel.text import ZWJ, has_visible, normalize_text
 from kernel.untrusted_json import INT_MAX
 
 from .errors import ChatError
@@ -24,10 +23,6 @@ CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 VIEWER_RE = re.compile(r"^[A-Za-z0-9_:.-]{1,80}$")
 # Message ids: SQLite row numbers ("123") or Redis stream entries with an index ("1700-0:2").
 MESSAGE_ID_RE = re.compile(r"^([0-9]{1,19}|[0-9]{1,15}-[0-9]{1,10}:[0-9]{1,5})$")
-# Unicode categories removed from user text: controls, format characters (bidi overrides,
-# zero-width joiners used to smuggle words past filters), surrogates, private use, unassigned.
-_DROP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
-ZWJ = "\u200d"
 
 
 def fold(text: str) -> str:
@@ -40,11 +35,7 @@ def clean_text(value: object, *, field: str = "text", max_len: int = MAX_TEXT) -
         raise ChatError("invalid_text", f"'{field}' must be a string.")
     if len(value) > max_len * 8:
         raise ChatError("text_too_long", f"'{field}' is longer than {max_len} characters.")
-    text = unicodedata.normalize("NFC", value)
-    text = "".join(
-        ch for ch in text if ch == ZWJ or unicodedata.category(ch) not in _DROP_CATEGORIES
-    )
-    text = text.strip()
+    text = normalize_text(value)  # the same rule for every slice's user text (kernel.text)
     if not has_visible(text):
         raise ChatError("empty_text", f"'{field}' is empty (or shows nothing).")
     if len(text) > max_len:

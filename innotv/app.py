@@ -8,21 +8,28 @@ the tests.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 import accounts
+import captions
 import chat
 import live
 import schedule
+from kernel.client_address import Network, forwarded_middleware, in_networks, parse_address, parse_networks
 from kernel.clock import Clock
 from kernel.core import Kernel, build_kernel
-from kernel.errors import json_errors
-from kernel.security import forwarded_proto, make_csrf_middleware, security_headers
+from kernel.errors import ApiError, json_errors
+from kernel.security import make_csrf_middleware, security_headers
 
 from .config import Config
+
+if TYPE_CHECKING:
+    from live.simulcast import Simulcast
 from .pages import setup_pages
 
 # Request bodies beyond this are refused before a handler runs; uploads stream past it.
@@ -37,6 +44,7 @@ class Parts:
     schedule: schedule.Schedule
     chat: chat.Chat
     live: live.Live
+    captions: captions.Captions
 
 
 PARTS = web.AppKey("parts", Parts)
@@ -48,10 +56,12 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     middlewares = [
         security_headers,
         json_errors,
-        make_csrf_middleware(auth, config.core.allowed_origins, exempt_prefixes=("/whip/",)),
+        # No cookie authorises these: a stream key (WHIP) or a caption key (captioning services).
+        make_csrf_middleware(auth, config.core.allowed_origins, exempt_prefixes=("/whip/", "/captions/")),
     ]
-    if config.core.trust_proxy:
-        middlewares.insert(0, forwarded_proto)
+    proxies = config.core.proxies()
+    if proxies.enabled:
+        middlewares.insert(0, forwarded_middleware(proxies))
     app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
 
     async def kernel_lifecycle(_app: web.Application) -> AsyncIterator[None]:
@@ -63,11 +73,47 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     _setup_core_routes(app, kernel)
     accounts.setup(app, auth)
     lineup = schedule.setup(app, kernel, config.schedule, accounts=auth, gate=auth)
-    talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, gate=auth)
-    media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth)
+    talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, staff=auth,
+                      gate=auth)
+    destinations = _CaptionDestinations()
+    lines = captions.setup(app, kernel, config.captions, programs=lineup.service, rooms=talk.events,
+                           destinations=destinations, gate=auth)
+    media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth,
+                       captions=_CaptionLines(lines.service))
+    destinations.simulcast = media.simulcast
     setup_pages(app, auth)
-    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media)
+    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, lines)
     return app
+
+
+class _CaptionDestinations:
+    """The captions' port to the live slice's simulcast destinations (built after the captions)."""
+
+    simulcast: Simulcast | None = None
+
+    async def caption_urls(self, program_id: str) -> tuple[str, ...]:
+        return await self.simulcast.caption_urls(program_id) if self.simulcast is not None else ()
+
+
+class _CaptionLines:
+    """The live slice's port to the captions: their languages, timing and lines."""
+
+    def __init__(self, service: captions.CaptionService) -> None:
+        self._service = service
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return self._service.settings.languages
+
+    @property
+    def hold_ms(self) -> int:
+        return self._service.settings.hold_ms
+
+    async def recent(self, program_id: str, since_ms: int) -> list[captions.Caption]:
+        return await self._service.recent(program_id, since_ms)
+
+    async def all_lines(self, program_id: str) -> list[captions.Caption]:
+        return await self._service.all_lines(program_id)
 
 
 def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
@@ -84,7 +130,13 @@ def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
             status=503,
         )
 
-    async def metrics(_request: web.Request) -> web.Response:
+    networks = parse_networks(kernel.settings.metrics_networks)
+    token = kernel.settings.metrics_token
+
+    async def metrics(request: web.Request) -> web.Response:
+        if not _may_read_metrics(request, networks, token):
+            raise ApiError(403, "forbidden",
+                           "Metrics are for the operator: ask from an allowed network or with the token.")
         return web.Response(
             text=kernel.metrics.render(), content_type="text/plain", charset="utf-8"
         )
@@ -92,3 +144,13 @@ def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+
+
+def _may_read_metrics(request: web.Request, networks: tuple[Network, ...], token: str) -> bool:
+    """From an allowed network (the client's address, behind trusted proxies), or with the token."""
+    if in_networks(parse_address(request.remote or ""), networks):
+        return True
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )

@@ -1,4 +1,5 @@
-"""The `innotv` command line: serve, user add, lineup import/export/expo.
+"""The `innotv` command line: serve, user add/list/passwd/role/remove, halls template, lineup
+import/export/expo.
 
 Each subcommand takes `--data-dir` and `--redis-url` (or `INNOTV_DATA_DIR`, `INNOTV_REDIS_URL`) so
 it works on the same store as the server. Errors print one clear line and exit non-zero.
@@ -17,6 +18,7 @@ from typing import Any
 import accounts
 from kernel.core import Kernel, build_kernel
 from kernel.errors import ApiError
+from kernel.identity import ROLES
 from kernel.logs import setup_logging
 
 from .config import Config, ConfigError, load_config
@@ -42,12 +44,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     user = sub.add_parser("user", help="manage accounts")
     user_sub = user.add_subparsers(dest="user_command", required=True)
-    add = user_sub.add_parser("add", help="create a host or producer account")
+    add = user_sub.add_parser("add", help="create a host, producer or captioner account")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["host", "producer"])
+    add.add_argument("--role", required=True, choices=list(ROLES))
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from standard input instead of a prompt")
     _store_flags(add)
+    listing = user_sub.add_parser("list", help="list the accounts")
+    _store_flags(listing)
+    passwd = user_sub.add_parser("passwd", help="set a new password (ends that account's sessions)")
+    passwd.add_argument("name")
+    passwd.add_argument("--password-stdin", action="store_true",
+                        help="read the password from standard input instead of a prompt")
+    _store_flags(passwd)
+    role = user_sub.add_parser("role", help="change an account's role (ends its sessions)")
+    role.add_argument("name")
+    role.add_argument("role", choices=list(ROLES))
+    _store_flags(role)
+    remove = user_sub.add_parser("remove", help="remove an account (ends its sessions)")
+    remove.add_argument("name")
+    _store_flags(remove)
+
+    halls = sub.add_parser("halls", help="the exhibition halls")
+    halls_sub = halls.add_subparsers(dest="halls_command", required=True)
+    halls_sub.add_parser("template", help="print the halls' cases as a file to edit "
+                                          "(then set INNOTV_CHAT_HALLS_FILE to it)")
 
     lineup = sub.add_parser("lineup", help="the program lineup")
     lineup_sub = lineup.add_subparsers(dest="lineup_command", required=True)
@@ -85,11 +106,39 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
-async def _user_add(config: Config, args: argparse.Namespace) -> int:
-    password = _read_password(args.password_stdin)
+async def _user(config: Config, args: argparse.Namespace) -> int:
+    """`innotv user add|list|passwd|role|remove`: the same rules as the producer desk's page."""
+    command = args.user_command
+    password = _read_password(args.password_stdin) if command in ("add", "passwd") else ""
     async with opened(config) as (_kernel, auth):
-        account = await auth.add_user(args.name, args.role, password)
-    print(f"created {account.role} {account.username}")
+        if command == "add":
+            account = await auth.add_user(args.name, args.role, password)
+            print(f"created {account.role} {account.username}")
+        elif command == "list":
+            for account in await auth.list_users():
+                print(f"{account.username}\t{account.role}\t{account.created_at}")
+        elif command == "passwd":
+            await auth.set_password(args.name, password)
+            print(f"new password for {args.name}; its sessions ended")
+        elif command == "role":
+            account = await auth.set_role(args.name, args.role)
+            print(f"{account.username} is now a {account.role}; its sessions ended")
+        else:
+            await auth.remove_user(args.name)
+            print(f"removed {args.name}; its sessions ended")
+    return 0
+
+
+def _halls_template(config: Config) -> int:
+    """The halls' cases as `chat_halls_file` reads them: the operator's file when one is set,
+    else the placeholders, ready to edit."""
+    from pathlib import Path
+
+    from chat.hall_cases import load_cases, template
+    from chat.halls import HALLS, hall_cases
+
+    operator = load_cases(Path(config.chat.halls_file), set(HALLS)) if config.chat.halls_file else {}
+    sys.stdout.write(template(hall_cases(operator)))
     return 0
 
 
@@ -119,7 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run(config)
         if args.command == "user":
-            return asyncio.run(_user_add(config, args))
+            return asyncio.run(_user(config, args))
+        if args.command == "halls":
+            return _halls_template(config)
         return asyncio.run(_lineup(config, args))
     except ApiError as err:
         print(f"innotv: {err.message}", file=sys.stderr)

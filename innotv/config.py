@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accounts import AccountSettings
+from captions import CaptionSettings
 from chat import ChatSettings
 from kernel.settings import ConfigError, CoreSettings, load_section, public_names
 from live import LiveSettings
@@ -26,6 +27,7 @@ SECTIONS: dict[str, type[Any]] = {
     "schedule": ScheduleSettings,
     "chat": ChatSettings,
     "live": LiveSettings,
+    "captions": CaptionSettings,
 }
 
 
@@ -36,6 +38,7 @@ class Config:
     schedule: ScheduleSettings
     chat: ChatSettings
     live: LiveSettings
+    captions: CaptionSettings
 
     def overrides(self) -> dict[str, Any]:
         """Every setting by its public name: `load_config(config.overrides())` gives it back."""

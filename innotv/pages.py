@@ -23,6 +23,8 @@ PAGES = {
     "/halls/{id}": "halls.html",
     "/host": "host.html",
     "/produce": "produce.html",
+    "/produce/report/{id}": "report.html",
+    "/caption": "caption.html",
     "/setup": "setup.html",
 }
 

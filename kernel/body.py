@@ -17,10 +17,18 @@ async def read_limited(request: web.Request, max_bytes: int, what: str = "body")
     too_large = ApiError(413, "payload_too_large", f"The {what} is larger than {max_bytes} bytes.")
     if request.content_length is not None and request.content_length > max_bytes:
         raise too_large
-    raw = await request.content.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise too_large
-    return raw
+    # `read(n)` returns what has arrived so far, not n bytes: a body sent in several TCP segments
+    # is read until the end of the body (or one byte past the limit).
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(max_bytes + 1 - size)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise too_large
+        chunks.append(chunk)
 
 
 async def read_json_object(request: web.Request, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .storage import is_store_outage
+from .outage import is_store_outage
 
 log = logging.getLogger("innotv.http")
 

@@ -1,7 +1,9 @@
 """Who is asking, as every slice sees it: a signed-in `User` with a role, and the `Gate` that
 checks a request's role on the server (the accounts slice implements it).
 
-A producer can do everything a host can. Viewers have no `User`: they are anonymous viewer ids.
+Roles: `producer` can do everything; `host` runs the show (and may caption it); `captioner` only
+captions (live captions, 문자통역) and is neither a host nor a producer. Viewers have no `User`:
+they are anonymous viewer ids.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from typing import Protocol
 
 from aiohttp import web
 
-ROLES = ("host", "producer")
+ROLES = ("host", "producer", "captioner")
+# Which roles each role includes (besides itself).
+_INCLUDES = {"producer": ("host", "captioner"), "host": ("captioner",), "captioner": ()}
 
 
 @dataclass(frozen=True)
@@ -20,8 +24,8 @@ class User:
     role: str
 
     def can(self, role: str) -> bool:
-        """A producer can do all a host can."""
-        return self.role == role or (self.role == "producer" and role == "host")
+        """A producer can do all a host can; both can caption. A captioner can only caption."""
+        return self.role == role or role in _INCLUDES.get(self.role, ())
 
     def public(self) -> dict[str, str]:
         return {"username": self.username, "role": self.role}

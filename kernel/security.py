@@ -25,7 +25,8 @@ CSP = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data: blob:",
-        "media-src 'self' blob:",
+        # data: for the empty `data:,WEBVTT` <track> hls.js gives each subtitle rendition.
+        "media-src 'self' blob: data:",
         "worker-src 'self' blob:",
         "connect-src 'self' ws: wss:",
         "object-src 'none'",
@@ -52,25 +53,6 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     if isinstance(response, web.HTTPException):
         raise response
     return response
-
-
-@web.middleware
-async def forwarded_proto(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Behind a TLS-terminating proxy we trust (`trust_proxy`): take its scheme and client address.
-
-    Only installed when configured; otherwise X-Forwarded-* headers are ignored, since anyone can
-    send them.
-    """
-    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    remote = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-    changes: dict[str, str] = {}
-    if proto in ("http", "https"):
-        changes["scheme"] = proto
-    if remote:
-        changes["remote"] = remote[:64]
-    if changes:
-        request = request.clone(**changes)  # type: ignore[arg-type]
-    return await handler(request)
 
 
 def request_origin(request: web.Request) -> str:

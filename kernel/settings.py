@@ -7,16 +7,19 @@ itself otherwise with `metadata={"name": ...}`. `validate()` raises `ConfigError
 setting. `load_section` builds one section from overrides (flags) over the environment over the
 defaults; the composition root loads every section and refuses names none of them owns.
 
-`CoreSettings` are the kernel's own: where to listen, which store, logs, the proxy in front.
+`CoreSettings` are the kernel's own: where to listen, which store, logs, the proxies in front,
+who may read the metrics.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
+
+from .client_address import TrustedProxies, parse_networks
 
 
 class ConfigError(ValueError):
@@ -100,8 +103,15 @@ class CoreSettings:
     public_url: str = ""
     # Extra origins allowed to send state-changing requests and open Socket.IO connections.
     allowed_origins: tuple[str, ...] = ()
-    # Trust X-Forwarded-Proto / X-Forwarded-For from a reverse proxy in front of us.
+    # Reverse proxies in front of us whose X-Forwarded-For / X-Forwarded-Proto we believe: their
+    # addresses or networks, and/or how many hops from us are proxies (`kernel.client_address`).
+    trusted_proxies: tuple[str, ...] = ()
+    trusted_hops: int = 0
+    # Shorthand for one proxy in front (`trusted_hops=1`) when neither of the above is set.
     trust_proxy: bool = False
+    # Who may read /metrics: clients from these networks, or anyone sending this Bearer token.
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    metrics_token: str = field(default="", repr=False)
     # Every Redis command's deadline (s): past it the call fails (REST: 503 store_unavailable)
     # instead of hanging on a Redis that accepts connections and never answers.
     redis_timeout_s: float = 1.5
@@ -128,6 +138,22 @@ class CoreSettings:
             raise ConfigError("log_format: json or text")
         if not 0 < self.shutdown_timeout_s <= 600:
             raise ConfigError("shutdown_timeout_s: must be between 0 and 600")
+        if not 0 <= self.trusted_hops <= 10:
+            raise ConfigError("trusted_hops: must be between 0 and 10")
+        for name in ("trusted_proxies", "metrics_networks"):
+            try:
+                parse_networks(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {exc}") from None
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise ConfigError("metrics_token: must be at least 16 characters")
+
+    def proxies(self) -> TrustedProxies:
+        """The trusted proxies these settings describe (none: X-Forwarded-* is ignored)."""
+        hops = self.trusted_hops
+        if self.trust_proxy and not hops and not self.trusted_proxies:
+            hops = 1
+        return TrustedProxies(parse_networks(self.trusted_proxies), hops)
 
     def link_base(self) -> str:
         """The address printed links start with."""

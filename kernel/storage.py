@@ -26,30 +26,30 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .outage import StoreUnavailable, is_store_outage
 from .settings import CoreSettings
 from .sqlite import Database
 from .tasks import cancel_and_wait
+
+__all__ = ["Backend", "StoreUnavailable", "connect_redis", "is_store_outage", "redis_address"]
 
 log = logging.getLogger("innotv.storage")
 
 READY_TIMEOUT_S = 0.8  # /readyz answers within this, whatever the store does
 _WAIT_RETRY_S = 0.5
 
-
-class StoreUnavailable(ConnectionError):
-    """The store does not answer (at startup: not within the wait); the message says where."""
-
-
-def is_store_outage(exc: BaseException) -> bool:
-    """Whether `exc` means the store does not answer now (not a bug of ours)."""
-    return isinstance(exc, (StoreUnavailable, RedisConnectionError, RedisTimeoutError))
+# Connections to Redis per process, and how long a command waits for a free one. At 14:00 far
+# more requests than connections arrive at once: they queue for a connection (a few ms each)
+# instead of failing with "Too many connections" as redis-py's default pool does past its size.
+REDIS_CONNECTIONS = 64
+REDIS_POOL_WAIT_S = 5.0
 
 
 def connect_redis(url: str, timeout_s: float = 1.5) -> aioredis.Redis:
     """A Redis client with explicit timeouts and retries (redis-py's defaults moved across 5.x-8.x):
     each command (and each connection attempt) has `timeout_s`; only a refused or reset
     connection is retried, once."""
-    client: aioredis.Redis = aioredis.Redis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
         decode_responses=True,
         socket_timeout=timeout_s,
@@ -57,8 +57,10 @@ def connect_redis(url: str, timeout_s: float = 1.5) -> aioredis.Redis:
         retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1,
                     supported_errors=(RedisConnectionError,)),
         health_check_interval=15,
-        max_connections=64,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_POOL_WAIT_S,
     )
+    client: aioredis.Redis = aioredis.Redis.from_pool(pool)  # closing the client closes the pool
     return client
 
 

@@ -1,15 +1,26 @@
-"""Whether user text shows anything: text made only of invisible characters counts as empty.
+"""User text as every slice stores it: one normalisation for chat messages, questions, captions,
+and whether such text shows anything at all.
 
-Zero-width joiners, variation selectors, Hangul fillers (U+3164, U+115F, U+1160, U+FFA0), the
-blank Braille pattern (U+2800), combining marks with nothing to sit on, format characters and
-whitespace all render as nothing (or as a blank), so a nickname or message made only of them
-looks empty or impersonates "no name". They stay allowed inside visible text (emoji sequences
-need the joiner and variation selectors, Korean text may carry a filler).
+`normalize_text`: NFC-normalised; control and format characters dropped (newlines too; the
+zero-width joiner stays, emoji sequences need it), along with surrogates, private-use and
+unassigned code points; the ends trimmed. Limits on length are the caller's, counted after this.
+
+`has_visible`: text made only of invisible characters counts as empty. Zero-width joiners,
+variation selectors, Hangul fillers (U+3164, U+115F, U+1160, U+FFA0), the blank Braille pattern
+(U+2800), combining marks with nothing to sit on, format characters and whitespace all render as
+nothing (or as a blank), so a nickname or message made only of them looks empty or impersonates
+"no name". They stay allowed inside visible text (emoji sequences need the joiner and variation
+selectors, Korean text may carry a filler).
 """
 
 from __future__ import annotations
 
 import unicodedata
+
+ZWJ = "\u200d"
+# Unicode categories removed from user text: controls, format characters (bidi overrides,
+# zero-width joiners used to smuggle words past filters), surrogates, private use, unassigned.
+_DROP_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
 
 # Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt) plus U+2800: shown as
 # nothing by renderers that follow the standard.
@@ -22,6 +33,13 @@ _INVISIBLE_RANGES = (
 # Categories that draw nothing on their own: separators, marks, controls and formats, surrogates,
 # unassigned.
 _INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Mn", "Me", "Mc", "Cc", "Cf", "Cs", "Cn"})
+
+
+def normalize_text(value: str) -> str:
+    """`value` NFC-normalised, without control or format characters, trimmed (may be empty)."""
+    text = unicodedata.normalize("NFC", value)
+    text = "".join(ch for ch in text if ch == ZWJ or unicodedata.category(ch) not in _DROP_CATEGORIES)
+    return text.strip()
 
 
 def is_invisible(char: str) -> bool:

@@ -1,10 +1,11 @@
 """The live slice: stream keys, WHIP ingest, the HLS ladder and recording, WHEP, premieres,
 replays, simulcast.
 
-`setup(app, kernel, settings, programs=..., gate=...)` registers the routes, listens to the bus
-and returns the `Live` parts for the composition root. The media stack (aiortc, PyAV) is imported
-when a server is set up, not when the package is: a CLI command that only reads the settings
-starts without it.
+`setup(app, kernel, settings, programs=..., gate=..., captions=...)` registers the routes (stream
+health too),
+listens to the bus and returns the `Live` parts for the composition root. The media stack (aiortc,
+PyAV) is imported when a server is set up, not when the package is: a CLI command that only reads
+the settings starts without it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from aiohttp import web
 from kernel.core import Kernel
 from kernel.identity import Gate
 
-from .ports import Programs
+from .ports import Captions, Programs
 from .settings import LiveSettings
 
 if TYPE_CHECKING:
@@ -34,9 +35,6 @@ __all__ = ["Live", "LiveSettings", "setup"]
 
 log = logging.getLogger("innotv.live")
 
-DEMO_PROGRAM = "demo"
-
-
 @dataclass(frozen=True)
 class Live:
     service: LiveService
@@ -47,13 +45,17 @@ class Live:
 
 
 def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, programs: Programs,
-          gate: Gate) -> Live:
-    from kernel.topics import LINEUP_CHANGED, PROGRAM_CHANGED
+          gate: Gate, captions: Captions) -> Live:
+    from kernel.topics import CAPTION_COMMITTED, CAPTIONS_EDITED, LINEUP_CHANGED, PROGRAM_CHANGED
 
+    from .demo import DemoSource
+    from .health import HealthBoard
+    from .health_routes import setup_health_routes
     from .hls_routes import setup_hls_routes
     from .keys import StreamKeys, make_stream_key_store
     from .premiere_routes import setup_premiere_routes
     from .premieres import Premieres
+    from .replay_routes import setup_replay_routes
     from .service import LiveService
     from .simulcast import Simulcast, make_simulcast_store
     from .simulcast_routes import setup_simulcast_routes
@@ -63,25 +65,34 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
 
     keys = StreamKeys(make_stream_key_store(kernel.backend))
     simulcast = Simulcast(make_simulcast_store(kernel.backend), kernel.bus, programs)
-    live = LiveService(settings, kernel.settings, kernel.bus, kernel.metrics, programs, simulcast)
+    live = LiveService(settings, kernel.settings, kernel.bus, kernel.metrics, programs, simulcast, captions)
     live.register_metrics()
     premieres = Premieres(live, programs, kernel.clock)
     kernel.bus.subscribe(PROGRAM_CHANGED, live.on_program)
     kernel.bus.subscribe(LINEUP_CHANGED, premieres.on_lineup)
+    kernel.bus.subscribe(LINEUP_CHANGED, live.on_lineup)
     kernel.bus.subscribe(SIMULCAST_CHANGED, live.on_simulcast)
     kernel.bus.subscribe(MEDIA_WANTED, live.on_media_wanted)
+    kernel.bus.subscribe(CAPTION_COMMITTED, live.on_caption)
+    kernel.bus.subscribe(CAPTIONS_EDITED, live.replays.on_captions_edited)
+    demo = DemoSource(live, programs) if kernel.settings.demo else None
+    if demo is not None:
+        kernel.bus.subscribe(PROGRAM_CHANGED, demo.on_program)
     setup_whip_routes(app, live, keys, programs, gate)
     setup_whep_routes(app, live, gate)
     watchers = setup_hls_routes(app, live, kernel.metrics)
     setup_premiere_routes(app, premieres, gate)
     setup_simulcast_routes(app, live, simulcast, gate)
+    board = HealthBoard(live, kernel.backend)
+    setup_health_routes(app, board, programs, gate)
+    setup_replay_routes(app, live.replays, gate)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await keys.store.setup()
         await simulcast.store.setup()
-        demo: asyncio.Task[None] | None = None
-        if kernel.settings.demo:
-            demo = asyncio.create_task(_play_demo(live, programs))
+        if demo is not None:
+            await demo.start()
+        sharing = asyncio.create_task(board.share(), name="live-health")
         try:
             await premieres.resume()
         except Exception:
@@ -90,23 +101,12 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
             await live.resume_broadcasts()
         except Exception:
             log.exception("broadcasts could not be resumed")
+        replays = asyncio.create_task(live.replays.resume())  # after a crash; not before serving
         yield
-        if demo is not None:
-            demo.cancel()
+        sharing.cancel()
+        replays.cancel()
         await premieres.close()
         await live.close()
 
     app.cleanup_ctx.append(lifecycle)
     return Live(live, keys, simulcast, premieres, watchers)
-
-
-async def _play_demo(live: LiveService, programs: Programs) -> None:
-    """`--demo`: once the schedule has created the live-now program "demo", play the test source."""
-    for _ in range(600):
-        program = await programs.get(DEMO_PROGRAM)
-        if program is not None and program.state not in ("ended", "replay"):
-            await live.play_generated(DEMO_PROGRAM)
-            log.info("demo: playing the generated test source in program %r", DEMO_PROGRAM)
-            return
-        await asyncio.sleep(0.5)
-    log.warning("demo: no live program %r appeared; no test broadcast", DEMO_PROGRAM)

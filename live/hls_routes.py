@@ -3,13 +3,18 @@
 Files are served from the data dir by name patterns only (no path from the request reaches the
 file system), playlists with a short max-age and segments as immutable. A live rendition playlist
 asked for with `_HLS_msn` is held until it lists that segment (blocking playlist reload, see
-blocking.py).
+blocking.py). Under `/vod/` only what the replay lists is served (its segments and init segments,
+its subtitle segments, its thumbnail, its whole subtitle tracks `captions-<lang>.vtt|srt`): the
+camera test, the slate and what a producer cut stay out of reach. `/hls/` also serves the live
+subtitle renditions (`subs/<lang>/...`, subtitles.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from aiohttp import web
@@ -31,34 +36,91 @@ from .http import Handler, program_id_of
 from .premiere_media import HIDDEN_FILE
 from .service import LiveService
 
+# ASCII digits only: \d would also take other scripts' digits ("٣").
 _RUNG = r"[0-9]{2,4}p"
-_FILES = r"init-[0-9]{1,9}\.mp4|seg-[0-9]{1,9}\.m4s"
-_LIVE_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:live\.m3u8|{_FILES}))$")
-_VOD_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:vod\.m3u8|{_FILES}))$")
+_N = r"[0-9]{1,9}"
+_LANG = r"[a-z]{2,3}(?:-[A-Z]{2})?"
+_LIVE_FILES = re.compile(rf"^(?:master\.m3u8|{_RUNG}/(?:live\.m3u8|init-{_N}\.mp4|seg-{_N}\.m4s)"
+                         rf"|subs/{_LANG}/(?:live\.m3u8|seg-{_N}\.vtt))$")
+_VOD_FILES = re.compile(
+    rf"^(?:master\.m3u8|thumb-{_N}\.jpg|{_RUNG}/(?:vod\.m3u8|init-{_N}\.mp4|seg-{_N}\.m4s)"
+    rf"|subs/{_LANG}/(?:vod\.m3u8|r{_N}-{_N}\.vtt)|captions-{_LANG}\.(?:vtt|srt))$")
 
 PLAYLIST_CACHE = "public, max-age=1"
 VOD_PLAYLIST_CACHE = "public, max-age=10"
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+VTT_TYPE = "text/vtt; charset=utf-8"
 
 
-def _missing(directory: Path, path: Path, vod: bool) -> str | None:
+class VodListings:
+    """The names each replay rendition playlist lists (segments and init segments), read again
+    only when the playlist file changes (a producer's cut); the last 256 playlists are kept."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._cache: OrderedDict[Path, tuple[tuple[int, int, int], frozenset[str]]] = OrderedDict()
+        self._lock = threading.Lock()  # the worker threads of several requests share it
+
+    def lists(self, playlist: Path, name: str) -> bool:
+        """Whether `playlist` lists `name` (blocking: run in a thread)."""
+        try:
+            st = playlist.stat()
+        except OSError:
+            return False
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            cached = self._cache.get(playlist)
+        if cached is None or cached[0] != key:
+            try:
+                text = playlist.read_text()
+            except OSError:
+                return False
+            names = {line for line in text.splitlines() if line and not line.startswith("#")}
+            names.update(line.split('"')[1] for line in text.splitlines()
+                         if line.startswith("#EXT-X-MAP:") and line.count('"') >= 2)
+            cached = (key, frozenset(names))
+        with self._lock:
+            self._cache[playlist] = cached
+            self._cache.move_to_end(playlist)
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return name in cached[1]
+
+
+def _missing(directory: Path, path: Path, vod: bool, listings: VodListings) -> str | None:
     """Why a media file cannot be served ("replay", "media"), or None (blocking: run in a thread).
-    A premiere's files stay hidden until its start."""
+    A premiere's files stay hidden until its start; a replay serves only what it lists."""
     if vod and not (directory / "vod.m3u8").is_file():
         return "replay"
     if not path.is_file() or (directory / HIDDEN_FILE).exists():
         return "media"
+    if vod and path.suffix in (".m4s", ".mp4", ".vtt") and path.parent != directory \
+            and not listings.lists(path.parent / "vod.m3u8", path.name):
+        return "media"
     return None
+
+
+def _file_kind(name: str, request: web.Request) -> str:
+    """The `file` label of innotv_hls_requests_total: master, playlist, blocking_playlist, init, segment."""
+    if name == "master.m3u8":
+        return "master"
+    if name.endswith(".m3u8"):
+        return "blocking_playlist" if "_HLS_msn" in request.query else "playlist"
+    return "init" if name.endswith(".mp4") else "segment"
 
 
 def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) -> PlaylistWatchers:
     """The file routes; returns the watchers that hold blocking playlist requests."""
     watchers = PlaylistWatchers()
+    listings = VodListings()
     metrics.gauge("innotv_hls_held_requests", "live playlist requests held for a future segment",
                        lambda: float(watchers.held))
     metrics.gauge("innotv_hls_playlist_watchers", "playlist files watched for held requests",
                        lambda: float(watchers.watchers))
+    # What a cache in front passes on: with nginx's cache (deploy/) about one request per rung
+    # and segment, however many viewers; without one, every viewer's every request.
+    metrics.counter("innotv_hls_requests_total", "HLS and replay file requests that reached this process")
 
     async def release_held(_app: web.Application) -> None:
         await watchers.close()
@@ -108,6 +170,8 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
             name = request.match_info["path"]
             if not allowed.match(name):
                 raise ApiError(404, "not_found", "No such media file.")
+            metrics.inc("innotv_hls_requests_total", route="vod" if vod else "hls",
+                        file=_file_kind(name, request))
             msn: int | None = None
             if not vod and name.endswith("/live.m3u8"):  # never held: VOD and master playlists
                 try:
@@ -122,7 +186,7 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
             if vod and name == "master.m3u8":
                 name = "vod.m3u8"
             path: Path = directory.joinpath(*name.split("/"))
-            missing = await asyncio.to_thread(_missing, directory, path, vod)  # one thread hop
+            missing = await asyncio.to_thread(_missing, directory, path, vod, listings)  # one thread hop
             if missing == "replay":
                 raise ApiError(404, "replay_not_found", "This program has no replay (yet).")
             if missing == "media":
@@ -132,6 +196,14 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
             if name.endswith(".m3u8"):
                 cache = VOD_PLAYLIST_CACHE if vod else PLAYLIST_CACHE
                 ctype = PLAYLIST_TYPE
+            elif name.endswith(".jpg"):
+                cache, ctype = SEGMENT_CACHE, "image/jpeg"  # a new thumbnail gets a new name
+            elif name.startswith("captions-"):
+                # the replay's whole subtitle track, to download; a producer's correction rewrites it
+                cache = "no-cache"
+                ctype = VTT_TYPE if name.endswith(".vtt") else "application/x-subrip; charset=utf-8"
+            elif name.endswith(".vtt"):
+                cache, ctype = SEGMENT_CACHE, VTT_TYPE  # written once (a new edition has new names)
             else:
                 cache = SEGMENT_CACHE
                 ctype = "video/mp4" if name.endswith(".mp4") else "video/iso.segment"

@@ -1,8 +1,10 @@
 """What the live slice's routes share: CORS for publishers, the Bearer token, program ids from
-the path, and reading an SDP offer (size-capped, checked before aiortc sees it)."""
+the path, reading an SDP offer (size-capped, checked before aiortc sees it) and the picture size
+a publisher announces."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -11,7 +13,10 @@ from kernel.body import read_limited
 from kernel.errors import ApiError
 
 from .media import SAFE_ID
-from .sdp import validate_offer
+from .sdp import OfferSummary, validate_offer
+
+_SIZE = re.compile(r"^(\d{2,4})x(\d{2,4})$", re.ASCII)
+MIN_SIDE, MAX_SIDE = 16, 4096
 
 CORS = {
     "Access-Control-Allow-Origin": "*",
@@ -52,10 +57,25 @@ def program_id_of(request: web.Request) -> str:
     return program_id
 
 
-async def read_sdp(request: web.Request, limit: int, publishing: bool = True) -> str:
-    """The request body as an SDP offer: 415 unless application/sdp, 413 beyond `limit` bytes."""
+async def read_sdp(request: web.Request, limit: int,
+                   publishing: bool = True) -> tuple[str, OfferSummary]:
+    """The request body as an SDP offer and what it sends: 415 unless application/sdp, 413 beyond
+    `limit` bytes, 400 when it is not an offer we take (sdp.py)."""
     if request.content_type != "application/sdp":
         raise ApiError(415, "unsupported_media_type", "Send the offer as Content-Type: application/sdp.")
     body = await read_limited(request, limit, "offer")
-    validate_offer(body, publishing)
-    return body.decode("utf-8")
+    summary = validate_offer(body, publishing)
+    return body.decode("utf-8"), summary
+
+
+def announced_size(request: web.Request) -> tuple[int, int] | None:
+    """The largest picture the publisher says it sends (`?size=1280x720`), if it said; 400
+    `invalid_size` when the value is not WIDTHxHEIGHT with sides of 16 to 4096 pixels."""
+    values = request.query.getall("size", [])
+    if not values:
+        return None
+    match = _SIZE.match(values[0]) if len(values) == 1 else None
+    if match is None or not all(MIN_SIDE <= int(v) <= MAX_SIDE for v in match.groups()):
+        raise ApiError(400, "invalid_size",
+                       f"size must be WIDTHxHEIGHT in pixels, each {MIN_SIDE}-{MAX_SIDE}, e.g. 1280x720.")
+    return int(match.group(1)), int(match.group(2))

@@ -3,6 +3,11 @@
 Written as `"720p30:2800,360p30:800"` (height, frame rate, video kbit/s) in `Config.live_ladder`.
 A rung taller than the source is dropped (never upscale); when every rung is taller, the lowest
 one is kept at the source's own size.
+
+A live program's ladder comes from the configuration, capped by what its publisher can send: the
+largest picture it announced (`POST /whip/{id}?size=1280x720`, what the host page reads from the
+camera) and what its H.264 level allows. Never from the first picture: WebRTC starts small while
+it estimates the bandwidth, so the first picture says nothing about the camera.
 """
 
 from __future__ import annotations
@@ -65,3 +70,42 @@ def fit_ladder(rungs: tuple[Rung, ...], width: int, height: int) -> tuple[Rung, 
         return tuple(replace(r, width=_even(r.height * width / height)) for r in kept)
     lowest = rungs[-1]
     return (replace(lowest, name=f"{_even(height)}p", width=_even(width), height=_even(height)),)
+
+
+def macroblocks(width: int, height: int) -> int:
+    """16x16 macroblocks of a picture: what codec levels and `max-fs` limit."""
+    return ((width + 15) // 16) * ((height + 15) // 16)
+
+
+@dataclass(frozen=True)
+class PublisherLimits:
+    """What a publisher can send, as far as it told us: the largest picture it announced, the
+    largest frame its codec level allows (in macroblocks), and whether it sends sound at all."""
+
+    size: tuple[int, int] | None = None
+    max_macroblocks: int | None = None
+    audio: bool = True
+
+    def to_json(self) -> dict[str, object]:
+        return {"size": list(self.size) if self.size else None, "max_macroblocks": self.max_macroblocks,
+                "audio": self.audio}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object]) -> PublisherLimits:
+        size = raw.get("size")
+        limit = raw.get("max_macroblocks")
+        return cls(
+            size=(int(size[0]), int(size[1])) if isinstance(size, list) and len(size) == 2 else None,
+            max_macroblocks=int(limit) if isinstance(limit, int) else None,
+            audio=bool(raw.get("audio", True)),
+        )
+
+
+def publisher_ladder(rungs: tuple[Rung, ...], limits: PublisherLimits) -> tuple[Rung, ...]:
+    """The configured rungs a publisher gets: none taller than the picture it announced (widths
+    follow its shape), none larger than its codec level allows; at least the lowest one."""
+    fitted = fit_ladder(rungs, *limits.size) if limits.size else rungs
+    if limits.max_macroblocks is None:
+        return fitted
+    kept = tuple(r for r in fitted if macroblocks(r.width, r.height) <= limits.max_macroblocks)
+    return kept or fitted[-1:]

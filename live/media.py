@@ -3,9 +3,18 @@
 Layout under `<data_dir>/live/<program>/` (see docs/operations.md):
 `master.m3u8` (live), `vod.m3u8` (replay master, once finalised), and per rendition
 `<rung>/init-<k>.mp4`, `<rung>/seg-<n>.m4s`, `<rung>/live.m3u8` (sliding window),
-`<rung>/vod.m3u8` (every segment, ENDLIST) and `<rung>/segments.log` (the journal the VOD playlist
-is rebuilt from). Every file is written to a temporary name and renamed, so a reader sees either
-the old or the new version, never half of one. Used from one media thread at a time.
+`<rung>/vod.m3u8` (the replay's segments, ENDLIST; written by replay.py) and
+`<rung>/segments.log` (the journal: each segment's number, init, duration, size, wall-clock
+start, media timestamp and whether it is the slate, from which the replay is chosen), and per
+captioned language `subs/<lang>/seg-<n>.vtt` and `subs/<lang>/live.m3u8` (subtitles.py), written
+with the top rung's segments. Every file is written to a
+temporary name and renamed, so a reader sees either the old or the new version, never half of
+one. Used from one media thread at a time.
+
+`BANDWIDTH` in the master playlist is the rung's nominal figure, raised to the peak segment bit
+rate actually written (RFC 8216 section 4.1: any run of segments lasting 0.5-1.5 target
+durations) as soon as one goes above it: a publisher's own H.264 (pass-through) or a busy picture
+can exceed the nominal figure, and the playlist must not understate it.
 """
 
 from __future__ import annotations
@@ -16,10 +25,15 @@ import json
 import math
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .ladder import Rung
+
+if TYPE_CHECKING:
+    from .subtitles import LiveSubtitles
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
 
@@ -53,6 +67,30 @@ class Segment:
     duration: float
     discontinuity: bool
     file: str
+    size: int | None = None  # bytes (None: journals written before sizes were kept)
+    at: int | None = None  # wall-clock start, ms since the epoch (None: a premiere's, or an old journal)
+    slate: bool = False  # the generated "be right back" card, not the show
+    pts: int | None = None  # the fragment's first video decode time (tfdt, 90 kHz; None: not known)
+
+
+def peak_bitrate(segments: list[Segment], target_s: float, last_only: bool = False) -> int:
+    """The peak segment bit rate (RFC 8216 4.1): the highest of sum(size) / sum(duration) over
+    runs of consecutive segments lasting 0.5 to 1.5 target durations; segments of unknown size
+    are skipped. `last_only`: only the runs that end with the last segment (a live update)."""
+    peak = 0.0
+    ends = [len(segments) - 1] if last_only and segments else range(len(segments))
+    for end in ends:
+        total_bytes, total_s = 0, 0.0
+        for seg in reversed(segments[: end + 1]):
+            if seg.size is None:
+                break
+            total_bytes += seg.size
+            total_s += round(seg.duration, 3)  # as the playlists say it (EXTINF has 3 decimals)
+            if total_s > 1.5 * target_s:
+                break
+            if total_s >= 0.5 * target_s:
+                peak = max(peak, total_bytes * 8 / total_s)
+    return int(peak + 0.999)
 
 
 class RenditionLog:
@@ -74,9 +112,13 @@ class RenditionLog:
         for line in journal.read_text().splitlines():
             try:
                 raw = json.loads(line)
+                size, at, pts = raw.get("bytes"), raw.get("at"), raw.get("pts")
                 self.segments.append(
                     Segment(int(raw["seq"]), int(raw["init"]), float(raw["duration"]),
-                            bool(raw["disc"]), str(raw["file"]))
+                            bool(raw["disc"]), str(raw["file"]),
+                            int(size) if size is not None else None,
+                            int(at) if at is not None else None, bool(raw.get("slate", False)),
+                            int(pts) if pts is not None else None)
                 )
             except (ValueError, KeyError, TypeError):
                 continue
@@ -88,19 +130,28 @@ class RenditionLog:
     def write_init(self, index: int, data: bytes) -> None:
         atomic_write(self.dir / f"init-{index}.mp4", data)
 
-    def add(self, init: int, data: bytes, duration: float, discontinuity: bool) -> Segment:
+    def add(self, init: int, data: bytes, duration: float, discontinuity: bool,
+            at: int | None = None, slate: bool = False, pts: int | None = None) -> Segment:
         seq = self.next_seq
-        seg = Segment(seq, init, duration, discontinuity and bool(self.segments), f"seg-{seq}.m4s")
+        seg = Segment(seq, init, duration, discontinuity and bool(self.segments), f"seg-{seq}.m4s",
+                      len(data), at, slate, pts)
         atomic_write(self.dir / seg.file, data)
         self.segments.append(seg)
+        entry: dict[str, object] = {"seq": seg.seq, "init": seg.init, "duration": round(seg.duration, 4),
+                                    "disc": seg.discontinuity, "file": seg.file, "bytes": seg.size}
+        if at is not None:
+            entry["at"] = at
+        if slate:
+            entry["slate"] = True
+        if pts is not None:
+            entry["pts"] = pts
         with open(self.dir / "segments.log", "a") as fh:
-            fh.write(json.dumps({"seq": seg.seq, "init": seg.init, "duration": round(seg.duration, 4),
-                                 "disc": seg.discontinuity, "file": seg.file}) + "\n")
+            fh.write(json.dumps(entry) + "\n")
         if self.publish_live:
             self.write_live()
         return seg
 
-    def _target(self, segments: list[Segment]) -> int:
+    def target_duration(self, segments: list[Segment]) -> int:
         """EXT-X-TARGETDURATION: every EXTINF rounded to the nearest integer must fit (RFC 8216
         4.3.3.1). Rounded, not ceiled: a 1.2 s segment (a late keyframe from a publisher) keeps a
         1 s target, and with it the players' distance from the live edge (2 target durations)."""
@@ -120,16 +171,21 @@ class RenditionLog:
             lines.append(seg.file)
         return lines
 
-    def live_text(self, ended: bool = False, upto: int | None = None) -> str:
-        """The live playlist: the last `window` segments (of the first `upto` when given)."""
+    def live_window(self, upto: int | None = None) -> tuple[list[Segment], int]:
+        """The live playlist's segments (the last `window`, of the first `upto` when given) and
+        the discontinuities before them."""
         shown = self.segments if upto is None else self.segments[:upto]
         window = shown[-self.window :]
+        return window, sum(1 for s in shown[: len(shown) - len(window)] if s.discontinuity)
+
+    def live_text(self, ended: bool = False, upto: int | None = None) -> str:
+        """The live playlist: the last `window` segments (of the first `upto` when given)."""
+        window, disc_before = self.live_window(upto)
         first = window[0].seq if window else 0
-        disc_before = sum(1 for s in shown[: len(shown) - len(window)] if s.discontinuity)
         head = [
             "#EXTM3U",
             "#EXT-X-VERSION:7",
-            f"#EXT-X-TARGETDURATION:{self._target(self.segments)}",
+            f"#EXT-X-TARGETDURATION:{self.target_duration(self.segments)}",
             # Blocking playlist reload (live/blocking.py). No HOLD-BACK: its absence means three
             # target durations, the least the spec allows; our player sets its own distance.
             "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES",
@@ -143,29 +199,52 @@ class RenditionLog:
     def write_live(self, ended: bool = False, upto: int | None = None) -> None:
         atomic_write(self.dir / "live.m3u8", self.live_text(ended, upto).encode())
 
-    def vod_text(self) -> str:
+    def vod_text(self, segments: list[Segment]) -> str:
+        """A VOD playlist of `segments` (a selection of this rendition's, in order): a cut
+        between two of them (a gap in the numbering) is a discontinuity."""
+        lines: list[str] = []
+        current_init: int | None = None
+        previous: Segment | None = None
+        for seg in segments:
+            if previous is not None and (seg.discontinuity or seg.seq != previous.seq + 1
+                                         or seg.init != previous.init):
+                lines.append("#EXT-X-DISCONTINUITY")
+            if seg.init != current_init:
+                lines.append(f'#EXT-X-MAP:URI="init-{seg.init}.mp4"')
+                current_init = seg.init
+            lines.append(f"#EXTINF:{seg.duration:.3f},")
+            lines.append(seg.file)
+            previous = seg
         head = [
             "#EXTM3U",
             "#EXT-X-VERSION:7",
-            f"#EXT-X-TARGETDURATION:{self._target(self.segments)}",
+            f"#EXT-X-TARGETDURATION:{self.target_duration(segments)}",
             "#EXT-X-MEDIA-SEQUENCE:0",
             "#EXT-X-PLAYLIST-TYPE:VOD",
             "#EXT-X-INDEPENDENT-SEGMENTS",
         ]
-        return "\n".join([*head, *self._body(self.segments), "#EXT-X-ENDLIST"]) + "\n"
+        return "\n".join([*head, *lines, "#EXT-X-ENDLIST"]) + "\n"
 
-    def write_vod(self) -> None:
-        atomic_write(self.dir / "vod.m3u8", self.vod_text().encode())
+    def write_vod(self, segments: list[Segment]) -> None:
+        atomic_write(self.dir / "vod.m3u8", self.vod_text(segments).encode())
 
 
-def master_text(rungs: tuple[Rung, ...], codecs: dict[str, str], playlist: str) -> str:
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS"]
+def master_text(rungs: tuple[Rung, ...], codecs: dict[str, str], playlist: str,
+                bandwidth: dict[str, tuple[int, int]] | None = None,
+                subtitles: Sequence[str] = ()) -> str:
+    """The multivariant playlist; `bandwidth`: (peak, average) bit/s per rung name where known
+    (else the rung's nominal figures); `subtitles`: the EXT-X-MEDIA lines of the subtitle
+    renditions (group "subs", subtitles.media_lines)."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", "#EXT-X-INDEPENDENT-SEGMENTS", *subtitles]
+    group = ',SUBTITLES="subs"' if subtitles else ""
     for rung in rungs:
         video = codecs.get(rung.name, "avc1.64001f")
+        peak, average = (bandwidth or {}).get(
+            rung.name, (rung.bandwidth, int((rung.video_kbps + rung.audio_kbps) * 1000)))
         lines.append(
-            f"#EXT-X-STREAM-INF:BANDWIDTH={rung.bandwidth},"
-            f"AVERAGE-BANDWIDTH={int((rung.video_kbps + rung.audio_kbps) * 1000)},"
+            f"#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},"
             f'RESOLUTION={rung.width}x{rung.height},FRAME-RATE={rung.fps:.3f},CODECS="{video},mp4a.40.2"'
+            f"{group}"
         )
         lines.append(f"{rung.name}/{playlist}")
     return "\n".join(lines) + "\n"
@@ -185,6 +264,8 @@ class ProgramMedia:
         self.codecs: dict[str, str] = {}
         self.publish_live = True
         self.logs: dict[str, RenditionLog] = {}
+        self.peaks: dict[str, int] = {}  # the peak segment bit rate written so far, per rung
+        self.subtitles: LiveSubtitles | None = None  # the captions' renditions (worker_main sets it)
         self._inits = self._count_inits()
 
     def _count_inits(self) -> int:
@@ -207,8 +288,33 @@ class ProgramMedia:
         self.rungs = rungs
         for rung in rungs:
             if rung.name not in self.logs:
-                self.logs[rung.name] = RenditionLog(self.dir / rung.name, self.segment_s, self.window)
-                self.logs[rung.name].publish_live = self.publish_live
+                log = RenditionLog(self.dir / rung.name, self.segment_s, self.window)
+                log.publish_live = self.publish_live
+                self.logs[rung.name] = log
+                self.peaks[rung.name] = peak_bitrate(log.segments, self.segment_s)
+
+    def add_segment(self, rung: str, init: int, data: bytes, duration: float, discontinuity: bool,
+                    at: int | None = None, slate: bool = False) -> Segment:
+        """Write one media segment of `rung`; the master playlist is rewritten when the segment
+        takes the rung above the BANDWIDTH it announces."""
+        from .subtitles import tfdt
+
+        log = self.logs[rung]
+        seg = log.add(init, data, duration, discontinuity, at, slate, tfdt(data))
+        if self.subtitles is not None and self.rungs and rung == self.rungs[0].name and log.publish_live:
+            window, disc_before = log.live_window()
+            self.subtitles.segment_written(seg, window, log.target_duration(log.segments), disc_before)
+        peak = peak_bitrate(log.segments, self.segment_s, last_only=True)
+        if peak > self.peaks.get(rung, 0):
+            announced = self._bandwidth(rung)
+            self.peaks[rung] = peak
+            if peak > announced and len(self.codecs) >= len(self.rungs):
+                self.write_master()
+        return seg
+
+    def _bandwidth(self, name: str) -> int:
+        nominal = next((r.bandwidth for r in self.rungs if r.name == name), 0)
+        return max(nominal, self.peaks.get(name, 0))
 
     def new_init_index(self) -> int:
         index = self._inits
@@ -222,14 +328,26 @@ class ProgramMedia:
             self.write_live_master()
 
     def write_live_master(self) -> None:
-        atomic_write(self.dir / "master.m3u8", master_text(self.rungs, self.codecs, "live.m3u8").encode())
+        bandwidth = {r.name: (self._bandwidth(r.name), int((r.video_kbps + r.audio_kbps) * 1000))
+                     for r in self.rungs}
+        subtitles: list[str] = []
+        if self.subtitles is not None:
+            from .subtitles import media_lines
 
-    def finalise(self) -> bool:
-        """Write the replay playlists; False when nothing was recorded."""
+            subtitles = media_lines(self.subtitles.languages)
+        text = master_text(self.rungs, self.codecs, "live.m3u8", bandwidth, subtitles)
+        atomic_write(self.dir / "master.m3u8", text.encode())
+
+    def end_live(self) -> bool:
+        """The broadcast is over: the live playlists get EXT-X-ENDLIST (players stop waiting);
+        False when nothing was recorded. The replay is chosen and written by replay.py."""
         if not self.rungs or not any(log.segments for log in self.logs.values()):
             return False
         for log in self.logs.values():
-            log.write_vod()
             log.write_live(ended=True)
-        atomic_write(self.dir / "vod.m3u8", master_text(self.rungs, self.codecs, "vod.m3u8").encode())
+        top = self.logs.get(self.rungs[0].name)
+        if self.subtitles is not None and top is not None:
+            window, disc_before = top.live_window()
+            for lang in self.subtitles.languages:
+                self.subtitles.write_live(lang, window, top.target_duration(top.segments), disc_before, True)
         return True

@@ -195,6 +195,11 @@ class Premieres:
             await clock.sleep_until(start + timedelta(seconds=next_end), wake)
 
     async def on_lineup(self, event: LineupChanged) -> None:
+        if event.action == "deleted":  # its media goes (service.py): no transcode writes it again
+            for task in (self.jobs.pop(event.id, None), self.tasks.pop(event.id, None)):
+                if task is not None:
+                    task.cancel()
+            return
         self.wake(event.id)
 
     async def resume(self) -> None:

@@ -2,8 +2,14 @@
 
 An offer must be a well-formed SDP with ICE credentials and a DTLS fingerprint, one video section
 offering VP8 or H.264 Constrained Baseline (profile-level-id 42e01f/42001f, packetization-mode 1:
-what aiortc can receive; browsers and OBS offer it) and one audio section offering Opus. Simulcast
-(`a=simulcast`, `a=rid`) is refused. Every refusal names what is wrong or unsupported.
+what aiortc can receive; browsers and OBS offer it) and at most one audio section offering Opus
+(none: a camera without a microphone; the media worker adds silence). Sound without a picture is
+refused: the program is a video broadcast, and a host whose camera failed should hear so at once
+rather than broadcast a still card. Simulcast (`a=simulcast`, `a=rid`) is refused. Every refusal
+names what is wrong or unsupported.
+
+`max_macroblocks(answer)` reads the largest frame the negotiated H.264 level (or VP8 `max-fs`)
+allows, one of the caps on a publisher's ladder (ladder.py).
 """
 
 from __future__ import annotations
@@ -36,7 +42,11 @@ class _Section:
 @dataclass(frozen=True)
 class OfferSummary:
     video_codecs: tuple[str, ...]
-    audio_codecs: tuple[str, ...]
+    audio_codecs: tuple[str, ...]  # empty: the publisher sends no sound
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio_codecs)
 
 
 def _bad(message: str) -> ApiError:
@@ -115,8 +125,8 @@ def validate_offer(raw: bytes, publishing: bool = True) -> OfferSummary:
     problems: list[str] = []
     if len(videos) != 1:
         problems.append("exactly one sending video track is needed" if videos else "no video track is sent")
-    if len(audios) != 1:
-        problems.append("exactly one sending audio track is needed" if audios else "no audio track is sent")
+    if len(audios) > 1:
+        problems.append("at most one sending audio track is allowed")
     video_ok: list[str] = []
     audio_ok: list[str] = []
     if len(videos) == 1:
@@ -146,8 +156,9 @@ def validate_offer(raw: bytes, publishing: bool = True) -> OfferSummary:
 
 
 def _check_mids(session: _Section, sections: list[_Section]) -> None:
-    """Media ids: at most one per section, not empty, unique; a BUNDLE group names exactly the
-    media sections (aiortc 1.16 answers a mismatch and then fails to connect, with no error)."""
+    """Media ids: at most one per section, not empty, unique; a BUNDLE group names media sections
+    only, each once, and its first is there (aiortc 1.16 moves the other bundled sections onto the
+    first one's transport: an absent first answers, then fails to connect with no error)."""
     mids: list[str] = []
     for section in sections:
         if len(section.mids) > 1 or (section.mids and not _MID.match(section.mids[0])):
@@ -155,8 +166,9 @@ def _check_mids(session: _Section, sections: list[_Section]) -> None:
         mids.extend(section.mids)
     if len(set(mids)) != len(mids):
         raise _bad("Two media sections have the same a=mid.")
-    if session.bundle is not None and (len(mids) != len(sections) or sorted(session.bundle) != sorted(mids)):
-        raise _bad("The a=group:BUNDLE line must name each media section's a=mid once.")
+    bundle = session.bundle
+    if bundle is not None and (not bundle or len(set(bundle)) != len(bundle) or not set(bundle) <= set(mids)):
+        raise _bad("The a=group:BUNDLE line must name media sections' a=mid, each once.")
 
 
 def chosen_video_codec(answer_sdp: str) -> str | None:
@@ -171,4 +183,30 @@ def chosen_video_codec(answer_sdp: str) -> str | None:
         elif in_video and first_pt and line.startswith(f"a=rtpmap:{first_pt} "):
             name = line.split(" ", 1)[1].split("/", 1)[0].lower()
             return name if name in ("h264", "vp8") else None
+    return None
+
+
+# H.264 Table A-1: level_idc -> MaxFS (macroblocks per frame).
+_H264_MAX_FS = {10: 99, 9: 99, 11: 396, 12: 396, 13: 396, 20: 396, 21: 792, 22: 1620, 30: 1620,
+                31: 3600, 32: 5120, 40: 8192, 41: 8192, 42: 8704, 50: 22080, 51: 36864, 52: 36864}
+
+
+def max_macroblocks(answer_sdp: str) -> int | None:
+    """The largest frame (in 16x16 macroblocks) the answer's video codec lets the publisher send:
+    from the H.264 level of `profile-level-id`, or VP8's `max-fs`; None when it says nothing."""
+    in_video = False
+    first_pt: str | None = None
+    for line in answer_sdp.splitlines():
+        if line.startswith("m="):
+            parts = line.split()
+            in_video = line.startswith("m=video")
+            first_pt = parts[3] if in_video and len(parts) > 3 else None
+        elif in_video and first_pt and line.startswith(f"a=fmtp:{first_pt} "):
+            params = dict(p.split("=", 1) for p in line.split(" ", 1)[1].split(";") if "=" in p)
+            params = {k.strip().lower(): v.strip() for k, v in params.items()}
+            level = params.get("profile-level-id", "")
+            if len(level) == 6 and all(c in "0123456789abcdefABCDEF" for c in level):
+                return _H264_MAX_FS.get(int(level[4:], 16))
+            if params.get("max-fs", "").isdigit():
+                return int(params["max-fs"])
     return None

@@ -5,14 +5,19 @@ this process. All media work (decoding, the ladder, segments, simulcast) happens
 broadcast's worker process (worker_process.py): the event loop only receives WebRTC and passes the
 encoded packets on, and a worker that crashes is restarted without the publisher noticing more
 than a discontinuity. Blocking file work runs in a thread.
+
+A publisher who stops (WHIP DELETE) while the program is live takes a break: the slate plays until
+a publisher returns or the program ends. Before the program is live (the lobby's camera test),
+stopping ends the output. When the program ends, the broadcast stops and its replay is written
+(replays.py); when it is deleted, its media goes too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -29,12 +34,13 @@ from kernel.errors import ApiError
 from kernel.metrics import Metrics
 from kernel.settings import CoreSettings
 from kernel.tasks import cancel_and_wait
-from kernel.topics import ProgramChanged
+from kernel.topics import CaptionCommitted, LineupChanged, ProgramChanged
 
 from .aiortc_internals import end_remote_track, keep_only_codec, receive_packets, request_keyframe
-from .media import ProgramMedia, lock_media
-from .ports import Programs
-from .sdp import chosen_video_codec
+from .ladder import PublisherLimits
+from .ports import Captions, Programs
+from .replays import Replays
+from .sdp import chosen_video_codec, max_macroblocks
 from .settings import LiveSettings
 from .simulcast import Simulcast
 from .topics import MEDIA_WANTED, MediaWanted, SimulcastChanged
@@ -44,9 +50,11 @@ from .worker_process import WorkerLocked, WorkerProcess, WorkerUnavailable
 log = logging.getLogger("innotv.live")
 
 _CLOSED_STATES = ("ended", "replay")
+CAPTIONS_BACK_MS = 60_000  # a worker that starts mid-show gets the caption lines of the last minute
 RESTART_EVERY_S = 2.0  # a worker that keeps crashing is restarted at most this often
 RESTART_MAX_S = 30.0  # the longest wait between two tries to start a worker that does not start
 STOP_WAIT_S = 10.0  # a worker told to stop that has not ended by then is killed
+CONNECT_S = 10.0  # a publisher still connecting (ICE, DTLS) is not taken for a dead one before this
 
 
 @dataclass
@@ -55,13 +63,16 @@ class Publisher:
     pc: RTCPeerConnection
     epoch: str
     last_frame: float = field(default_factory=time.monotonic)
+    receiving: bool = False  # a packet has arrived (before that it is still connecting)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     tracks: list[MediaStreamTrack] = field(default_factory=list)
     relay: MediaRelay = field(default_factory=MediaRelay)
     video_codec: str | None = None  # "h264" or "vp8": what the packets are (see aiortc_internals.py)
+    limits: PublisherLimits = field(default_factory=PublisherLimits)  # announced size, level, sound
     video_receiver: Any = None
     audio_packets: bool = False  # the audio track carries the Opus packets (see aiortc_internals.py)
     previews: dict[str, RTCPeerConnection] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.time)  # wall clock, for "publishing since"
 
 
 @dataclass
@@ -79,8 +90,9 @@ class Broadcast:
 
 class LiveService:
     def __init__(self, settings: LiveSettings, core: CoreSettings, bus: Bus, metrics: Metrics,
-                 programs: Programs, simulcast: Simulcast) -> None:
+                 programs: Programs, simulcast: Simulcast, captions: Captions) -> None:
         self.simulcast = simulcast
+        self.captions = captions
         self.settings = settings
         self.core = core
         self.bus = bus
@@ -95,8 +107,11 @@ class LiveService:
             queue_frames=settings.queue_frames,
             passthrough=settings.passthrough,
             threads=settings.codec_threads,
+            subtitles=captions.languages,
+            caption_hold_ms=captions.hold_ms,
         )
         self.ice_servers = [RTCIceServer(urls=url) for url in settings.ice_servers]
+        self.replays = Replays(self.root, programs, settings.segment_s, settings.window_segments, captions)
         self.broadcasts: dict[str, Broadcast] = {}
         self._locks: dict[str, asyncio.Lock] = {}  # one per program: publishers never wait on another
         self._closing = False
@@ -150,6 +165,7 @@ class LiveService:
             task = asyncio.create_task(self._supervise(bc, worker))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            await self._catch_up_captions(bc.program_id, worker)
             return worker
         worker = bc.worker
         await worker.started.wait()  # another caller is starting it right now
@@ -201,15 +217,36 @@ class LiveService:
         (its next keyframe), or nobody (the slate)."""
         if bc.generator is not None:
             worker.generate(*bc.generator)
-        elif bc.publisher is not None:
+        if bc.publisher is not None:
+            worker.publisher(bc.publisher.epoch, bc.publisher.limits)
             if bc.publisher.video_receiver is not None:
                 await request_keyframe(bc.publisher.video_receiver)
-        else:
+        if bc.generator is None and bc.publisher is None:
             worker.show_slate()
 
+    async def _catch_up_captions(self, program_id: str, worker: WorkerProcess) -> None:
+        """A worker that starts mid-show gets the lines still on screen (or about to be)."""
+        try:
+            lines = await self.captions.recent(program_id, int(time.time() * 1000) - CAPTIONS_BACK_MS)
+        except Exception:
+            log.warning("caption lines could not be read for %s", program_id, exc_info=True)
+            return
+        for line in lines:
+            worker.caption({"id": line.id, "rev": line.rev, "lang": line.lang, "at": line.at,
+                            "text": line.text})
+
+    async def on_caption(self, event: CaptionCommitted) -> None:
+        """A stored caption line: to the program's worker, when this process runs it."""
+        bc = self.broadcasts.get(event.program_id)
+        if bc is not None and bc.worker is not None and not bc.worker.done.done():
+            bc.worker.caption({"id": event.id, "rev": event.rev, "lang": event.lang, "at": event.at,
+                               "text": event.text})
+
     # ---- publishing (WHIP) ----
-    async def publish(self, program_id: str, offer: str) -> tuple[str, str]:
+    async def publish(self, program_id: str, offer: str, size: tuple[int, int] | None = None,
+                      audio: bool = True) -> tuple[str, str]:
         """Start receiving; returns (session id, SDP answer). Raises ApiError 409 when busy.
+        `size`: the largest picture the publisher announced; `audio`: whether it sends sound.
 
         An offer that fails (or whose request is cancelled) at any step leaves nothing behind:
         its peer connection and tasks are closed, and a worker started for it is stopped."""
@@ -220,15 +257,17 @@ class LiveService:
             await self.simulcast.refresh(program_id)
             if bc.publisher is not None:
                 idle = time.monotonic() - bc.publisher.last_frame
-                if idle < self.worker_settings.slate_after_s:
+                allowed = self.worker_settings.slate_after_s if bc.publisher.receiving else CONNECT_S
+                if idle < allowed:
                     raise ApiError(409, "already_publishing",
                                    "Someone is already publishing to this program; stop that first.")
                 await self._drop_publisher(bc, bc.publisher)  # silent for long: a dead connection
             if bc.generator is not None:
                 raise ApiError(409, "already_publishing", "The demo source is playing in this program.")
             bc.retired = False
-            pub = Publisher(secrets.token_urlsafe(18), RTCPeerConnection(self.rtc_config()),
-                            secrets.token_hex(8))
+            pc = RTCPeerConnection(self.rtc_config())
+            pub = Publisher(secrets.token_urlsafe(18), pc, secrets.token_hex(8),
+                            limits=PublisherLimits(size=size, audio=audio))
             bc.publisher = pub
             had_worker = bc.worker is not None and not bc.worker.done.done()
             try:
@@ -296,6 +335,11 @@ class LiveService:
         pub.video_codec = chosen_video_codec(str(local.sdp))
         if pub.video_codec is None:
             raise ApiError(400, "unsupported_offer", "No video codec both sides support (VP8, H.264).")
+        # what this publisher can send decides the program's ladder (and silence without sound);
+        # told to the worker before any packet (none flows before the answer is back)
+        pub.limits = dataclasses.replace(pub.limits, max_macroblocks=max_macroblocks(str(local.sdp)))
+        if bc.worker is not None:
+            bc.worker.publisher(pub.epoch, pub.limits)
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
                 pub.video_receiver = transceiver.receiver
@@ -334,6 +378,7 @@ class LiveService:
                 log.exception("receiving a frame failed")
                 continue
             pub.last_frame = time.monotonic()
+            pub.receiving = True
             if not isinstance(packet, av.Packet) or packet.pts is None:
                 continue  # not from our packet receiver (aiortc changed inside): nothing to send
             worker = bc.worker
@@ -433,7 +478,9 @@ class LiveService:
         return bool(bc and bc.publisher and secrets.compare_digest(bc.publisher.session_id, session_id))
 
     async def unpublish(self, program_id: str, session_id: str) -> bool:
-        """The publisher stops (WHIP DELETE): close the connection and finalise the replay."""
+        """The publisher stops (WHIP DELETE). While the program is live this is a break: the
+        slate plays until a publisher returns or the program ends. Before (a camera test in the
+        lobby) the output stops. Either way the program's state is left as it is."""
         bc = self.broadcasts.get(program_id)
         if bc is None or not self.publisher_session(program_id, session_id):
             return False
@@ -441,51 +488,55 @@ class LiveService:
         assert pub is not None
         bc.publisher = None
         await self._close_publisher(pub)
-        await self._finish(bc)
+        program = await self.programs.get(program_id)
+        if program is not None and program.state == "live" and bc.worker is not None:
+            bc.worker.gone(pub.epoch)
+        else:
+            await self._stop_worker(bc, finalise=False)
         return True
 
-    def _finalise_from_disk(self, program_id: str) -> bool:
-        """Write the replay from the journal, unless a worker (of another process) has the program:
-        it writes the replay itself when it stops."""
-        lock = lock_media(self.root / program_id)
-        if lock is None:
-            return False
-        try:
-            media = ProgramMedia(self.root, program_id, self.worker_settings.segment_s,
-                                 self.settings.window_segments)
-            return media.load() and media.finalise()
-        finally:
-            os.close(lock)
-
-    async def _finish(self, bc: Broadcast) -> bool:
-        """Stop the worker (or finalise media already on disk) and publish the replay when ended."""
+    async def _stop_worker(self, bc: Broadcast, finalise: bool) -> None:
+        """Stop the broadcast's worker (and the demo source); `finalise` ends the live playlists.
+        The broadcast is retired: a crashed worker's restart no longer replaces it."""
         bc.retired = True
         bc.generator = None
         worker, bc.worker = bc.worker, None
-        recorded: bool | None = None
         if worker is not None:
-            worker.stop()  # the worker stops the demo source too
-            recorded = await worker.done
-        if recorded is None:  # no worker, or it crashed: what is on disk is the recording
-            recorded = await asyncio.to_thread(self._finalise_from_disk, bc.program_id)
-        if recorded:
-            await self.programs.set_state(bc.program_id, "replay", expected_state="ended")
-        return bool(recorded)
+            worker.stop(finalise)  # the worker stops the demo source too
+            await worker.done
+
+    async def _finish(self, bc: Broadcast) -> None:
+        """The program is over: stop the worker, then write the replay from the journal (also
+        after a crashed worker: what is on disk is the recording)."""
+        await self._stop_worker(bc, finalise=True)
+        await self.replays.publish(bc.program_id)
 
     async def on_program(self, event: ProgramChanged) -> None:
-        """When a program ends, stop its broadcast and publish the replay."""
+        """When a program ends, stop its broadcast and write the replay."""
         program_id = event.id
         if event.state != "ended":
             return
         bc = self.broadcasts.get(program_id)
         if bc is None:
-            if not await asyncio.to_thread((self.root / program_id / "ladder.json").exists):
-                return
-            bc = self._broadcast(program_id)
+            await self.replays.publish(program_id)
+            return
         if bc.publisher is not None:
             pub, bc.publisher = bc.publisher, None
             await self._close_publisher(pub)
         await self._finish(bc)
+
+    async def on_lineup(self, event: LineupChanged) -> None:
+        """A deleted program: its broadcast stops and its media is no longer served (removed)."""
+        if event.action != "deleted":
+            return
+        async with self._locks.setdefault(event.id, asyncio.Lock()):
+            bc = self.broadcasts.pop(event.id, None)
+            if bc is not None:
+                if bc.publisher is not None:
+                    pub, bc.publisher = bc.publisher, None
+                    await self._close_publisher(pub)
+                await self._stop_worker(bc, finalise=False)
+            await self.replays.remove_media(event.id)
 
     async def ensure_open(self, program_id: str) -> None:
         """Raise 409 when the program is over (ended or replay): nothing more is recorded."""

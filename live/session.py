@@ -3,7 +3,9 @@
 A session owns one `RenditionEncoder` per rung, all fed the same frames with keyframes forced on
 the same grid (`t0 + k * segment_s`), so segments line up across renditions. Each session starts
 a new init segment, and every session after the first is announced with EXT-X-DISCONTINUITY.
-Times are seconds on the program's timeline, which only moves forward.
+Times are seconds on the program's timeline, which only moves forward. A live session knows the
+wall-clock time of its start (`wall0`), so each segment is journaled with its wall-clock start
+(the replay is cut by the program's times), and a slate session marks its segments as slate.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ log = logging.getLogger("innotv.live")
 class Session:
     def __init__(self, media: ProgramMedia, segment_s: float, preset: str, t0: float,
                  destinations: Callable[[], tuple[str, ...]] | None = None,
-                 video_template: Any = None, threads: int = 0) -> None:
+                 video_template: Any = None, threads: int = 0, *, wall0: float | None = None,
+                 slate: bool = False) -> None:
         self.media = media
         self.segment_s = segment_s
         self.t0 = t0
+        self.wall0 = wall0  # wall-clock seconds at t0 (None: not a broadcast, e.g. a premiere file)
+        self.slate = slate
         self.init_index = media.new_init_index()
         # with a template, the top rung is the publisher's H.264 repackaged (see aiortc_internals.py)
         self.passthrough = video_template is not None
@@ -177,5 +182,6 @@ class Session:
                     end = self.boundaries[index + 1]
                 else:
                     end = self.end_t if final else start + self.segment_s
-                media.logs[name].add(self.init_index, data, max(0.001, end - start),
-                                     self.discontinuity and index == 0)
+                at = None if self.wall0 is None else round((self.wall0 + start - self.t0) * 1000)
+                media.add_segment(name, self.init_index, data, max(0.001, end - start),
+                                  self.discontinuity and index == 0, at, self.slate)

@@ -1,5 +1,5 @@
-"""Simulcast destinations for producers: list (URLs redacted, with each push's state), add,
-delete, under `/api/programs/{id}/simulcast`."""
+"""Simulcast destinations for producers: list (URLs redacted, with each push's state), add (an
+RTMP URL and an optional caption URL), delete, under `/api/programs/{id}/simulcast`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def setup_simulcast_routes(app: web.Application, live: LiveService, simulcast: S
     async def simulcast_add(request: web.Request) -> web.Response:
         await gate.require(request, "producer")
         body = await read_json_object(request)
-        dest = await simulcast.add(program_id_of(request), body.get("url"))
+        dest = await simulcast.add(program_id_of(request), body.get("url"), body.get("caption_url"))
         return web.json_response(dest.public(), status=201)
 
     async def simulcast_delete(request: web.Request) -> web.Response:

@@ -1,7 +1,9 @@
 """aiortc tracks that play the generated source in real time, and a small WHIP publisher client.
 
 Used by the tests and the benchmark to publish like a browser or OBS would; also a reference for
-what a publisher must do (POST the offer with a Bearer key, keep the `Location` to DELETE it).
+what a publisher must do (POST the offer with a Bearer key, keep the `Location` to DELETE it, and
+say the largest picture it sends with `?size=WxH`, as the host page does). `GrowingPatternTrack`
+starts small and grows, as a browser's encoder does while WebRTC estimates the bandwidth.
 """
 
 from __future__ import annotations
@@ -39,6 +41,25 @@ class PatternTrack(MediaStreamTrack):
 
     def stop(self) -> None:
         super().stop()
+
+
+class GrowingPatternTrack(PatternTrack):
+    """The test pattern at `small` for `grow_after` seconds, then at `large` (each picture of the
+    one pattern scaled), like a browser that starts small and ramps up."""
+
+    def __init__(self, small: tuple[int, int], large: tuple[int, int], grow_after: float,
+                 fps: int = 15) -> None:
+        super().__init__(large[0], large[1], fps)
+        self.small = small
+        self.grow_after_frames = round(grow_after * fps)
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await super().recv()
+        if self.pattern.index <= self.grow_after_frames:
+            small = frame.reformat(width=self.small[0], height=self.small[1])
+            small.pts, small.time_base = frame.pts, frame.time_base
+            return small
+        return frame
 
 
 class ToneTrack(MediaStreamTrack):
@@ -80,10 +101,13 @@ def prefer_codec(pc: RTCPeerConnection, mime: str) -> None:
 
 
 async def make_offer(width: int = 320, height: int = 240, fps: int = 15,
-                     video_codec: str | None = None) -> RTCPeerConnection:
+                     video_codec: str | None = None, video: MediaStreamTrack | None = None,
+                     audio: bool = True) -> RTCPeerConnection:
+    """An offer sending `video` (default: the pattern at `width`x`height`) and, with `audio`, the tone."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    pc.addTransceiver(PatternTrack(width, height, fps), direction="sendonly")
-    pc.addTransceiver(ToneTrack(), direction="sendonly")
+    pc.addTransceiver(video or PatternTrack(width, height, fps), direction="sendonly")
+    if audio:
+        pc.addTransceiver(ToneTrack(), direction="sendonly")
     if video_codec:
         prefer_codec(pc, video_codec)
     await pc.setLocalDescription(await pc.createOffer())
@@ -91,12 +115,17 @@ async def make_offer(width: int = 320, height: int = 240, fps: int = 15,
 
 
 async def whip_publish(session: aiohttp.ClientSession, url: str, key: str, *, width: int = 320,
-                       height: int = 240, fps: int = 15, video_codec: str | None = None) -> Publication:
-    """Publish the generated source to a WHIP endpoint; raises on a non-201 answer."""
-    pc = await make_offer(width, height, fps, video_codec)
+                       height: int = 240, fps: int = 15, video_codec: str | None = None,
+                       video: MediaStreamTrack | None = None, audio: bool = True,
+                       announce: bool = True) -> Publication:
+    """Publish the generated source to a WHIP endpoint, announcing `width`x`height` as the
+    largest picture (unless not `announce`); raises on a non-201 answer."""
+    pc = await make_offer(width, height, fps, video_codec, video, audio)
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/sdp"}
+    params = {"size": f"{width}x{height}"} if announce else {}
     try:
-        async with session.post(url, data=pc.localDescription.sdp.encode(), headers=headers) as resp:
+        async with session.post(url, data=pc.localDescription.sdp.encode(), headers=headers,
+                                params=params) as resp:
             body = await resp.text()
             if resp.status != 201:
                 raise RuntimeError(f"WHIP answered {resp.status}: {body}")

@@ -18,7 +18,7 @@ def setup_whep_routes(app: web.Application, live: LiveService, gate: Gate) -> No
     async def whep_post(request: web.Request) -> web.Response:
         await gate.require(request, "host")
         program_id = program_id_of(request)
-        offer = await read_sdp(request, limit, publishing=False)
+        offer, _ = await read_sdp(request, limit, publishing=False)
         session_id, answer = await live.preview(program_id, offer)
         return web.Response(
             status=201, text=answer, content_type="application/sdp",

@@ -1,6 +1,7 @@
-"""WHIP ingest and stream keys: `POST /whip/{id}` with the program's stream key as a Bearer
-token (no cookie, so any origin may publish: CORS is open), `DELETE /whip/{id}/{session}` to
-stop, and `POST /api/programs/{id}/stream-key` for producers to issue or rotate the key."""
+"""WHIP ingest and stream keys: `POST /whip/{id}[?size=WxH]` with the program's stream key as a
+Bearer token (no cookie, so any origin may publish: CORS is open), `DELETE /whip/{id}/{session}`
+to stop (a break while the program is live), and `POST /api/programs/{id}/stream-key` for
+producers to issue or rotate the key."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aiohttp import web
 from kernel.errors import ApiError
 from kernel.identity import Gate
 
-from .http import bearer, program_id_of, read_sdp, with_cors
+from .http import announced_size, bearer, program_id_of, read_sdp, with_cors
 from .keys import StreamKeys
 from .ports import Programs
 from .service import LiveService
@@ -26,9 +27,10 @@ def setup_whip_routes(app: web.Application, live: LiveService, keys: StreamKeys,
             raise ApiError(401, "invalid_stream_key",
                            "A valid stream key is needed: Authorization: Bearer <key>.",
                            headers={"WWW-Authenticate": 'Bearer realm="whip"'})
-        offer = await read_sdp(request, limit)
+        size = announced_size(request)
+        offer, summary = await read_sdp(request, limit)
         await live.ensure_open(program_id)
-        session_id, answer = await live.publish(program_id, offer)
+        session_id, answer = await live.publish(program_id, offer, size=size, audio=summary.has_audio)
         location = f"/whip/{program_id}/{session_id}"
         return web.Response(
             status=201, text=answer, content_type="application/sdp",

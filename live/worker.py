@@ -3,8 +3,15 @@
 It runs in the program's worker process (worker_main.py; the benchmark also runs it on its own).
 `offer` only enqueues frames or encoded packets; this thread decodes, scales, encodes and writes
 segments and playlists. When the publisher drops, the thread switches to the generated slate
-until a publisher returns (a new epoch) or the broadcast is stopped, after which the replay is
-finalised. A frame that fails to encode is skipped and logged; the thread itself never dies of it.
+until a publisher returns (a new epoch) or the broadcast is stopped, after which the live
+playlists end (the server then writes the replay, replay.py). A frame that fails to encode is
+skipped and logged; the thread itself never dies of it.
+
+The program's ladder is set by its first publisher's limits (`publisher`: the picture size it
+announced, its codec level), never by its first picture. Pictures of any size are scaled to the
+rungs; the top rung is the publisher's own H.264 (pass-through) only while its pictures have that
+rung's exact size: a change of size switches between passing through and encoding, each switch a
+new session (a discontinuity). A publisher without sound gets silence.
 
 `MediaWorker` owns the queue and the thread; `WorkerLoop` is what the thread does: its state
 (mode, session, current epoch, slate clock, retry time) and one method per transition, driven
@@ -26,8 +33,9 @@ from typing import Any, Literal
 
 import av
 
-from .ladder import Rung, fit_ladder
+from .ladder import PublisherLimits, Rung, publisher_ladder
 from .media import ProgramMedia
+from .meter import InputMeter
 from .session import Session
 from .source import Slate, Tone
 
@@ -43,6 +51,11 @@ class WorkerSettings:
     queue_frames: int
     passthrough: bool = True  # an H.264 publisher at the top rung's size is repackaged, not encoded
     threads: int = 0  # per encoder and decoder; 0: FFmpeg's choice (one per core)
+    subtitles: tuple[str, ...] = ()  # the captioned languages: a WebVTT rendition each (subtitles.py)
+    caption_hold_ms: int = 5000  # how long a caption line stays on screen
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subtitles", tuple(self.subtitles))  # a list after JSON
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -58,9 +71,12 @@ Mode = Literal["idle", "live", "slate", "stopped"]
 class WorkerLoop:
     """The media thread's state and its transitions, one method each:
 
-    idle/slate --a picture--> live   (`on_picture` -> `start_live_session`; the first one picks
-                                      the rungs; a silent publisher's own picture resumes it)
+    idle/slate --a picture--> live   (`on_picture` -> `start_live_session`; the program's first
+                                      sets the rungs from its publisher's limits; a silent
+                                      publisher's own picture resumes it)
     live --a new epoch's picture--> live   (a new session; the previous epoch is finished)
+    live --a picture of another size--> live   (a new session: pass-through only at the top
+                                      rung's exact size, encoding otherwise)
     live --`on_gone`--> slate        (the publisher left: its epoch is finished)
     live --`on_silence`--> slate     (nothing from the publisher for `slate_after_s`)
     idle --`on_slate`--> slate       (nobody publishes: a restarted worker of a program on the air)
@@ -78,11 +94,15 @@ class WorkerLoop:
 
     def __init__(self, media: ProgramMedia, settings: WorkerSettings,
                  destinations: Callable[[], tuple[str, ...]] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
         self.media = media
         self.settings = settings
         self.destinations = destinations
         self.clock = clock
+        self.wall = wall  # wall-clock seconds: when each segment started (the replay's cut)
+        self.publishers: dict[Any, PublisherLimits] = {}  # what each epoch's publisher can send
+        self.no_passthrough: Any = None  # an epoch whose H.264 could not be repackaged
         self.mode: Mode = "idle"
         self.session_kind = ""  # "encode", "passthrough" (top rung repackaged) or "slate"
         self.pushers: dict[str, Any] = {}  # the current session's simulcast pushers, for status
@@ -104,6 +124,7 @@ class WorkerLoop:
         self.slate_frames = 0
         self.retry_at = 0.0
         self.recorded = False  # what `on_stop` returned
+        self.input = InputMeter(clock=clock)  # what the live source sends (stream health)
 
     # ---- the queue's side ----
     def timeout(self) -> float | None:
@@ -122,16 +143,20 @@ class WorkerLoop:
             try:
                 self.on_stop(bool(ep))
             except Exception:
-                # the replay could not be written (a full or broken disk): the worker still ends,
-                # so whoever waits for it goes on; the journal on disk can be finalised later
+                # the live playlists could not be ended (a full or broken disk): the worker still
+                # ends, so whoever waits for it goes on; the replay is written from the journal
                 self.errors += 1
-                log.exception("media worker: writing the replay failed")
+                log.exception("media worker: ending the live playlists failed")
                 self.mode = "stopped"
                 self.recorded = False
             return
         try:
             if kind == "slate":
                 self.on_slate()
+            elif kind == "caption":
+                self.on_caption(payload)
+            elif kind == "publisher":
+                self.on_publisher(ep, payload)
             elif kind == "gone":
                 self.on_gone(ep)
             elif kind == "packet":
@@ -145,15 +170,34 @@ class WorkerLoop:
             self.on_failure()
 
     # ---- transitions ----
+    def on_publisher(self, ep: Any, limits: PublisherLimits) -> None:
+        """What publisher `ep` can send (before its first picture): the rungs it gets, silence
+        when it sends no sound."""
+        self.publishers[ep] = limits
+        for old in list(self.publishers)[:-8]:
+            if old != self.epoch:
+                self.publishers.pop(old, None)
+
+    def on_caption(self, line: dict[str, Any]) -> None:
+        """A stored caption line (or its correction): into the subtitle segments written from now."""
+        subtitles = self.media.subtitles
+        if subtitles is not None:
+            subtitles.add(int(line["id"]), int(line["rev"]), str(line["lang"]), int(line["at"]),
+                          str(line["text"]))
+
     def on_picture(self, ep: Any, picture: av.VideoFrame, source: tuple[str, Any] | None = None) -> None:
         """A decoded picture from publisher `ep` (`source`: the codec and packet it was decoded
         from, when the publisher's video arrives encoded). The first one of an epoch, or the
-        first after the slate or a failure, starts a live session."""
+        first after the slate or a failure, starts a live session; so does one that switches
+        the top rung between pass-through and encoding."""
         if not self._accepts(ep):
             return
-        if ep != self.epoch or self.mode != "live":
+        if ep != self.epoch or self.mode != "live" or self._switches(picture, source):
+            if ep != self.epoch:
+                self.input.reset()
             self.start_live_session(ep, picture, source)
         self.last_input = self.clock()
+        self.input.picture(picture.width, picture.height, _seconds(picture.pts, picture.time_base))
         session = self.session
         assert session is not None
         base = self.first_pts
@@ -164,6 +208,8 @@ class WorkerLoop:
             session.video(picture, session.t0 + rel, source[1] if source else None)
         else:
             session.video(picture, session.t0 + rel)
+        if not self.publishers.get(ep, PublisherLimits()).audio:
+            self._fill_silence(session)
 
     def on_sound(self, ep: Any, sound: av.AudioFrame) -> None:
         """Decoded sound from publisher `ep`; ignored until its first picture started a session."""
@@ -184,23 +230,27 @@ class WorkerLoop:
             return
         self.packets += 1
         if ep not in self.finished_epochs:
+            packet = payload[1]
+            self.input.packet(packet.size, _seconds(packet.pts, packet.time_base))
             for i, picture in enumerate(self._decode(ep, payload)):
                 self.on_picture(ep, picture, payload if i == 0 else None)
 
     def start_live_session(self, ep: Any, picture: av.VideoFrame, source: tuple[str, Any] | None) -> None:
         """Publisher `ep`'s session (a new epoch replaces the previous publisher for good); the
-        ladder is fitted to its first picture unless the program already has one."""
+        program's ladder, unless it has one, comes from the publisher's limits."""
         st = self.settings
         self._end_session()
         if self.epoch is not None and ep != self.epoch:
             self.finished_epochs.add(self.epoch)
         self.epoch = ep
         if not self.media.rungs:
-            self.media.set_rungs(fit_ladder(st.ladder, picture.width, picture.height))
+            self.media.set_rungs(publisher_ladder(st.ladder, self.publishers.get(ep, PublisherLimits())))
         template = self._template(source, picture) if st.passthrough else None
+        if template is None and self._passes_through(picture, source):
+            self.no_passthrough = ep  # its H.264 could not be read: encode it, do not keep retrying
         session = Session(self.media, st.segment_s, st.preset, self.t_end, self.destinations,
                           template.streams.video[0] if template is not None else None,
-                          threads=st.threads)
+                          threads=st.threads, wall0=self.wall())
         session.keep = template
         self.session = session
         self.session_kind = "passthrough" if template is not None else "encode"
@@ -233,11 +283,11 @@ class WorkerLoop:
             self._emit_slate()
 
     def on_stop(self, finalise: bool) -> bool:
-        """End the broadcast: close the session, and write the replay playlists when `finalise`;
-        whether a replay was written."""
+        """End the broadcast: close the session, and end the live playlists when `finalise`;
+        whether anything was recorded (the server writes the replay from the journal)."""
         self._end_session()
         self.mode = "stopped"
-        self.recorded = self.media.finalise() if finalise else False
+        self.recorded = self.media.end_live() if finalise else False
         return self.recorded
 
     def on_failure(self) -> None:
@@ -281,7 +331,7 @@ class WorkerLoop:
         if self.silence is None:
             self.silence = Tone(silent=True)
         session = Session(self.media, st.segment_s, st.preset, self.t_end, self.destinations,
-                          threads=st.threads)
+                          threads=st.threads, wall0=self.wall(), slate=True)
         self.session = session
         self.session_kind = "slate"
         self.pushers = session.pushers
@@ -300,6 +350,35 @@ class WorkerLoop:
             self.slate_frames += 1
             while session.audio_samples < (self.slate_frames / fps) * 48_000:
                 session.audio(silence.next_frame())
+
+    def _switches(self, picture: av.VideoFrame, source: tuple[str, Any] | None) -> bool:
+        """Whether this picture ends the live session: a pass-through session takes only pictures
+        of the top rung's exact size; an encoding session of an H.264 publisher gives way to
+        pass-through at a keyframe of that size."""
+        if not self.media.rungs:
+            return False
+        if self.session_kind == "passthrough":
+            top = self.media.rungs[0]
+            return (picture.width, picture.height) != (top.width, top.height)
+        return self._passes_through(picture, source)
+
+    def _passes_through(self, picture: av.VideoFrame, source: tuple[str, Any] | None) -> bool:
+        """Whether this picture may start a pass-through session: an H.264 keyframe of exactly
+        the top rung's size (and pass-through on)."""
+        top = self.media.rungs[0]
+        return (self.settings.passthrough and (picture.width, picture.height) == (top.width, top.height)
+                and source is not None and source[0] == "h264" and bool(source[1].is_keyframe)
+                and self.epoch != self.no_passthrough)
+
+    def _fill_silence(self, session: Session) -> None:
+        """Silence up to the latest picture, for a publisher that sends no sound."""
+        if self.silence is None:
+            self.silence = Tone(silent=True)
+        if session.last_video_t is None:
+            return
+        due = (session.last_video_t - session.t0 + 1 / session.fps) * 48_000
+        while session.audio_samples < due:
+            session.audio(self.silence.next_frame())
 
     def _template(self, source: tuple[str, Any] | None, frame: Any) -> Any:
         """A demuxed copy of the publisher's first H.264 keyframe, whose parameters (SPS/PPS)
@@ -333,6 +412,13 @@ class WorkerLoop:
             if frame.time_base is None:
                 frame.time_base = packet.time_base
         return frames
+
+
+def _seconds(pts: int | None, time_base: Any) -> float | None:
+    """A media timestamp in seconds (None when it has none)."""
+    if pts is None or time_base is None:
+        return None
+    return float(pts * time_base)
 
 
 class MediaWorker:
@@ -374,6 +460,15 @@ class MediaWorker:
     def packets(self) -> int:
         return self.state.packets
 
+    @property
+    def input(self) -> InputMeter:
+        return self.state.input
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting for the media thread now (at most `queue_frames`)."""
+        return self._frames_in_queue
+
     def start(self) -> None:
         self._thread.start()
 
@@ -387,6 +482,10 @@ class MediaWorker:
         self._q.put_nowait((kind, epoch, frame))
         return True
 
+    def publisher(self, epoch: Any, limits: PublisherLimits) -> None:
+        """What the publisher of `epoch` can send; before its first frame."""
+        self._q.put_nowait(("publisher", epoch, limits))
+
     def gone(self, epoch: Any) -> None:
         """The publisher of `epoch` is gone without stopping: show the slate."""
         self._q.put_nowait(("gone", epoch, None))
@@ -395,8 +494,12 @@ class MediaWorker:
         """Nobody publishes: show the slate (when idle) until a publisher comes."""
         self._q.put_nowait(("slate", None, None))
 
+    def caption(self, line: dict[str, Any]) -> None:
+        """A caption line {id, rev, lang, at, text} for the subtitle renditions (never dropped)."""
+        self._q.put_nowait(("caption", None, line))
+
     def stop(self, finalise: bool = True) -> None:
-        """End the broadcast: close the current session and (by default) write the replay playlists."""
+        """End the broadcast: close the current session and (by default) end the live playlists."""
         self._q.put_nowait(("stop", finalise, None))
 
     # ---- the thread ----

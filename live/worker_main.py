@@ -10,14 +10,16 @@ innotv processes sharing a data directory) never write one program at once: the 
 
 The server talks to it over the socket pair whose end is `<fd>` (see ipc.py). The first message
 is ["init", {...}]; then (headers; "+ data" is the binary payload):
+  ["publisher", epoch, limits]                       what that publisher can send (ladder.PublisherLimits)
   ["video", epoch, codec, pts_90k, keyframe] + data  a received H.264/VP8 access unit
   ["audio", epoch, pts_48k] + data                    a received Opus packet
   ["generate", epoch, width, height, fps]             play the test pattern and tone (the demo)
   ["destinations", urls]                              the simulcast destinations wanted now
   ["gone", epoch]                                     that publisher left: show the slate
   ["slate"]                                           nobody publishes yet: show the slate
+  ["caption", {id, rev, lang, at, text}]               a stored caption line, for the subtitles
   ["status"]                                          send the status now
-  ["stop", finalise]                                  end the broadcast (and write the replay)
+  ["stop", finalise]                                  end the broadcast (and end the live playlists)
 It answers with ["status", {...}] twice a second and on request, and ["done", recorded] last.
 The end of the stream (the server died) stops the worker without writing the replay.
 """
@@ -40,8 +42,10 @@ from kernel.logs import setup_logging
 
 from .aiortc_internals import VIDEO_TIME_BASE
 from .ipc import pack, read_message
+from .ladder import PublisherLimits
 from .media import ProgramMedia, lock_media
 from .source import AUDIO_SAMPLES, TestPattern, Tone
+from .subtitles import LiveSubtitles
 from .worker import MediaWorker, WorkerSettings
 
 log = logging.getLogger("innotv.live")
@@ -80,12 +84,15 @@ def status_of(worker: MediaWorker) -> dict[str, Any]:
         "decode_errors": worker.decode_errors,
         "packets": worker.packets,
         "pushers": {url: str(p.state) for url, p in list(worker.pushers.items())},
+        "input": worker.input.status() if worker.mode == "live" else None,
+        "queued": worker.queued,
     }
 
 
 def _generate(worker: MediaWorker, epoch: str, width: int, height: int, fps: int,
               stop: threading.Event) -> None:
     pattern, tone = TestPattern(width, height, fps), Tone()
+    worker.publisher(epoch, PublisherLimits(size=(width, height)))
     start = time.monotonic()
     try:
         while not stop.is_set():
@@ -132,7 +139,11 @@ def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
     link.send(["ready"])
     settings = WorkerSettings.from_json(init["settings"])
     media = ProgramMedia(Path(init["root"]), init["program_id"], settings.segment_s, init["window"])
+    if settings.subtitles:
+        media.subtitles = LiveSubtitles(media.dir, settings.subtitles, settings.caption_hold_ms)
     media.load()
+    if media.subtitles is not None and media.rungs:
+        media.subtitles.resume(media.logs[media.rungs[0].name].segments)  # after a restart
     destinations: list[tuple[str, ...]] = [tuple(init.get("destinations", ()))]
     worker = MediaWorker(media, settings, init["program_id"], lambda: destinations[0])
     worker.start()
@@ -157,6 +168,9 @@ def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
         elif kind == "audio":
             _, epoch, pts = header
             worker.offer("packet", epoch, ("opus", _packet(data, pts, OPUS_TIME_BASE, True)))
+        elif kind == "publisher":
+            _, epoch, limits = header
+            worker.publisher(epoch, PublisherLimits.from_json(limits if isinstance(limits, dict) else {}))
         elif kind == "status":
             link.send(["status", status_of(worker)])
         elif kind == "destinations":
@@ -165,6 +179,8 @@ def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
             worker.gone(header[1])
         elif kind == "slate":
             worker.show_slate()
+        elif kind == "caption" and len(header) == 2 and isinstance(header[1], dict):
+            worker.caption(header[1])
         elif kind == "generate":
             _, epoch, width, height, fps = header
             threading.Thread(target=_generate, args=(worker, epoch, width, height, fps, generator_stop),

@@ -2,8 +2,9 @@
 
 `offer_*` never block and never wait: a message goes into the socket's write buffer, or, when the
 child has fallen `max_buffer` bytes behind, the packet is dropped and counted. Control messages
-(gone, stop, destinations) are never dropped. `done` resolves with whether a replay was written,
-or with None when the process died without saying (a crash): the caller then finalises from disk.
+(publisher, gone, stop, destinations) are never dropped. `done` resolves with whether anything
+was recorded, or with None when the process died without saying (a crash). Either way the
+server writes the replay from the journal on disk (replay.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .ipc import pack, read_message_async
+from .ladder import PublisherLimits
 from .worker import WorkerSettings
 
 log = logging.getLogger("innotv.live")
@@ -119,6 +121,10 @@ class WorkerProcess:
     def offer_audio(self, epoch: str, data: bytes, pts: int) -> bool:
         return self._room() and self._send(["audio", epoch, pts], data)
 
+    def publisher(self, epoch: str, limits: PublisherLimits) -> None:
+        """What that publisher can send: before its first packet."""
+        self._send(["publisher", epoch, limits.to_json()])
+
     def generate(self, epoch: str, width: int, height: int, fps: int) -> None:
         self._send(["generate", epoch, width, height, fps])
 
@@ -131,6 +137,10 @@ class WorkerProcess:
     def show_slate(self) -> None:
         """Nobody publishes (yet): show the slate until a publisher comes."""
         self._send(["slate"])
+
+    def caption(self, line: dict[str, Any]) -> None:
+        """A stored caption line {id, rev, lang, at, text} (a control message: never dropped)."""
+        self._send(["caption", line])
 
     def stop(self, finalise: bool = True) -> None:
         self._send(["stop", finalise])

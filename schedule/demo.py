@@ -24,7 +24,8 @@ DEMO_LENGTH = timedelta(hours=2)
 
 
 async def load_demo(service: ProgramService, clock: Clock) -> Program | None:
-    """Load the demo lineup; the live-now demo program, or None when it had to be skipped."""
+    """Load the demo lineup and a demo program from now; the program the demo plays into (the
+    demo program, or the one on the air now), or None when nothing can be on the air now."""
     now = clock.now()
     try:
         await service.save_many(expo_lineup(now.astimezone(SEOUL).year), "missing")
@@ -42,8 +43,8 @@ async def load_demo(service: ProgramService, clock: Clock) -> Program | None:
             start = max(start, other.ends_at)
             continue
         if other.starts_at <= now:
-            log.warning("demo: %s (%s) is on now; no demo program added", other.title, other.id)
-            return None
+            log.info("demo: %s (%s) is on now; the test broadcast plays there", other.title, other.id)
+            return other
         end = min(end, other.starts_at)
     if end - start < MIN_DURATION:
         log.warning("demo: no room for a demo program before the next one; skipped")

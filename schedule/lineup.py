@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,8 +38,9 @@ def parse_lineup(raw: bytes, source: str) -> list[Program]:
     return parse_lineup_data(data, source)
 
 
-def parse_lineup_data(data: Any, source: str) -> list[Program]:
-    """The programs of a decoded lineup document, each checked; LineupFileError names the bad one."""
+def parse_lineup_data(data: Any, source: str, now: datetime | None = None) -> list[Program]:
+    """The programs of a decoded lineup document, each checked; LineupFileError names the bad one.
+    With `now`, a program's `starts_at` may be "now"."""
     if not isinstance(data, dict) or not isinstance(data.get("programs"), list):
         raise LineupFileError(f'{source}: expected a JSON object {{"programs": [...]}}')
     extra = sorted(set(data) - {"programs"})
@@ -47,7 +49,7 @@ def parse_lineup_data(data: Any, source: str) -> list[Program]:
     programs: list[Program] = []
     for index, item in enumerate(data["programs"], start=1):
         try:
-            programs.append(parse_import_item(item, new_program_id()))
+            programs.append(parse_import_item(item, new_program_id(), now))
         except ApiError as err:
             label = f"program {index}"
             if isinstance(item, dict) and isinstance(item.get("id"), str):

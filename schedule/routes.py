@@ -1,7 +1,9 @@
 """REST routes of the lineup: read it (anyone), edit it (producers), and the ICS feed.
 
-Writes check the producer role before reading the body. `/api/programs/current` is registered
-before `/api/programs/{id}` so that it is never taken for an id.
+Writes check the producer role before reading the body; starting and ending a program now is
+also open to the program's hosts. New programs (create, import) may not start in the past.
+`/api/programs/current` is registered before `/api/programs/{id}` so that it is never taken for
+an id.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def setup_routes(
     async def create(request: web.Request) -> web.Response:
         await gate.require(request, "producer")
         body = await read_json_object(request)
-        program = await service.create(parse_create(body, new_program_id()))
+        not_before = service.current_minute()
+        program = await service.create(parse_create(body, new_program_id(), clock.now()), not_before)
         return web.json_response(
             program.public(), status=201, headers={"Location": f"/api/programs/{program.id}"}
         )
@@ -85,10 +88,10 @@ def setup_routes(
         await gate.require(request, "producer")
         body = await read_json_object(request, max_bytes=MAX_IMPORT_BYTES)
         try:
-            programs = parse_lineup_data(body, "lineup")
+            programs = parse_lineup_data(body, "lineup", clock.now())
         except LineupFileError as exc:
             raise ApiError(400, "invalid_lineup", str(exc)) from None
-        changes = await service.save_many(programs, "replace")
+        changes = await service.save_many(programs, "replace", service.current_minute())
         created = sum(1 for c in changes if c.action == "created")
         return web.json_response(
             {
@@ -98,6 +101,18 @@ def setup_routes(
                 "unchanged": len(programs) - len(changes),
             }
         )
+
+    async def start(request: web.Request) -> web.Response:
+        """On the air now (a producer, or a host of this program)."""
+        user = await gate.require(request, "host")
+        program = await service.start_now(request.match_info["id"], user)
+        return web.json_response(program.public())
+
+    async def end(request: web.Request) -> web.Response:
+        """Off the air now (a producer, or a host of this program)."""
+        user = await gate.require(request, "host")
+        program = await service.end_now(request.match_info["id"], user)
+        return web.json_response(program.public())
 
     async def ics(_request: web.Request) -> web.Response:
         programs = await service.list_programs()
@@ -116,4 +131,18 @@ def setup_routes(
     app.router.add_get("/api/programs/{id}", get_program)
     app.router.add_patch("/api/programs/{id}", patch)
     app.router.add_delete("/api/programs/{id}", delete)
+    async def program_ics(request: web.Request) -> web.Response:
+        """One program as a calendar: the viewer page's "add to calendar" for that show."""
+        program = await service.require(request.match_info["id"])
+        body = build_calendar([program], clock.now(), link_base)
+        return web.Response(
+            body=body,
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={"Content-Disposition": f'inline; filename="innotv-{program.id}.ics"'},
+        )
+
+    app.router.add_post("/api/programs/{id}/start", start)
+    app.router.add_post("/api/programs/{id}/end", end)
     app.router.add_get("/schedule.ics", ics)
+    app.router.add_get("/schedule/{id}.ics", program_ics)

@@ -78,10 +78,12 @@ class ProgramStore(Protocol):
     async def delete(self, program_id: str) -> bool: ...
 
     async def set_state(
-        self, program_id: str, new_state: str, expected_state: str | None = None
+        self, program_id: str, new_state: str, expected_state: str | None = None,
+        bump_version: bool = False,
     ) -> Program | None:
         """Move to `new_state` when the stored state is `expected_state` (any state when None)
-        and differs from `new_state`; the stored program after the change, or None if no change."""
+        and differs from `new_state` (with `bump_version`, version + 1 in the same step); the
+        stored program after the change, or None if no change."""
 
     async def save_many(self, programs: list[Program], mode: ImportMode) -> list[Change]:
         """Write all of `programs` or none (Overlap with a program outside the batch).

@@ -77,12 +77,13 @@ end
 return out
 """
 
-# KEYS[1] = the program's hash; ARGV = new state, expected state ('' for any).
+# KEYS[1] = the program's hash; ARGV = new state, expected state ('' for any), '1' to bump the version.
 _SET_STATE_LUA = """
 local cur = redis.call('HGET', KEYS[1], 'state')
 if cur == false or cur == ARGV[1] then return {} end
 if ARGV[2] ~= '' and cur ~= ARGV[2] then return {} end
 redis.call('HSET', KEYS[1], 'state', ARGV[1])
+if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'version', 1) end
 return redis.call('HGETALL', KEYS[1])
 """
 
@@ -161,10 +162,12 @@ class RedisProgramStore:
         return bool(deleted)
 
     async def set_state(
-        self, program_id: str, new_state: str, expected_state: str | None = None
+        self, program_id: str, new_state: str, expected_state: str | None = None,
+        bump_version: bool = False,
     ) -> Program | None:
         reply = await self._set_state(
-            keys=[self._prefix + program_id], args=[new_state, expected_state or ""]
+            keys=[self._prefix + program_id],
+            args=[new_state, expected_state or "", "1" if bump_version else "0"],
         )
         if not reply:
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import datetime
 
 from kernel.sqlite import Database
@@ -127,16 +128,20 @@ class SqliteProgramStore:
         return bool(cursor.rowcount)
 
     async def set_state(
-        self, program_id: str, new_state: str, expected_state: str | None = None
+        self, program_id: str, new_state: str, expected_state: str | None = None,
+        bump_version: bool = False,
     ) -> Program | None:
+        bump = 1 if bump_version else 0
+
         def _set(conn: sqlite3.Connection) -> Program | None:
             current = _get(conn, program_id)
             if current is None or current.state == new_state:
                 return None
             if expected_state is not None and current.state != expected_state:
                 return None
-            conn.execute("UPDATE programs SET state = ? WHERE id = ?", (new_state, program_id))
-            return current.with_state(new_state)
+            conn.execute("UPDATE programs SET state = ?, version = version + ? WHERE id = ?",
+                         (new_state, bump, program_id))
+            return replace(current, state=new_state, version=current.version + bump)
 
         return await self._db.transaction(_set)
 

@@ -3,7 +3,8 @@
 Every problem is an `ApiError(400, code, message)` naming the field (also in `error.field`):
 `unknown_field`, `read_only_field`, `missing_field`, `invalid_type`, `control_character`,
 `invalid_field`, `invalid_datetime`, `naive_datetime`, `invalid_duration`. Checks that need the
-store (hosts exist, overlaps, versions) live in the service.
+store or the clock's judgement (hosts exist, overlaps, versions, not in the past) live in the
+service. A new program's `starts_at` may be `"now"`: the time the caller passes as `now`.
 """
 
 from __future__ import annotations
@@ -116,8 +117,19 @@ def check_duration(program: Program) -> Program:
     return program
 
 
-def _apply(base: Program, body: dict[str, Any]) -> Program:
-    """`base` with the editable fields of `body` (already checked for unknown fields) applied."""
+NOW = "now"
+
+
+def _starts_at(value: object, now: datetime | None) -> datetime:
+    """`starts_at` of a new program: a time, or `"now"` (the caller's clock, whole second)."""
+    if value == NOW and now is not None:
+        return now.replace(microsecond=0)
+    return parse_datetime(value, "starts_at")
+
+
+def _apply(base: Program, body: dict[str, Any], now: datetime | None = None) -> Program:
+    """`base` with the editable fields of `body` (already checked for unknown fields) applied;
+    with `now`, `starts_at` may be `"now"`."""
     changes: dict[str, Any] = {}
     if "title" in body:
         changes["title"] = check_text(body["title"], "title", max_len=MAX_TITLE).strip()
@@ -130,7 +142,7 @@ def _apply(base: Program, body: dict[str, Any]) -> Program:
     if "kind" in body:
         changes["kind"] = _kind(body["kind"])
     if "starts_at" in body:
-        changes["starts_at"] = parse_datetime(body["starts_at"], "starts_at")
+        changes["starts_at"] = _starts_at(body["starts_at"], now)
     if "ends_at" in body:
         changes["ends_at"] = parse_datetime(body["ends_at"], "ends_at")
     if "hosts" in body:
@@ -147,11 +159,11 @@ def _require(body: dict[str, Any]) -> None:
 _PLACEHOLDER = Program(id="", title="", kind="live", starts_at=datetime.min, ends_at=datetime.min)
 
 
-def parse_create(body: dict[str, Any], program_id: str) -> Program:
-    """A new program (state scheduled, version 1) from a POST body."""
+def parse_create(body: dict[str, Any], program_id: str, now: datetime | None = None) -> Program:
+    """A new program (state scheduled, version 1) from a POST body (`starts_at` may be "now")."""
     check_fields(body, EDITABLE, frozenset({"id", "state", "version"}))
     _require(body)
-    return _apply(replace(_PLACEHOLDER, id=program_id), body)
+    return _apply(replace(_PLACEHOLDER, id=program_id), body, now)
 
 
 def parse_patch(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -177,7 +189,7 @@ def check_program_id(value: object) -> str:
     return value
 
 
-def parse_import_item(item: object, new_id: str) -> Program:
+def parse_import_item(item: object, new_id: str, now: datetime | None = None) -> Program:
     """A program from a lineup file: like a create, plus an optional `id` (kept, so re-imports
     update instead of duplicating); `state` and `version` (as exported) are accepted and ignored."""
     if not isinstance(item, dict):
@@ -187,4 +199,4 @@ def parse_import_item(item: object, new_id: str) -> Program:
     program_id = check_program_id(item["id"]) if "id" in item else new_id
     if "state" in item and item["state"] not in STATES:
         raise _bad("invalid_field", "state", "state is not one of " + ", ".join(STATES) + ".")
-    return _apply(replace(_PLACEHOLDER, id=program_id), {k: item[k] for k in item if k in EDITABLE})
+    return _apply(replace(_PLACEHOLDER, id=program_id), {k: item[k] for k in item if k in EDITABLE}, now)

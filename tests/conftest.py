@@ -14,7 +14,7 @@ from .helpers import RedisServer, Server, make_config, running_server
 
 # tests/live modules that need no WebRTC, encoder or HLS writer running (pure parts, fast).
 _LIVE_UNITS = {"test_units.py", "test_aiortc_internals.py", "test_worker_transitions.py",
-               "test_offer_checks.py", "test_playlist_parsing.py"}
+               "test_offer_checks.py", "test_playlist_parsing.py", "test_replay_choice.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

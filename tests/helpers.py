@@ -8,6 +8,7 @@ and serves it on a loopback port; `spawn_server` runs `python -m innotv serve` a
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
 from accounts.store import Account
 from innotv.app import PARTS, Parts, create_app
@@ -36,6 +38,68 @@ PRODUCER = ("prod", "producer-password-1")
 # (username, password) -> the argon2 hash made for it the first time, in this test session.
 _KNOWN_HASHES: dict[tuple[str, str], str] = {}
 HOST = ("hostess", "host-password-1")
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def raw_request(url: str, method: str, path: str, headers: dict[str, str], parts: list[bytes],
+                      gap_s: float = 0.2, local_host: str | None = None) -> RawResponse:
+    """One HTTP/1.1 request over a bare socket whose body goes out in `parts`, one write each,
+    `gap_s` apart (so the server receives it in separate TCP segments, as over a real network);
+    `local_host` picks the client's source address (e.g. another loopback address)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    local = (local_host, 0) if local_host else None
+    reader, writer = await asyncio.open_connection(host, int(port), local_addr=local)
+    try:
+        length = sum(len(part) for part in parts)
+        head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", f"Content-Length: {length}",
+                "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+        for i, part in enumerate(parts):
+            if i:
+                # The network's gap between two segments: what the test is about, not a wait.
+                await asyncio.sleep(gap_s)
+            writer.write(part)
+            await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), 30)
+    finally:
+        writer.close()
+    head_bytes, _, body = raw.partition(b"\r\n\r\n")
+    lines = head_bytes.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ")[1])
+    found: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        found[name.strip().lower()] = value.strip()
+    if found.get("transfer-encoding") == "chunked":
+        body = _unchunk(body)
+    return RawResponse(status, found, body)
+
+
+def _unchunk(data: bytes) -> bytes:
+    out = bytearray()
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out += data[:size]
+        data = data[size + 2 :]
+    return bytes(out)
+
+
+def cookie_header(session: aiohttp.ClientSession, url: str) -> str:
+    """The session's cookies for `url`, as one Cookie header (for raw sockets and Socket.IO)."""
+    jar = session.cookie_jar.filter_cookies(URL(url))
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
 
 
 def free_port() -> int:

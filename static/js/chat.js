@@ -1,6 +1,7 @@
 // The message list shared by the viewer page, the halls and the host console: messages in, ids
-// deleted, a pinned line, system notices. Text goes in as text only; hosts get per-message
-// moderation buttons.
+// deleted, a pinned line, system notices. Text goes in as text only. Messages of hosts and
+// producers carry a badge (their `role`) everyone sees; hosts get per-message moderation
+// buttons on viewers' messages.
 import { clear, fmtTime, h } from './dom.js';
 import * as i18n from './i18n.js';
 
@@ -31,6 +32,15 @@ export function applyHistory(view, ack, rejoin) {
   if (rejoin && ack.recovered !== false) view.add(ack.messages);
   else view.reset(ack.messages);
   view.remove(ack.deleted);
+}
+
+function isStaff(role) {
+  return role === 'host' || role === 'producer';
+}
+
+/** The badge of a host's or producer's message (and of a pinned one). */
+export function roleBadge(role) {
+  return h('span', { class: `role-badge ${role}`, 'data-i18n': `badge.${role}` }, i18n.t(`badge.${role}`));
 }
 
 export class ChatView {
@@ -78,10 +88,12 @@ export class ChatView {
 
   _render(item) {
     const nickname = item.nickname || i18n.t('chat.anon');
-    const li = h('li', { dataset: { id: String(item.id), viewer: String(item.viewer || '') } },
+    const staff = isStaff(item.role);
+    const li = h('li', { class: staff ? 'staff' : null, dataset: { id: String(item.id), viewer: String(item.viewer || ''), role: staff ? item.role : 'viewer' } },
+      staff ? roleBadge(item.role) : null,
       h('span', { class: 'nick' }, nickname),
       h('span', { class: 'text' }, String(item.text ?? '')));
-    if (this.moderate) {
+    if (this.moderate && !staff) {
       const act = (action) => () => this.moderate(action, item);
       li.append(h('span', { class: 'mod' },
         h('button', { type: 'button', class: 'btn small secondary', 'data-action': 'delete', onclick: act('delete') }, i18n.t('host.delete')),
@@ -112,6 +124,7 @@ export class ChatView {
     this.pinnedEl.hidden = !message;
     if (!message) return;
     this.pinnedEl.append(h('strong', {}, i18n.t('chat.pinned')),
+      isStaff(message.role) ? roleBadge(message.role) : null,
       message.nickname ? h('span', { class: 'nick' }, message.nickname) : null, String(message.text));
   }
 }

@@ -1,5 +1,6 @@
-// Halls (/halls, /halls/{id}): the exhibition halls ranked by hearts; one hall's comments (its
-// chat room `hall:{id}`) and its heart button.
+// Halls (/halls, /halls/{id}): the exhibition halls ranked by hearts (one per visitor per hall a
+// day: a popularity vote); one hall's cases (its case count opens the list), comments (its chat
+// room `hall:{id}`) and heart button.
 import { get, whoami } from './api.js';
 import { ChatView, NOTICED, noticeText } from './chat.js';
 import { $, clear, h, prefersReducedMotion, say } from './dom.js';
@@ -9,7 +10,7 @@ import { openRoom } from './room.js';
 import { ask, connect } from './socket.js';
 
 const NICK_KEY = 'innotv.nick';
-const state = { halls: [], hall: null, socket: null, chat: null, room: null, hearts: 0 };
+const state = { halls: [], hall: null, socket: null, chat: null, room: null, hearts: 0, cases: null, hearted: false, heartNote: null };
 
 // A hall of GET /api/halls: {id, name, name_en, cases (a number or null), room, hearts, viewers, rank}.
 function hallName(hall) {
@@ -34,7 +35,9 @@ function renderList() {
       h('span', { class: 'rank', 'aria-hidden': 'true' }, String(hall.rank)),
       h('div', { class: 'info' },
         h('a', { href: `/halls/${encodeURIComponent(hall.id)}` }, hallName(hall)),
-        typeof hall.cases === 'number' ? h('div', { class: 'small muted' }, i18n.t('halls.cases', { n: hall.cases })) : null),
+        typeof hall.cases === 'number'
+          ? h('div', { class: 'small' }, h('a', { href: `/halls/${encodeURIComponent(hall.id)}#cases`, class: 'cases-link' }, i18n.t('halls.cases', { n: hall.cases })))
+          : null),
       h('span', { class: 'small', 'aria-label': i18n.t('hearts.total', { n: hall.hearts }) }, `♥ ${hall.hearts}`)));
   }
 }
@@ -42,6 +45,47 @@ function renderList() {
 function setHearts(total) {
   state.hearts = total;
   $('#hall-hearts').textContent = String(state.hearts);
+  $('#hall-heart').setAttribute('aria-label', `${i18n.t('hearts.send')} · ${i18n.t('hearts.total', { n: state.hearts })}`);
+}
+
+/** Once this visitor's heart for the hall counted today, the button stays pressed. */
+function setHearted(hearted, note) {
+  state.hearted = hearted;
+  state.heartNote = note;
+  $('#hall-heart').setAttribute('aria-pressed', hearted ? 'true' : 'false');
+  const el = $('#heart-note');
+  el.hidden = !note;
+  el.textContent = note ? i18n.t(note) : '';
+}
+
+function caseTitle(item) {
+  return i18n.currentLang() === 'en' && item.title_en ? item.title_en : item.title;
+}
+
+function renderCases() {
+  const list = clear($('#cases'));
+  for (const item of state.cases || []) {
+    list.append(h('li', { dataset: { number: String(item.number) } },
+      item.url ? h('a', { href: item.url, rel: 'noopener noreferrer', target: '_blank' }, caseTitle(item)) : caseTitle(item),
+      item.agency ? h('span', { class: 'agency' }, item.agency) : null));
+  }
+}
+
+/** The case count opens (and closes) the hall's list of cases. */
+async function toggleCases(open) {
+  const toggle = $('#cases-toggle');
+  const show = open ?? toggle.getAttribute('aria-expanded') !== 'true';
+  if (show && !state.cases) {
+    try {
+      state.cases = (await get(`/api/halls/${encodeURIComponent(state.hall.id)}/cases`)).cases;
+    } catch (err) {
+      say($('#hall-status'), errText(err), 'error');
+      return;
+    }
+    renderCases();
+  }
+  toggle.setAttribute('aria-expanded', show ? 'true' : 'false');
+  $('#cases').hidden = !show;
 }
 
 function openHall(id) {
@@ -52,7 +96,11 @@ function openHall(id) {
   $('#hall-name').textContent = hallName(hall);
   document.title = `${hallName(hall)} · ${i18n.t('halls.title')}`;
   $('#hall-description').textContent = i18n.currentLang() === 'en' && hall.description_en ? hall.description_en : (hall.description || '');
-  $('#hall-cases').textContent = typeof hall.cases === 'number' ? i18n.t('halls.cases', { n: hall.cases }) : '';
+  const toggle = $('#cases-toggle');
+  toggle.hidden = typeof hall.cases !== 'number';
+  toggle.textContent = typeof hall.cases === 'number' ? i18n.t('halls.cases', { n: hall.cases }) : '';
+  toggle.addEventListener('click', () => toggleCases());
+  if (location.hash === '#cases' && typeof hall.cases === 'number') toggleCases(true);
   setHearts(hall.hearts ?? 0);
   state.chat = new ChatView($('#comments'));
   const s = state.socket;
@@ -60,6 +108,7 @@ function openHall(id) {
   const room = openRoom(s, `hall:${id}`, {
     joined: (joined) => {
       setHearts(joined.hearts.total);
+      setHearted(joined.hearted, joined.hearted ? 'halls.heartedToday' : null);
       state.chat.placeholder(i18n.t('halls.noComments'));
       const saved = localStorage.getItem(NICK_KEY);
       if (saved) ask(s, 'nick', { nickname: saved }).catch(() => {});
@@ -100,7 +149,10 @@ function openHall(id) {
       button.classList.add('pop');
     }
     try {
-      await room.ask('heart', { count: 1 });
+      const ack = await room.ask('heart', { count: 1 });
+      // One heart per visitor per hall a day counts; a second tap says so instead.
+      if (ack.counted === 0) setHearted(true, 'halls.heartedToday');
+      else if (ack.counted !== undefined) setHearted(true, 'halls.heartCounted');
     } catch (err) {
       state.chat.system(errText(err));
     }
@@ -118,6 +170,10 @@ async function main() {
   i18n.onLangChange(() => {
     if (state.hall) {
       $('#hall-name').textContent = hallName(state.hall);
+      if (typeof state.hall.cases === 'number') $('#cases-toggle').textContent = i18n.t('halls.cases', { n: state.hall.cases });
+      setHearts(state.hearts);
+      setHearted(state.hearted, state.heartNote);
+      renderCases();
     } else {
       renderList();
     }

@@ -4,8 +4,11 @@ import { login, logout, whoami } from './api.js';
 import { clear, h, say } from './dom.js';
 import * as i18n from './i18n.js';
 
+// Which roles each role includes (as the server's kernel/identity.py says).
+const INCLUDES = { producer: ['host', 'captioner'], host: ['captioner'], captioner: [] };
+
 function canAct(user, role) {
-  return !!user && (user.role === role || (user.role === 'producer' && role === 'host'));
+  return !!user && (user.role === role || (INCLUDES[user.role] || []).includes(role));
 }
 
 /**

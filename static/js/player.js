@@ -39,6 +39,9 @@ export const HLS_CONFIG = {
   // Media playlists: retry 4 times (1, 2, 4, 8 s apart) before giving up, which also rides out the
   // 503 the server answers when a held request's segment does not come within 3 target durations.
   levelLoadingMaxRetry: 4,
+  // The captions' subtitle track is loaded but not drawn by the browser: the page draws its active
+  // cues itself (captions.js: the newest two lines, a corrected line once), under the CC toggle.
+  subtitleDisplay: false,
 };
 
 // Starting takes a moment (master and media playlists, an init segment, the first segments), so
@@ -70,6 +73,7 @@ export class Player {
     this.hls = null;
     this.url = null;
     this.retryTimer = null;
+    this.onHls = null; // called with each new hls.js instance and the Hls class (captions.js)
     quality.addEventListener('change', () => {
       if (this.hls) this.hls.currentLevel = Number(quality.value);
     });
@@ -89,6 +93,7 @@ export class Player {
     if (Hls.isSupported()) {
       const hls = new Hls({ ...HLS_CONFIG });
       this.hls = hls;
+      if (this.onHls) this.onHls(hls, Hls);
       startAtLiveSync(hls, video);
       hls.on(Hls.Events.MANIFEST_PARSED, () => {
         this._fillLevels();
@@ -152,6 +157,12 @@ export class Player {
       });
     quality.hidden = levels.length < 2;
     quality.value = '-1';
+  }
+
+  /** The quality menu's "auto" in the page's language again (after a language switch). */
+  relabel() {
+    const auto = this.quality.querySelector('option[value="-1"]');
+    if (auto) auto.textContent = this.autoLabel();
   }
 
   _teardown() {

@@ -1,14 +1,19 @@
 // Producer desk: the ten-day lineup (create, edit, delete with inline errors), hosts, stream
-// keys, premiere media, RTMP simulcast targets, live numbers as charts, import/export as JSON.
-import { api, del, get, patch, post } from './api.js';
+// keys, premiere media, RTMP simulcast targets, labelled live numbers and charts with a link to
+// the program's report, stream health and a preview, accounts, import/export as JSON.
+import { manageAccounts } from './accounts.js';
+import { api, csrf, del, get, patch, post } from './api.js';
 import { makeChart } from './chart.js';
 import { $, clear, fmtDay, fmtTime, h, isoToLocal, localToIso, say, seoulDay } from './dom.js';
+import { watchHealth } from './health.js';
 import * as i18n from './i18n.js';
 import { errText } from './i18n.js';
 import { requireRole } from './login.js';
+import { Player } from './player.js';
 import { fetchPrograms, lineupLoader, title } from './programs.js';
 import { openRoom } from './room.js';
 import { connect } from './socket.js';
+import { watch } from './whip.js';
 
 const state = {
   programs: [],
@@ -18,6 +23,8 @@ const state = {
   charts: null,
   room: null, // the open room (room.js) of the program whose details are open
   socket: null,
+  health: null, // the stream health watch (health.js) of the open program
+  preview: null, // a WHEP session, or an HLS player when nobody publishes (the demo, a premiere)
 };
 
 const fetchLineup = lineupLoader((programs) => {
@@ -187,6 +194,9 @@ function closeDetails() {
   clearTimeout(mediaTimer);
   if (state.room) state.room.close();
   state.room = null;
+  if (state.health) state.health.stop();
+  state.health = null;
+  stopPreview();
 }
 
 function openDetails(p) {
@@ -199,7 +209,11 @@ function openDetails(p) {
   say($('#key-status'), '');
   say($('#media-status'), '');
   $('#media-box').hidden = p.kind !== 'premiere';
+  $('#report-link').href = `/produce/report/${encodeURIComponent(p.id)}`;
+  for (const dd of document.querySelectorAll('#numbers dd')) dd.textContent = '—';
   loadMediaStatus();
+  renderCue();
+  loadReplay();
   const charts = clear($('#charts'));
   state.charts = {
     viewers: makeChart(charts, i18n.t('produce.viewers')),
@@ -208,8 +222,42 @@ function openDetails(p) {
   };
   refreshStats();
   state.statsTimer = setInterval(refreshStats, 5000);
+  state.health = watchHealth($('#health'), p.id);
   watchRoom(p);
   loadSimulcast();
+}
+
+// ---- preview: WHEP from the publisher, or the viewers' HLS when nobody publishes -------------
+
+function stopPreview() {
+  const { preview } = state;
+  state.preview = null;
+  if (preview) preview.stop();
+  $('#preview').srcObject = null;
+  $('#preview-stop').hidden = true;
+  say($('#preview-status'), '');
+}
+
+async function startPreview() {
+  const p = state.selected;
+  if (!p) return;
+  stopPreview();
+  const video = $('#preview');
+  try {
+    state.preview = await watch(`/whep/${encodeURIComponent(p.id)}`, video, csrf());
+    say($('#preview-status'), i18n.t('produce.previewWhep'), 'info');
+  } catch (err) {
+    if (err.code !== 'not_publishing' || (p.state !== 'live' && p.kind !== 'premiere')) {
+      say($('#preview-status'), errText(err), 'error');
+      return;
+    }
+    // Nobody publishes (the demo source, a premiere): show what the viewers get.
+    const player = new Player(video, h('select', { hidden: true }), () => {}, () => i18n.t('watch.auto'));
+    player.play(`/hls/${encodeURIComponent(p.id)}/master.m3u8`);
+    state.preview = player;
+    say($('#preview-status'), i18n.t('produce.previewHls'), 'info');
+  }
+  $('#preview-stop').hidden = false;
 }
 
 const WINDOW_MINUTES = 30;
@@ -230,6 +278,10 @@ async function refreshStats() {
     const data = await get(`/api/programs/${encodeURIComponent(p.id)}/stats`);
     say($('#stats-status'), '');
     const rows = Array.isArray(data.per_minute) ? data.per_minute : [];
+    for (const dd of document.querySelectorAll('#numbers dd')) {
+      const value = data[dd.dataset.stat];
+      dd.textContent = typeof value === 'number' ? value.toLocaleString(i18n.currentLang() === 'en' ? 'en-US' : 'ko-KR') : '—';
+    }
     state.charts.viewers.push(Number(data.viewers) || 0);
     state.charts.chat.set(perMinute(rows, 'messages'));
     state.charts.hearts.set(perMinute(rows, 'hearts'));
@@ -238,14 +290,134 @@ async function refreshStats() {
   }
 }
 
-/** The program's room moves the charts between stats polls; its state changes reload the lineup. */
+/** The program's room moves the charts and numbers between stats polls. (Every program's state
+ * changes reach producers' connections: the lineup reloads on each, see main.) */
 function watchRoom(p) {
-  if (!state.socket) state.socket = connect();
   state.room = openRoom(state.socket, `program:${p.id}`, {
-    viewers: (count) => state.charts.viewers.push(count),
-    hearts: (hearts) => state.charts.hearts.setLast(hearts.per_minute),
-    program: () => loadLineup(),
+    viewers: (count) => {
+      state.charts.viewers.push(count);
+      $('#numbers dd[data-stat="viewers"]').textContent = String(count);
+    },
+    hearts: (hearts) => {
+      state.charts.hearts.setLast(hearts.per_minute);
+      $('#numbers dd[data-stat="hearts_this_minute"]').textContent = String(hearts.per_minute);
+    },
+    program: (program) => {
+      loadLineup();
+      if (state.selected && state.selected.id === program.id) {
+        Object.assign(state.selected, program);
+        renderCue();
+        loadReplay();
+      }
+    },
   });
+}
+
+// ---- on the air by hand, and the replay ------------------------------------------------------
+
+/** The open program's state, and the cue its state allows: start before, end while live. */
+function renderCue() {
+  const p = state.selected;
+  if (!p) return;
+  $('#cue-state').textContent = `${i18n.t('produce.stateNow')}: ${i18n.t(`state.${p.state}`)}`;
+  $('#cue-start').hidden = !['scheduled', 'lobby'].includes(p.state);
+  $('#cue-end').hidden = p.state !== 'live';
+}
+
+async function cue(action) {
+  const p = state.selected;
+  if (!p) return;
+  try {
+    Object.assign(p, await post(`/api/programs/${encodeURIComponent(p.id)}/${action}`));
+    say($('#cue-status'), i18n.t(action === 'start' ? 'host.started' : 'host.ended'), 'ok');
+    renderCue();
+    await loadLineup();
+  } catch (err) {
+    say($('#cue-status'), errText(err), 'error');
+  }
+}
+
+function replayPath(p) {
+  return `/api/programs/${encodeURIComponent(p.id)}/replay`;
+}
+
+/** The replay of the open program, when it is over: its state, thumbnail, cut, visibility. */
+async function loadReplay() {
+  const p = state.selected;
+  const box = $('#replay-box');
+  if (!p || !['ended', 'replay'].includes(p.state)) {
+    box.hidden = true;
+    return;
+  }
+  try {
+    showReplay(await get(replayPath(p)));
+  } catch (err) {
+    box.hidden = false;
+    say($('#replay-status'), errText(err), 'error');
+  }
+}
+
+function showReplay(replay) {
+  const p = state.selected;
+  if (!p || replay.program_id !== p.id) return;
+  $('#replay-box').hidden = false;
+  $('#replay-box').dataset.state = replay.state;
+  const editable = replay.state === 'ready' || replay.state === 'hidden';
+  let text = i18n.t(`produce.replay.${replay.state}`);
+  if (editable) text += ` · ${i18n.t('produce.replayLength', { s: replay.duration.toFixed(1), all: replay.recorded.toFixed(1) })}`;
+  $('#replay-state').textContent = text;
+  $('#replay-edit').hidden = !editable;
+  const thumbBox = clear($('#replay-thumb-box'));
+  if (editable && replay.thumbnail_file) {
+    thumbBox.append(h('img', {
+      class: 'replay-thumb', id: 'replay-thumb', src: replay.thumbnail_file,
+      alt: `${title(p)} · ${i18n.t('produce.thumbnail')}`,
+    }));
+  }
+  if (!editable) return;
+  $('#replay-in').value = String(replay.in);
+  $('#replay-out').value = String(replay.out);
+  $('#replay-in').max = $('#replay-out').max = String(replay.recorded);
+  $('#replay-thumb-at').value = String(replay.thumbnail_at ?? 0);
+  $('#replay-thumb-at').max = String(replay.duration);
+  $('#replay-hide').hidden = replay.hidden;
+  $('#replay-show').hidden = !replay.hidden;
+  $('#replay-delete').hidden = false;
+  $('#replay-delete-confirm').hidden = true;
+}
+
+async function editReplay(body) {
+  const p = state.selected;
+  if (!p) return;
+  for (const el of [$('#replay-in'), $('#replay-out'), $('#replay-thumb-at')]) el.removeAttribute('aria-invalid');
+  try {
+    showReplay(await patch(replayPath(p), body));
+    say($('#replay-status'), i18n.t('produce.saved'), 'ok');
+    await loadLineup();
+  } catch (err) {
+    say($('#replay-status'), errText(err), 'error');
+    const field = err && err.body && err.body.error && err.body.error.field;
+    const input = { in: '#replay-in', out: '#replay-out', thumbnail_at: '#replay-thumb-at' }[field];
+    if (input) $(input).setAttribute('aria-invalid', 'true');
+  }
+}
+
+function seconds(input) {
+  const value = input.value.trim();
+  return value === '' ? null : Number(value);
+}
+
+async function deleteReplay() {
+  const p = state.selected;
+  if (!p) return;
+  try {
+    await del(replayPath(p));
+    say($('#replay-status'), i18n.t('produce.deleted'), 'ok');
+    await loadLineup();
+    await loadReplay();
+  } catch (err) {
+    say($('#replay-status'), errText(err), 'error');
+  }
 }
 
 async function issueKey() {
@@ -258,6 +430,20 @@ async function issueKey() {
     say($('#key-status'), '');
   } catch (err) {
     say($('#key-status'), errText(err), 'error');
+  }
+}
+
+/** A new caption key: the ingestion URL a captioning service posts to, shown once. */
+async function issueCaptionKey() {
+  const p = state.selected;
+  if (!p) return;
+  try {
+    const data = await post(`/api/programs/${encodeURIComponent(p.id)}/caption-key`);
+    $('#caption-key-value').textContent = data.ingest_url;
+    $('#caption-key-box').hidden = false;
+    say($('#caption-key-status'), '');
+  } catch (err) {
+    say($('#caption-key-status'), errText(err), 'error');
   }
 }
 
@@ -325,10 +511,12 @@ async function loadSimulcast() {
 async function addTarget() {
   const p = state.selected;
   const url = $('#simulcast-url').value.trim();
+  const captionUrl = $('#simulcast-caption-url').value.trim();
   if (!p || !url) return;
   try {
-    await post(simulcastPath(p), { url });
+    await post(simulcastPath(p), captionUrl ? { url, caption_url: captionUrl } : { url });
     $('#simulcast-url').value = '';
+    $('#simulcast-caption-url').value = '';
     say($('#simulcast-status'), i18n.t('produce.saved'), 'ok');
     await loadSimulcast();
   } catch (err) {
@@ -392,8 +580,15 @@ async function importLineup() {
 
 async function main() {
   i18n.init();
-  await requireRole($('#login-box'), $('#who'), 'producer');
+  const user = await requireRole($('#login-box'), $('#who'), 'producer');
   $('#desk').hidden = false;
+  state.socket = connect();
+  state.socket.on('program', () => loadLineup());
+  // This person's login session ended (account removed or changed): log in again.
+  state.socket.on('notice', (notice) => { if (notice && notice.code === 'session_ended') location.reload(); });
+  $('#preview-start').addEventListener('click', startPreview);
+  $('#preview-stop').addEventListener('click', stopPreview);
+  manageAccounts(user.username);
   resetForm();
   $('#program-form').addEventListener('submit', save);
   $('#cancel').addEventListener('click', () => { resetForm(); closeDetails(); });
@@ -401,6 +596,19 @@ async function main() {
   $('#issue-key').addEventListener('click', issueKey);
   $('#media-upload').addEventListener('click', uploadMedia);
   $('#simulcast-add').addEventListener('click', addTarget);
+  $('#issue-caption-key').addEventListener('click', issueCaptionKey);
+  $('#cue-start').addEventListener('click', () => cue('start'));
+  $('#cue-end').addEventListener('click', () => cue('end'));
+  $('#replay-cut').addEventListener('click', () => editReplay({ in: seconds($('#replay-in')), out: seconds($('#replay-out')) }));
+  $('#replay-thumb-pick').addEventListener('click', () => editReplay({ thumbnail_at: seconds($('#replay-thumb-at')) ?? 0 }));
+  $('#replay-hide').addEventListener('click', () => editReplay({ hidden: true }));
+  $('#replay-show').addEventListener('click', () => editReplay({ hidden: false }));
+  $('#replay-delete').addEventListener('click', () => {
+    $('#replay-delete').hidden = true;
+    $('#replay-delete-confirm').hidden = false;
+    $('#replay-delete-confirm').focus();
+  });
+  $('#replay-delete-confirm').addEventListener('click', deleteReplay);
   $('#export').addEventListener('click', exportLineup);
   $('#import').addEventListener('click', () => $('#import-file').click());
   $('#import-file').addEventListener('change', importLineup);

@@ -14,6 +14,7 @@ import { ask, keepJoined } from './socket.js';
  * - `poll` poll | null (with `voted`; `counts` for hosts or once revealed), `questions` [question]
  * - `program` the program of a `program:` room (null for a hall), `you` {viewer, nickname, role}
  * - `words` the blocked words: only in a host's or producer's ack, otherwise null here
+ * - `hearted` (hall rooms) true when this viewer's heart for the hall today has counted already
  */
 export function roomState(ack) {
   return {
@@ -31,6 +32,7 @@ export function roomState(ack) {
     program: ack.program,
     you: ack.you,
     words: Array.isArray(ack.words) ? ack.words : null,
+    hearted: ack.hearted === true,
   };
 }
 
@@ -46,6 +48,8 @@ const EVENTS = {
   questions: (m) => m.items, // [question], top 50 by votes
   moderation: (m) => m, // {room, action, by, id?, viewer?, until?, seconds?, count?}
   notice: (m) => m, // {code, message, room, ...}; `resync` has no room and is handled by keepJoined
+  captions: (m) => m.items, // [{id, lang, at, text, by, rev}], stored caption lines (or corrections), per tick
+  'caption:turn': (m) => m, // {room, lang, holder, since}: staff only
 };
 
 /**

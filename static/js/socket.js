@@ -2,8 +2,21 @@
 // joined again after a reconnect with the last message id seen, so missed messages come back.
 import { io } from '/static/vendor/socket.io.esm.min.js';
 
+// Refusals by the server's per-address limits that are worth another try later.
+const RETRY_CODES = new Set(['connect_rate_limited', 'too_many_connections']);
+
 export function connect() {
-  return io({ transports: ['websocket', 'polling'], withCredentials: true });
+  const socket = io({ transports: ['websocket', 'polling'], withCredentials: true });
+  // socket.io does not retry a connection the server refused (CONNECT_ERROR). When the refusal
+  // is the per-address limits (an office arriving at once), come back after the time the server
+  // names (spread by the server, so the crowd returns at the rate it is let in).
+  socket.on('connect_error', (err) => {
+    const data = err && err.data;
+    if (socket.active || !data || !RETRY_CODES.has(data.code)) return;
+    const seconds = Number(data.retry_after) || 5 + Math.random() * 10;
+    setTimeout(() => { if (!socket.connected) socket.connect(); }, seconds * 1000);
+  });
+  return socket;
 }
 
 export class AckError extends Error {

@@ -1,6 +1,9 @@
 // Viewer page (/ and /watch/{id}): the program live now or a countdown to the next, the player,
-// chat, hearts, Q&A, the vote card, the viewer count, the ten-day lineup and the replays.
+// chat (its input docked at the bottom of a phone's screen, the nickname asked once in a small
+// dialog), hearts, Q&A, the vote card, the viewer count, share and add-to-calendar, the lineup
+// with the next show first, and the replays (a replay shows no live count and no old vote).
 import { get, whoami } from './api.js';
+import { CaptionView } from './captions.js';
 import { ChatView, NOTICED, noticeText } from './chat.js';
 import { $, clear, fmtCountdown, fmtDateTime, fmtDay, fmtTime, h, prefersReducedMotion, say, seoulDay } from './dom.js';
 import * as i18n from './i18n.js';
@@ -12,6 +15,7 @@ import { openRoom } from './room.js';
 import { ask, connect } from './socket.js';
 
 const NICK_KEY = 'innotv.nick';
+const ASKED_KEY = 'innotv.nickAsked';
 const VOTES_KEY = 'innotv.votes';
 
 const state = {
@@ -29,7 +33,17 @@ const state = {
   questions: [],
   fixedId: null,
   viewers: null,
+  nickname: '', // as the server knows it (the join ack, or the last `nick` it accepted)
+  captions: null, // CaptionView: the overlay and the transcript
+  producer: false, // signed in as a producer: the replay's captions can be corrected
 };
+
+/** 'live', 'upcoming' (scheduled or lobby), 'replay' (ended or replay) or 'none'. */
+function mode(p = state.program) {
+  if (!p) return 'none';
+  if (p.state === 'ended' || p.state === 'replay') return 'replay';
+  return p.state === 'live' ? 'live' : 'upcoming';
+}
 
 // ---- program and player ---------------------------------------------------------------------
 
@@ -74,6 +88,10 @@ function renderProgram() {
   const p = state.program;
   const lang = i18n.currentLang();
   const badge = $('#state-badge');
+  $('.watch').dataset.mode = mode();
+  renderCalendar();
+  if (mode() === 'replay') setPoll(null); // a replay shows no old vote
+  delete $('#overlay').dataset.replay;
   if (!p) {
     $('#title').textContent = i18n.t('brand');
     badge.hidden = true;
@@ -90,14 +108,23 @@ function renderProgram() {
   badge.textContent = i18n.t(`state.${p.state}`);
   $('#when').textContent = `${fmtDateTime(p.starts_at, lang)}–${fmtTime(p.ends_at, lang)}`;
   $('#description').textContent = p.description || '';
+  const shownMode = p.state === 'live' || p.state === 'lobby' ? 'live' : p.state === 'replay' ? 'replay' : 'none';
+  if (state.captions.programId !== p.id || state.captions.mode !== shownMode) {
+    state.captions.show(p, shownMode, state.producer);
+  }
   if (p.state === 'live') {
     $('#overlay').hidden = true;
     clearInterval(state.countdownTimer);
     state.player.play(`/hls/${encodeURIComponent(p.id)}/master.m3u8`);
-  } else if (p.state === 'ended' || p.state === 'replay') {
+  } else if (p.state === 'replay') {
     $('#overlay').hidden = true;
     clearInterval(state.countdownTimer);
     state.player.play(`/vod/${encodeURIComponent(p.id)}/master.m3u8`);
+  } else if (p.state === 'ended') {
+    // Over, and no replay to play (yet): ask why instead of polling for a playlist.
+    state.player.stop();
+    showOverlay(i18n.t('state.ended'), i18n.t('watch.ended'));
+    explainEnded(p);
   } else {
     state.player.stop();
     const label = p.state === 'lobby' ? i18n.t('state.lobby') : `${i18n.t('watch.next')} · ${i18n.t('watch.startsIn')}`;
@@ -105,10 +132,26 @@ function renderProgram() {
   }
 }
 
+/** An ended program without a replay: being written (the `program` event `replay` will come),
+ * never aired, hidden or deleted. `#overlay[data-replay]` holds the answer's state. */
+async function explainEnded(p) {
+  let replay;
+  try {
+    replay = await get(`/api/programs/${encodeURIComponent(p.id)}/replay`);
+  } catch {
+    return; // the overlay's general "ended" line stays
+  }
+  if (!state.program || state.program.id !== p.id || state.program.state !== 'ended') return;
+  $('#overlay').dataset.replay = replay.state;
+  const key = { pending: 'watch.ended', none: 'watch.neverAired' }[replay.state] || 'watch.noReplay';
+  showOverlay(i18n.t('state.ended'), i18n.t(key));
+}
+
 function setReadOnly(readOnly) {
   for (const el of [$('#chat-text'), $('#chat-send'), $('#qa-text')]) el.disabled = readOnly;
   const before = state.program && (state.program.state === 'scheduled');
-  if (readOnly) say($('#chat-status'), i18n.t(before ? 'chat.opensLater' : 'chat.readonly'), 'info');
+  const key = mode() === 'replay' ? 'chat.replay' : before ? 'chat.opensLater' : 'chat.readonly';
+  if (readOnly) say($('#chat-status'), i18n.t(key), 'info');
   else if ($('#chat-status').dataset.kind === 'info' && $('#chat-status').dataset.ro) say($('#chat-status'), '');
   $('#chat-status').dataset.ro = readOnly ? '1' : '';
 }
@@ -161,35 +204,92 @@ const fetchLineup = lineupLoader((programs) => {
 /** The lineup again (re-rendered only when it changed); a failed load keeps what is shown. */
 const loadLineup = () => fetchLineup().catch(() => {});
 
+/**
+ * The lineup, next show first: the program on air or the next to start, then the rest to come
+ * by day, then the programs that are over (folded away; the replays list has them too).
+ */
 function renderLineup() {
   const lang = i18n.currentLang();
   const box = clear($('#lineup'));
-  const days = new Map();
-  for (const p of state.programs) {
-    const d = seoulDay(p.starts_at);
-    if (!days.has(d)) days.set(d, []);
-    days.get(d).push(p);
-  }
-  if (!days.size) box.append(h('p', { class: 'muted' }, i18n.t('watch.nothing')));
-  for (const list of days.values()) {
-    const ul = h('ul');
+  const now = Date.now();
+  const over = (p) => p.state === 'ended' || p.state === 'replay' || new Date(p.ends_at).getTime() <= now;
+  const coming = state.programs.filter((p) => !over(p));
+  const past = state.programs.filter(over);
+  if (!state.programs.length) box.append(h('p', { class: 'muted' }, i18n.t('watch.nothing')));
+  const item = (p, extra = '') => {
+    const current = state.program && state.program.id === p.id;
+    return h('li', { class: `${current ? 'current' : ''} ${extra}`.trim(), dataset: { id: p.id } },
+      h('span', { class: 'time' }, fmtTime(p.starts_at, lang)),
+      h('a', { class: 'ptitle', href: `/watch/${encodeURIComponent(p.id)}`, 'aria-current': current ? 'true' : null }, title(p)),
+      h('span', { class: `badge ${p.state}` }, i18n.t(`state.${p.state}`)));
+  };
+  const byDay = (list) => {
+    const days = new Map();
     for (const p of list) {
-      const current = state.program && state.program.id === p.id;
-      ul.append(h('li', { class: current ? 'current' : '', dataset: { id: p.id } },
-        h('span', { class: 'time' }, fmtTime(p.starts_at, lang)),
-        h('a', { class: 'ptitle', href: `/watch/${encodeURIComponent(p.id)}`, 'aria-current': current ? 'true' : null }, title(p)),
-        h('span', { class: `badge ${p.state}` }, i18n.t(`state.${p.state}`))));
+      const d = seoulDay(p.starts_at);
+      if (!days.has(d)) days.set(d, []);
+      days.get(d).push(p);
     }
-    box.append(h('div', { class: 'day' }, h('h3', {}, fmtDay(list[0].starts_at, lang)), ul));
+    return [...days.values()].map((programs) => h('div', { class: 'day' },
+      h('h3', {}, fmtDay(programs[0].starts_at, lang)), h('ul', {}, programs.map((p) => item(p)))));
+  };
+  if (coming.length) {
+    const [next, ...rest] = coming;
+    const label = next.state === 'live' ? i18n.t('watch.now') : i18n.t('watch.next');
+    box.append(h('div', { class: 'day next' },
+      h('h3', {}, `${label} · ${fmtDay(next.starts_at, lang)}`), h('ul', {}, item(next, 'next'))));
+    box.append(...byDay(rest));
+  }
+  if (past.length) {
+    box.append(h('details', { class: 'past' },
+      h('summary', {}, i18n.t('watch.past', { n: past.length })), ...byDay(past)));
   }
   const replays = clear($('#replays'));
-  const done = state.programs.filter((p) => p.state === 'replay' || p.state === 'ended').reverse();
+  const done = state.programs.filter((p) => p.state === 'replay').reverse();
   if (!done.length) replays.append(h('li', { class: 'muted' }, i18n.t('watch.noReplays')));
   for (const p of done) {
     replays.append(h('li', {},
       h('span', { class: 'time' }, fmtDay(p.starts_at, lang)),
       h('a', { class: 'ptitle', href: `/watch/${encodeURIComponent(p.id)}` }, title(p)),
       h('span', { class: `badge ${p.state}` }, i18n.t(`state.${p.state}`))));
+  }
+}
+
+// ---- share and calendar ---------------------------------------------------------------------
+
+function programUrl() {
+  const p = state.program;
+  return p ? `${location.origin}/watch/${encodeURIComponent(p.id)}` : location.href;
+}
+
+/** The system share sheet where there is one (phones); otherwise the link is copied. */
+async function share() {
+  const p = state.program;
+  const url = programUrl();
+  if (navigator.share) {
+    try {
+      await navigator.share({ title: p ? title(p) : document.title, url });
+      return;
+    } catch (err) {
+      if (err && err.name === 'AbortError') return; // the viewer closed the sheet
+    }
+  }
+  try {
+    await navigator.clipboard.writeText(url);
+    say($('#share-status'), i18n.t('watch.copied'), 'ok');
+  } catch {
+    say($('#share-status'), i18n.t('watch.copyThis', { url }), 'info');
+  }
+}
+
+/** "Add to calendar" for this program (its own .ics), while it is still to come or on air. */
+function renderCalendar() {
+  const link = $('#calendar');
+  const p = state.program;
+  link.hidden = !p || mode() === 'replay';
+  if (p) {
+    link.href = `/schedule/${encodeURIComponent(p.id)}.ics`;
+    link.setAttribute('download', `innotv-${p.id}.ics`);
   }
 }
 
@@ -221,6 +321,7 @@ function joinRoom() {
     slow: setSlow,
     poll: setPoll,
     questions: setQuestions,
+    captions: (items) => state.captions.add(items),
     notice: (notice) => {
       state.chat.system(noticeText(notice));
       if (['slow_mode', 'timed_out', 'banned', 'read_only'].includes(notice.code)) {
@@ -244,10 +345,14 @@ function onJoined(room) {
   setPoll(room.poll);
   setQuestions(room.questions);
   if (room.program) applyProgram(room.program);
-  const { nickname } = room.you;
-  if (!$('#nickname').value) $('#nickname').value = nickname;
+  showNick(room.you.nickname);
   const saved = localStorage.getItem(NICK_KEY);
-  if (saved && saved !== nickname) state.room.ask('nick', { nickname: saved }).catch(() => {});
+  if (saved && saved !== room.you.nickname) {
+    state.room.ask('nick', { nickname: saved }).then((ack) => showNick(ack.nickname)).catch(() => {
+      localStorage.removeItem(NICK_KEY); // no longer allowed (e.g. now a staff name): ask again
+      localStorage.removeItem(ASKED_KEY);
+    });
+  }
   setReadOnly(room.read_only);
 }
 
@@ -255,6 +360,53 @@ function setHearts(total) {
   state.hearts = total;
   $('#hearts-total').textContent = String(state.hearts);
   $('#heart').setAttribute('aria-label', `${i18n.t('hearts.send')} · ${i18n.t('hearts.total', { n: state.hearts })}`);
+}
+
+function showNick(nickname) {
+  state.nickname = nickname || '';
+  $('#nick-shown').textContent = state.nickname;
+}
+
+/**
+ * The nickname dialog: resolves true once the server took the new name, false when the viewer
+ * kept the current one. Asked once by itself (before the first message); the chip reopens it.
+ */
+function askNickname() {
+  const dialog = $('#nick-dialog');
+  const input = $('#nickname');
+  input.value = localStorage.getItem(NICK_KEY) || state.nickname;
+  say($('#nick-status'), '');
+  input.removeAttribute('aria-invalid');
+  return new Promise((resolve) => {
+    let saved = false;
+    const onSubmit = async (event) => {
+      event.preventDefault();
+      const nickname = input.value.trim();
+      if (!nickname) return;
+      try {
+        const ack = await ask(state.socket, 'nick', { nickname });
+        localStorage.setItem(NICK_KEY, ack.nickname);
+        showNick(ack.nickname);
+        saved = true;
+        dialog.close();
+      } catch (err) {
+        say($('#nick-status'), errText(err), 'error');
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+      }
+    };
+    const onCancel = () => dialog.close();
+    $('#nick-form').addEventListener('submit', onSubmit);
+    $('#nick-cancel').addEventListener('click', onCancel);
+    dialog.addEventListener('close', () => {
+      $('#nick-form').removeEventListener('submit', onSubmit);
+      $('#nick-cancel').removeEventListener('click', onCancel);
+      localStorage.setItem(ASKED_KEY, '1');
+      resolve(saved);
+    }, { once: true });
+    dialog.showModal();
+    input.select();
+  });
 }
 
 function setViewers(count) {
@@ -317,7 +469,7 @@ function votes() {
 function setPoll(poll) {
   state.poll = poll || null;
   const card = $('#poll');
-  if (!poll) {
+  if (!poll || mode() === 'replay') {
     renderPoll(card, null);
     return;
   }
@@ -363,7 +515,8 @@ function renderQuestions() {
 // ---- wiring ---------------------------------------------------------------------------------
 
 function wireTabs() {
-  const tabs = [[$('#tab-chat'), $('#panel-chat')], [$('#tab-qa'), $('#panel-qa')]];
+  const tabs = [[$('#tab-chat'), $('#panel-chat')], [$('#tab-qa'), $('#panel-qa')],
+    [$('#tab-transcript'), $('#panel-transcript')]];
   const select = (index) => {
     tabs.forEach(([tab, panel], i) => {
       tab.setAttribute('aria-selected', String(i === index));
@@ -375,25 +528,15 @@ function wireTabs() {
   tabs.forEach(([tab], i) => {
     tab.addEventListener('click', () => select(i));
     tab.addEventListener('keydown', (e) => {
-      if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') select((i + 1) % 2);
+      if (e.key === 'ArrowRight') select((i + 1) % tabs.length);
+      if (e.key === 'ArrowLeft') select((i + tabs.length - 1) % tabs.length);
     });
   });
 }
 
 function wireForms() {
-  const nick = $('#nickname');
-  nick.value = localStorage.getItem(NICK_KEY) || '';
-  $('#nick-form').addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const nickname = nick.value.trim();
-    if (!nickname) return;
-    try {
-      await ask(state.socket, 'nick', { nickname });
-      localStorage.setItem(NICK_KEY, nickname);
-      state.chat.system(i18n.t('chat.nickSaved', { name: nickname }));
-    } catch (err) {
-      state.chat.system(errText(err));
-    }
+  $('#nick-open').addEventListener('click', async () => {
+    if (await askNickname()) state.chat.system(i18n.t('chat.nickSaved', { name: state.nickname }));
   });
   $('#chat-form').addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -401,6 +544,8 @@ function wireForms() {
     const text = input.value.trim();
     const { room } = state;
     if (!text || !room) return;
+    // The first message asks for a nickname once (keeping the default is fine too).
+    if (!localStorage.getItem(NICK_KEY) && !localStorage.getItem(ASKED_KEY)) await askNickname();
     $('#chat-send').disabled = true;
     try {
       await room.ask('chat', { text });
@@ -426,6 +571,7 @@ function wireForms() {
     }
   });
   $('#heart').addEventListener('click', tapHeart);
+  $('#share').addEventListener('click', share);
   $('#unmute').addEventListener('click', () => {
     const video = $('#video');
     video.muted = false;
@@ -437,14 +583,18 @@ function wireForms() {
 
 async function main() {
   i18n.init();
-  await whoami().catch(() => null); // sets the viewer cookie before the socket connects
+  const me = await whoami().catch(() => null); // sets the viewer cookie before the socket connects
+  state.producer = !!(me && me.role === 'producer');
   state.chat = new ChatView($('#messages'), { pinned: $('#pinned') });
   state.player = new Player($('#video'), $('#quality'), onPlayerStatus, () => i18n.t('watch.auto'));
+  state.captions = new CaptionView($('#video'));
+  state.player.onHls = (hls, Hls) => state.captions.attachHls(hls, Hls);
   state.socket = connect();
   wireSocket();
   wireTabs();
   wireForms();
   i18n.onLangChange(() => {
+    state.player.relabel();
     renderProgram();
     renderLineup();
     renderQuestions();

@@ -10,18 +10,12 @@ from typing import Any
 
 import aiohttp
 import socketio
-from yarl import URL
 
-from tests.helpers import Server
+from tests.helpers import Server, cookie_header
 
 HALL = "hall:social-value"
 # Clients opened by the current test; the autouse fixture in conftest closes them all.
 OPEN: list[ChatClient] = []
-
-
-def cookie_header(session: aiohttp.ClientSession, url: str) -> str:
-    jar = session.cookie_jar.filter_cookies(URL(url))
-    return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
 
 
 class Recorder:
@@ -96,11 +90,13 @@ async def connect(
     origin: str | None = "same",
     transports: list[str] | None = None,
     reconnection: bool = False,
+    **client_options: Any,
 ) -> ChatClient:
+    """A connected client; `client_options` go to `socketio.AsyncClient` (e.g. `http_session`)."""
     rec = Recorder()
-    sio = socketio.AsyncClient(reconnection=reconnection)
+    sio = socketio.AsyncClient(reconnection=reconnection, **client_options)
     for event in ("messages", "deleted", "hearts", "viewers", "program", "poll", "questions",
-                  "pinned", "slow", "notice", "moderation"):
+                  "pinned", "slow", "notice", "moderation", "captions", "caption:turn"):
         sio.on(event, _recorder(rec, event))
     headers: dict[str, str] = {}
     if cookies:

@@ -24,9 +24,11 @@ class Raw:
         self.writer = writer
 
     @classmethod
-    async def open(cls, url: str) -> Raw:
+    async def open(cls, url: str, local_host: str | None = None) -> Raw:
+        """Connected from `local_host` (another loopback address: another client address)."""
         port = int(url.rsplit(":", 1)[1])
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        local = (local_host, 0) if local_host else None
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=local)
         writer.write(UPGRADE)
         head = await reader.readuntil(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 101"), head

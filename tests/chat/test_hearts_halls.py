@@ -1,16 +1,37 @@
 """Hearts are exact from 50 clients and reach viewers within 500 ms at <= 5 updates a second;
-halls are rooms with persistent comments (older pages over REST) ranked by hearts."""
+halls are rooms with persistent comments (older pages over REST) ranked by hearts, a popularity
+vote where each viewer's hearts count once per hall per Seoul day; each hall lists its cases."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from tests.chat.clients import HALL, viewer
-from tests.helpers import Server
+import pytest
+
+from innotv.config import Config, ConfigError
+from kernel.clock import ManualClock
+from tests.chat.clients import HALL, connect, viewer, viewer_cookies
+from tests.chat.conftest import close_all
+from tests.helpers import Server, running_server, with_settings
 
 
-async def test_hearts_exact_from_50_clients(server: Server) -> None:
+@pytest.fixture
+async def tapping(config: Config) -> AsyncIterator[Server]:
+    """Every tap counts (`chat_hall_hearts_per_day=0`): the counting pipeline itself, in a hall."""
+    async with running_server(with_settings(config, chat_hall_hearts_per_day=0)) as srv:
+        try:
+            yield srv
+        finally:
+            await close_all()
+
+
+async def test_hearts_exact_from_50_clients(tapping: Server) -> None:
+    server = tapping
     clients = await asyncio.gather(*(viewer(server) for _ in range(50)))
     try:
         await asyncio.gather(*(c.join() for c in clients))
@@ -39,7 +60,8 @@ async def test_hearts_exact_from_50_clients(server: Server) -> None:
         await asyncio.gather(*(c.close() for c in clients))
 
 
-async def test_hearts_rate_is_bounded(server: Server) -> None:
+async def test_hearts_rate_is_bounded(tapping: Server) -> None:
+    server = tapping
     a = await viewer(server)
     b = await viewer(server)
     try:
@@ -76,15 +98,16 @@ async def test_halls_ranking_and_comment_pages(server: Server) -> None:
         await fan.join("hall:failure-expo")
         await fan.join("hall:regional")
         await fan2.join("hall:failure-expo")
-        assert (await fan.call("heart", {"room": "hall:failure-expo", "count": 10}))["ok"]
-        assert (await fan2.call("heart", {"room": "hall:failure-expo", "count": 3}))["ok"]
-        assert (await fan.call("heart", {"room": "hall:regional", "count": 5}))["ok"]
-        await fan.rec.wait_for("hearts", lambda d: d["room"] == "hall:failure-expo" and d["total"] == 13)
-        await fan.rec.wait_for("hearts", lambda d: d["room"] == "hall:regional" and d["total"] == 5)
+        # Ten taps of one viewer count once; another viewer's count too.
+        assert (await fan.call("heart", {"room": "hall:failure-expo", "count": 10}))["counted"] == 1
+        assert (await fan2.call("heart", {"room": "hall:failure-expo", "count": 3}))["counted"] == 1
+        assert (await fan.call("heart", {"room": "hall:regional", "count": 5}))["counted"] == 1
+        await fan.rec.wait_for("hearts", lambda d: d["room"] == "hall:failure-expo" and d["total"] == 2)
+        await fan.rec.wait_for("hearts", lambda d: d["room"] == "hall:regional" and d["total"] == 1)
         async with client.get("/api/halls") as r:
             ranked = (await r.json())["halls"]
         assert [(h["id"], h["hearts"], h["rank"]) for h in ranked[:2]] == [
-            ("failure-expo", 13, 1), ("regional", 5, 2)]
+            ("failure-expo", 2, 1), ("regional", 1, 2)]
 
         ids = []
         for i in range(4):
@@ -106,3 +129,84 @@ async def test_halls_ranking_and_comment_pages(server: Server) -> None:
     finally:
         await fan.close()
         await fan2.close()
+
+
+async def test_a_viewer_counts_once_per_hall_per_seoul_day(config: Config) -> None:
+    """Taps beyond the first of the day count nothing (also from a second connection of the same
+    viewer); at midnight in Seoul (15:00 UTC) the viewer may heart the hall again."""
+    clock = ManualClock(datetime(2026, 11, 26, 14, 59, 0, tzinfo=UTC))  # 23:59 in Seoul
+    async with running_server(config, clock=clock) as server:
+        try:
+            cookies, _session = await viewer_cookies(server)
+            cookies_fan = await connect(server.url, cookies=cookies)
+            await cookies_fan.join()
+            first = await cookies_fan.call("heart", {"room": HALL, "count": 3})
+            assert first == {"ok": True, "counted": 1}
+            again = await cookies_fan.call("heart", {"room": HALL, "count": 1})
+            assert again == {"ok": True, "counted": 0}
+            same_viewer = await connect(server.url, cookies=cookies)
+            await same_viewer.join()
+            assert (await same_viewer.call("heart", {"room": HALL, "count": 1}))["counted"] == 0
+            await cookies_fan.rec.wait_for("hearts", lambda d: d["total"] == 1)
+            rejoined = await cookies_fan.call("join", {"room": HALL})
+            assert rejoined["hearted"] is True and rejoined["hearts"]["total"] == 1
+
+            other = await viewer(server)
+            fresh = await other.join()
+            assert fresh["hearted"] is False
+            assert (await other.call("heart", {"room": HALL, "count": 1}))["counted"] == 1
+            await other.rec.wait_for("hearts", lambda d: d["total"] == 2)
+
+            await clock.advance(timedelta(minutes=1))  # 00:00 in Seoul: a new day
+            next_day = await cookies_fan.call("join", {"room": HALL})
+            assert next_day["hearted"] is False
+            assert (await cookies_fan.call("heart", {"room": HALL, "count": 2}))["counted"] == 1
+            await other.rec.wait_for("hearts", lambda d: d["total"] == 3)
+        finally:
+            await close_all()
+
+
+async def test_every_hall_lists_its_cases(one_server: Server) -> None:
+    client = one_server.client()
+    counts = {}
+    for hall in ("social-value", "digital-services", "participation", "regional", "achievements"):
+        async with client.get(f"/api/halls/{hall}/cases") as r:
+            assert r.status == 200
+            body = await r.json()
+        counts[hall] = body["hall"]["cases"]
+        assert [c["number"] for c in body["cases"]] == list(range(1, len(body["cases"]) + 1))
+        assert len(body["cases"]) == (body["hall"]["cases"] or 0)
+    assert counts == {"social-value": 11, "digital-services": 11, "participation": 11,
+                      "regional": 17, "achievements": None}
+    async with client.get("/api/halls/regional/cases") as r:
+        regional = (await r.json())["cases"]
+    assert regional[0]["title"].startswith("서울특별시") and regional[-1]["title"].startswith("제주")
+    async with client.get("/api/halls/nope/cases") as r:
+        assert r.status == 404 and (await r.json())["error"]["code"] == "unknown_hall"
+
+
+async def test_the_operators_halls_file_names_the_cases(tmp_path: Path, one_server: Server) -> None:
+    halls = tmp_path / "halls.json"
+    halls.write_text(json.dumps({"achievements": [
+        {"title": "국민비서 구삐", "title_en": "Gubby, the people's secretary", "agency": "행정안전부",
+         "url": "https://www.gov.kr/"},
+        {"title": "<b>모바일 신분증</b>"},
+    ]}, ensure_ascii=False))
+    config = with_settings(one_server.config, chat_halls_file=str(halls))
+    async with running_server(config) as server:
+        client = server.client()
+        async with client.get("/api/halls/achievements/cases") as r:
+            body = await r.json()
+        assert body["hall"]["cases"] == 2
+        assert [c["title"] for c in body["cases"]] == ["국민비서 구삐", "<b>모바일 신분증</b>"]
+        assert body["cases"][0]["agency"] == "행정안전부"
+        async with client.get("/api/halls") as r:
+            listed = {h["id"]: h["cases"] for h in (await r.json())["halls"]}
+        assert listed["achievements"] == 2 and listed["social-value"] == 11
+
+    halls.write_text(json.dumps({"achievements": [{"title": ""}]}))
+    with pytest.raises(ConfigError, match=r"chat_halls_file: .*achievements case 1: 'title'"):
+        with_settings(one_server.config, chat_halls_file=str(halls))
+    halls.write_text(json.dumps({"nowhere": []}))
+    with pytest.raises(ConfigError, match="unknown hall 'nowhere'"):
+        with_settings(one_server.config, chat_halls_file=str(halls))

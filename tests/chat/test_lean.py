@@ -34,7 +34,7 @@ async def test_open_packet_and_a_python_socketio_client_takes_the_lean_path(one_
     assert ack["ok"] and service.members.count(HALL) == 1
     assert len(one_server.parts.chat.lean.links) == 1  # served by the lean path ...
     assert not one_server.parts.chat.sio.eio.sockets  # ... not by python-engineio
-    assert (await client.call("heart", {"room": HALL, "count": 3})) == {"ok": True}
+    assert (await client.call("heart", {"room": HALL, "count": 3})) == {"ok": True, "counted": 1}
     assert (await client.call("heart", {"room": HALL, "count": 11}))["error"]["code"] == "invalid_count"
 
 
@@ -86,7 +86,7 @@ async def test_client_that_vanishes_without_a_close_frame_is_cleaned_up(one_serv
     assert len(one_server.parts.chat.lean.links) == 1
     # the survivor is served as before
     raws[2].send('422["heart",{"room":"' + HALL + '","count":2}]')
-    assert await raws[2].until("432") == '432[{"ok":true}]'
+    assert await raws[2].until("432") == '432[{"ok":true,"counted":1}]'
     raws[2].abort()
 
 
@@ -149,7 +149,7 @@ async def test_malformed_packets_drop_only_that_connection(one_server: Server) -
     await binary.connected()
     binary.send("42[]", opcode=2)  # a binary frame: not spoken here
     await binary.closed()
-    assert (await good.call("heart", {"room": HALL, "count": 1})) == {"ok": True}
+    assert (await good.call("heart", {"room": HALL, "count": 1})) == {"ok": True, "counted": 1}
     assert len(service.conns) == 1
 
 

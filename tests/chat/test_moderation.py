@@ -7,8 +7,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from tests.chat.clients import HALL, ChatClient, host, producer, viewer
-from tests.helpers import Server, make_config, running_server
+from tests.chat.clients import HALL, ChatClient, connect, host, producer, viewer
+from tests.helpers import Server, cookie_header, make_config, running_server
 
 
 async def _refused(client: ChatClient, event: str, data: dict[str, Any], code: str = "forbidden") -> None:
@@ -138,8 +138,12 @@ async def test_host_moderation_actions(server: Server) -> None:
 async def test_poll_one_vote_per_viewer_and_reveal(server: Server) -> None:
     prod = await producer(server)
     voters = [await viewer(server) for _ in range(3)]
+    await server.add_user("captioner", "captioner", "captioner-password-1")
+    captioner_session = await server.login("captioner", "captioner-password-1")
+    captioner = await connect(server.url, cookies=cookie_header(captioner_session, server.url))
     try:
         await prod.join()
+        await captioner.join()
         for c in voters:
             await c.join()
         bad = await prod.call("poll:open", {"room": HALL, "question": "Best case?", "choices": ["only"]})
@@ -162,6 +166,8 @@ async def test_poll_one_vote_per_viewer_and_reveal(server: Server) -> None:
         live = await prod.rec.wait_for("poll", lambda d: d.get("counts") == [1, 2, 0])
         assert live["id"] == poll_id
         assert all("counts" not in p for p in voters[0].rec.all("poll"))
+        # a captioner is staff but not a moderator: no counts before the reveal either
+        assert captioner.rec.all("poll") and all("counts" not in p for p in captioner.rec.all("poll"))
         rejoin = await voters[0].call("join", {"room": HALL})
         assert rejoin["poll"]["voted"] is True and "counts" not in rejoin["poll"]
         # close, reveal

@@ -99,7 +99,8 @@ async def test_no_acknowledged_message_lost_on_kill9(
         redis: RedisServer = request.getfixturevalue("redis_server")
         redis_url, prefix = redis.url, f"k{uuid.uuid4().hex[:8]}:"
     data = tmp_path / "data"
-    proc = spawn_server(data, redis_url, prefix)
+    taps = {"INNOTV_CHAT_HALL_HEARTS_PER_DAY": "0"}  # every tap counts: 7 taps are 7 hearts
+    proc = spawn_server(data, redis_url, prefix, extra_env=taps)
     sessions: list[aiohttp.ClientSession] = []
     try:
         await proc.wait_ready()
@@ -122,7 +123,7 @@ async def test_no_acknowledged_message_lost_on_kill9(
         proc.kill9()
         for w in writers:
             await w.close()
-        proc = spawn_server(data, redis_url, prefix)
+        proc = spawn_server(data, redis_url, prefix, extra_env=taps)
         await proc.wait_ready()
         bob, s2 = await _viewer_of(proc.url)
         sessions.append(s2)

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from chat import store_redis
-from chat.store import ChatStores, NewMessage, StoredQuestion, make_chat_stores, question_list
+from chat.store import (
+    Audience,
+    ChatStores,
+    NewMessage,
+    StoredQuestion,
+    make_chat_stores,
+    question_list,
+)
 from innotv.config import Config
 from kernel.core import build_kernel
 from kernel.storage import Backend
@@ -59,8 +66,10 @@ async def test_write_tick_dedupes_and_counts(stores: ChatStores) -> None:
     assert await counters.hearts(OTHER, 100) == (0, 0)
     assert await counters.hearts_totals([ROOM, OTHER]) == {ROOM: 8, OTHER: 0}
     rows = await counters.per_minute(ROOM, 0)
-    assert rows == [{"minute": 100, "messages": 3, "hearts": 5}, {"minute": 101, "messages": 0, "hearts": 3}]
-    assert await counters.per_minute(ROOM, 101) == [{"minute": 101, "messages": 0, "hearts": 3}]
+    assert rows == [{"minute": 100, "messages": 3, "hearts": 5, "viewers": 0},
+                    {"minute": 101, "messages": 0, "hearts": 3, "viewers": 0}]
+    assert await counters.per_minute(ROOM, 101) == [
+        {"minute": 101, "messages": 0, "hearts": 3, "viewers": 0}]
 
 
 async def test_recent_recover_and_delete(stores: ChatStores) -> None:
@@ -150,6 +159,19 @@ async def test_questions_are_capped_per_room(stores: ChatStores) -> None:
     assert await polls.add_question(OTHER, _question("q3", 3), 3) is True  # the cap is per room
 
 
+async def test_hidden_questions_leave_every_list(stores: ChatStores) -> None:
+    polls = stores.polls_and_questions
+    for qid, ts in [("q1", 1), ("q2", 2)]:
+        assert await polls.add_question(ROOM, _question(qid, ts), 10)
+    assert await polls.upvote(ROOM, "q2", "v_a")
+    assert await polls.hide_question(ROOM, "q2") is True
+    assert await polls.hide_question(ROOM, "nope") is False
+    assert await polls.hide_question(OTHER, "q1") is False
+    stored = {s.question["id"]: s for s in await polls.questions(ROOM)}
+    assert stored["q2"].hidden and not stored["q1"].hidden and stored["q2"].votes == 1
+    assert [q["id"] for q in question_list(stored.values(), 10)] == ["q1"]
+
+
 def test_question_list_shapes_and_orders() -> None:
     """No store involved: ties on votes go to the oldest, ties on both to the smaller id."""
     stored = [
@@ -165,6 +187,40 @@ def test_question_list_shapes_and_orders() -> None:
     assert listed[3] == {**_question("q3", 7), "votes": 1, "answered": True}
     assert question_list(stored, 1) == [{**_question("q8", 9), "votes": 4, "answered": False}]
     assert question_list([], 50) == []
+
+
+# ---- audience and hall hearts --------------------------------------------------------------------
+PROGRAM = "program:p1"
+
+
+async def test_audience_keeps_peak_uniques_watch_time_and_viewers_per_minute(stores: ChatStores) -> None:
+    audience, counters = stores.audience, stores.counters
+    assert await audience.audience(PROGRAM) == Audience(0, 0, 0)
+    await audience.record(PROGRAM, 100, 3, 0, ["v_a", "v_b", "v_c"])
+    await audience.record(PROGRAM, 100, 5, 150, ["v_b", "v_d"])  # v_b came back: counted once
+    await audience.record(PROGRAM, 101, 2, 90, [])
+    await audience.record(PROGRAM, 101, 4, 0, [])
+    assert await audience.audience(PROGRAM) == Audience(peak=5, unique=4, watch_seconds=240)
+    assert await audience.audience(OTHER) == Audience(0, 0, 0)
+    await stores.history.write_tick(PROGRAM, [_msg("hi")], [], 2, 101)
+    assert await counters.per_minute(PROGRAM, 0) == [
+        {"minute": 100, "messages": 0, "hearts": 0, "viewers": 5},
+        {"minute": 101, "messages": 1, "hearts": 2, "viewers": 4},
+    ]
+
+
+async def test_hall_hearts_count_up_to_the_days_limit(stores: ChatStores) -> None:
+    hearts = stores.hall_hearts
+    assert await hearts.admit(ROOM, "2026-11-26", "v_a", 3, 1) == 1
+    assert await hearts.admit(ROOM, "2026-11-26", "v_a", 1, 1) == 0
+    assert await hearts.admit(ROOM, "2026-11-26", "v_b", 1, 1) == 1
+    assert await hearts.admit(ROOM, "2026-11-27", "v_a", 1, 1) == 1  # another day
+    assert await hearts.admit(OTHER, "2026-11-26", "v_a", 1, 1) == 1  # another hall
+    assert await hearts.admit(ROOM, "2026-11-28", "v_a", 2, 3) == 2
+    assert await hearts.admit(ROOM, "2026-11-28", "v_a", 5, 3) == 1  # up to the limit, no more
+    assert await hearts.given(ROOM, "2026-11-26", "v_a") == 1
+    assert await hearts.given(ROOM, "2026-11-28", "v_a") == 3
+    assert await hearts.given(ROOM, "2026-11-26", "v_z") == 0
 
 
 # ---- presence ----------------------------------------------------------------------------------
@@ -228,4 +284,5 @@ async def test_redis_tick_after_the_scripts_were_flushed(stores: ChatStores, bac
     result = await history.write_tick(ROOM, [_msg("b")], [], 2, 7)
     assert (result.hearts_total, result.hearts_minute) == (3, 3)
     assert [m["text"] for m in await history.recent(ROOM, 10)] == ["a", "b"]
-    assert await counters.per_minute(ROOM, 0) == [{"minute": 7, "messages": 2, "hearts": 3}]
+    assert await counters.per_minute(ROOM, 0) == [
+        {"minute": 7, "messages": 2, "hearts": 3, "viewers": 0}]

@@ -74,3 +74,24 @@ async def test_serve_prints_link_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
         assert '"msg": "stopped"' in server.output()
     finally:
         server.kill9()
+
+
+def test_halls_template_is_a_file_the_server_takes(tmp_path: Path) -> None:
+    """The operator's way to name the halls' cases: print the template, edit it, point to it."""
+    import json
+
+    printed = innotv("halls", "template")
+    assert printed.returncode == 0, printed.stderr
+    halls = json.loads(printed.stdout)
+    assert {k: len(v) for k, v in halls.items()} == {
+        "social-value": 11, "digital-services": 11, "participation": 11, "regional": 17,
+        "achievements": 0, "failure-expo": 0}
+    halls["achievements"] = [{"title": "국민비서 구삐", "agency": "행정안전부"}]
+    edited = tmp_path / "halls.json"
+    edited.write_text(json.dumps(halls, ensure_ascii=False))
+    again = innotv("halls", "template", env={"INNOTV_CHAT_HALLS_FILE": str(edited)})
+    assert json.loads(again.stdout)["achievements"] == [{"title": "국민비서 구삐", "agency": "행정안전부"}]
+    edited.write_text('{"achievements": [{"title": "x", "url": "javascript:alert(1)"}]}')
+    bad = innotv("halls", "template", env={"INNOTV_CHAT_HALLS_FILE": str(edited)})
+    assert bad.returncode == 2 and "achievements case 1: 'url'" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -46,7 +46,8 @@ async def test_unclosed_strings_do_not_cost_quadratic_time(one_server: Server) -
     producer = await one_server.producer()
     body = b"[" * 65 + b'"a\\' * 21_000  # 63 KiB
     started = time.monotonic()
-    async with producer.post("/api/programs", data=body, headers={"Content-Type": "application/json"}) as resp:
+    headers = {"Content-Type": "application/json"}
+    async with producer.post("/api/programs", data=body, headers=headers) as resp:
         assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_json"
     assert time.monotonic() - started < 5.0  # quadratic: 22 s
 

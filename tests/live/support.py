@@ -29,13 +29,13 @@ def small_config(tmp_path: Path, kind: str = "sqlite", redis_url: str | None = N
 
 async def new_program(server: Server, kind: str = "live", minutes: int = 60,
                       later_hours: int = 0) -> tuple[str, str]:
-    """A program on now (starting a minute ago, or `later_hours` later) and its stream key."""
+    """A program on now (`starts_at: "now"`, or `later_hours` later) and its stream key."""
     producer = await server.producer()
     now = datetime.now(UTC) + timedelta(hours=later_hours)
     body = {
         "title": "라이브 테스트",
         "kind": kind,
-        "starts_at": (now - timedelta(minutes=1)).isoformat(),
+        "starts_at": now.isoformat() if later_hours else "now",
         "ends_at": (now + timedelta(minutes=minutes)).isoformat(),
     }
     async with producer.post("/api/programs", json=body) as resp:
@@ -54,6 +54,15 @@ def process_alive(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def end_program(server: Server, program_id: str) -> dict[str, Any]:
+    """End the program now, as a producer (POST /api/programs/{id}/end); the program."""
+    producer = await server.producer()
+    async with producer.post(f"/api/programs/{program_id}/end") as resp:
+        assert resp.status == 200, await resp.text()
+        program: dict[str, Any] = await resp.json()
+        return program
 
 
 async def wait_for(predicate: Any, within: float = 20.0, what: str = "condition") -> Any:

@@ -5,7 +5,11 @@ top rung. Checked: the multivariant playlist's attributes, CODECS matching the i
 (a wrong one makes players skip the variant), the AAC decoder configuration in every init
 segment, H.264 at most High profile level 4.2, EXTINF within the target duration, an EXT-X-MAP
 before the first segment of every discontinuity, and the fMP4 box structure (ftyp + moov with
-mvex; moof with a tfdt per track + mdat)."""
+mvex; moof with a tfdt per track + mdat). The WebVTT subtitle rendition of the captions: its
+EXT-X-MEDIA (TYPE=SUBTITLES, LANGUAGE, NAME, AUTOSELECT=YES, a URI; DEFAULT=YES only with
+AUTOSELECT=YES; FORCED=NO), every variant naming its group, a playlist that mirrors the video's
+(same media sequence, discontinuity sequence, target duration, EXTINF durations), and segments
+that start with WEBVTT and carry an X-TIMESTAMP-MAP mapping to their video segment's timestamp."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import math
 import re
 import struct
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,6 +76,14 @@ async def test_output_follows_the_rules_safari_relies_on(tmp_path: Path, codec: 
         assert int(next(v for v in lines if v.startswith("#EXT-X-VERSION:")).split(":")[1]) >= 7
         variants = [(attributes(line), lines[i + 1]) for i, line in enumerate(lines)
                     if line.startswith("#EXT-X-STREAM-INF:")]
+        media = [attributes(line) for line in lines if line.startswith("#EXT-X-MEDIA:")]
+        assert [(m["TYPE"], m["GROUP-ID"], m["LANGUAGE"]) for m in media] == [("SUBTITLES", "subs", "ko")]
+        subs = media[0]
+        assert subs["NAME"] == "한국어" and subs["AUTOSELECT"] == "YES" and subs["FORCED"] == "NO"
+        assert subs["DEFAULT"] == "NO" or subs["AUTOSELECT"] == "YES"
+        assert subs["CHARACTERISTICS"] == "public.accessibility.transcribes-spoken-dialog"
+        assert all(attrs.get("SUBTITLES") == "subs" for attrs, _ in variants)
+        await check_subtitle_rendition(viewer, program_id, subs["URI"], variants[0][1])
         for attrs, uri in variants:
             for required in ("BANDWIDTH", "CODECS", "RESOLUTION", "FRAME-RATE"):
                 assert attrs.get(required), f"{required} missing: {attrs}"
@@ -112,3 +125,40 @@ async def test_output_follows_the_rules_safari_relies_on(tmp_path: Path, codec: 
                 assert len(moof[b"traf"]) == 2
                 assert all(b"tfdt" in children(traf) for traf in moof[b"traf"])
         await pub.pc.close()
+
+
+def _head(playlist: str, tag: str) -> str:
+    return next(line.split(":", 1)[1] for line in playlist.splitlines() if line.startswith(tag + ":"))
+
+
+async def check_subtitle_rendition(viewer: Any, program_id: str, uri: str, video_uri: str) -> None:
+    """The subtitle playlist lists the video's segment numbers with the video's durations and
+    discontinuities; each of its segments is WebVTT mapped onto its video segment's timestamp."""
+    async def both() -> tuple[str, str] | None:
+        subs = (await get_text(viewer, f"/hls/{program_id}/{uri}"))[1]
+        video = (await get_text(viewer, f"/hls/{program_id}/{video_uri}"))[1]
+        same = _head(subs, "#EXT-X-MEDIA-SEQUENCE") == _head(video, "#EXT-X-MEDIA-SEQUENCE") and \
+            len(segments(subs)) == len(segments(video))
+        return (subs, video) if same else None
+
+    subs, video = await wait_for(both, what="the subtitle and video playlists at the same segment")
+    for tag in ("#EXT-X-TARGETDURATION", "#EXT-X-DISCONTINUITY-SEQUENCE", "#EXT-X-VERSION"):
+        assert _head(subs, tag) == _head(video, tag), tag
+    assert re.findall(r"#EXTINF:([\d.]+),", subs) == re.findall(r"#EXTINF:([\d.]+),", video)
+    assert subs.count("#EXT-X-DISCONTINUITY\n") == video.count("#EXT-X-DISCONTINUITY\n")
+    assert "#EXT-X-MAP" not in subs
+    folder, rung = uri.rsplit("/", 1)[0], video_uri.split("/")[0]
+    for vtt_name, video_name in list(zip(segments(subs), segments(video), strict=True))[-2:]:
+        assert vtt_name == video_name.replace(".m4s", ".vtt")
+        text = (await get_bytes(viewer, f"/hls/{program_id}/{folder}/{vtt_name}")).decode()
+        assert text.startswith("WEBVTT\n")
+        mapping = re.search(r"^X-TIMESTAMP-MAP=MPEGTS:(\d+),LOCAL:(\d\d):(\d\d):(\d\d)\.(\d{3})$", text, re.M)
+        assert mapping is not None, text
+        mpegts = int(mapping.group(1))
+        local = int(mapping.group(2)) * 3600 + int(mapping.group(3)) * 60 + int(mapping.group(4)) + \
+            int(mapping.group(5)) / 1000
+        data = await get_bytes(viewer, f"/hls/{program_id}/{rung}/{video_name}")
+        moof = children(boxes(data)[-2][1])
+        tfdt = children(moof[b"traf"][0])[b"tfdt"][0]
+        decode_time = int.from_bytes(tfdt[4:12] if tfdt[0] == 1 else tfdt[4:8], "big")
+        assert mpegts - round(local * 90_000) == decode_time  # the segment's start, on the video's clock

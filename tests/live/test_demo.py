@@ -1,9 +1,12 @@
-"""`--demo`: the generated test source is broadcast into the live-now program "demo"."""
+"""`--demo`: the generated test source is broadcast into the program on the air (the program
+"demo", or an expo program when one is on at that hour), whatever the day and hour."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+from kernel.clock import ManualClock
 from live.font import age_ms, read_bits
 from live.source import wall_ms
 from tests.helpers import running_server
@@ -14,13 +17,33 @@ from .support import decode, get_bytes, get_text, maps, segments, small_config, 
 async def test_demo_broadcasts_generated_source(tmp_path: Path) -> None:
     async with running_server(small_config(tmp_path, demo=True)) as server:
         client = server.client()
+        async with client.get("/api/programs/current") as r:
+            on_air = await r.json()
+        assert on_air["state"] == "live", on_air
+        rung = f"/hls/{on_air['id']}/120p"
 
         async def playlist() -> str | None:
-            status, text, _ = await get_text(client, "/hls/demo/120p/live.m3u8")
+            status, text, _ = await get_text(client, f"{rung}/live.m3u8")
             return text if status == 200 and segments(text) else None
 
         text = await wait_for(playlist, within=30, what="demo segments")
-        frames, audio = decode(await get_bytes(client, f"/hls/demo/120p/{maps(text)[-1]}"),
-                               await get_bytes(client, f"/hls/demo/120p/{segments(text)[-1]}"))
+        frames, audio = decode(await get_bytes(client, f"{rung}/{maps(text)[-1]}"),
+                               await get_bytes(client, f"{rung}/{segments(text)[-1]}"))
         assert frames[0].height == 120 and audio > 0
         assert age_ms(read_bits(frames[0]), wall_ms()) < 15_000
+
+
+async def test_demo_plays_into_the_expo_program_on_the_air(tmp_path: Path) -> None:
+    """At 14:30 on 2 Dec the competition is on: the demo adds no program and plays there, so the
+    first page shows video at any hour (this once failed between 14:00 and 15:00 Seoul time)."""
+    clock = ManualClock(datetime(2026, 12, 2, 5, 30, tzinfo=UTC))  # 14:30 in Seoul
+    async with running_server(small_config(tmp_path, demo=True), clock=clock) as server:
+        client = server.client()
+        async with client.get("/api/programs/current") as r:
+            assert (await r.json())["id"] == "expo-2026-12-02"
+
+        async def playlist() -> str | None:
+            status, text, _ = await get_text(client, "/hls/expo-2026-12-02/120p/live.m3u8")
+            return text if status == 200 and segments(text) else None
+
+        await wait_for(playlist, within=30, what="the test source in the competition")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kernel.errors import ApiError
-from live.sdp import chosen_video_codec, validate_offer
+from live.sdp import chosen_video_codec, max_macroblocks, validate_offer
 
 from .test_units import CHROME_LIKE
 
@@ -34,6 +34,10 @@ REFUSED: list[tuple[str, bytes, str, str]] = [
      "unsupported_offer", "Opus"),
     ("two video tracks", (CHROME_LIKE + CHROME_LIKE[CHROME_LIKE.index("m=video"):]).encode(),
      "unsupported_offer", "exactly one sending video"),
+    ("sound without a picture", CHROME_LIKE[: CHROME_LIKE.index("m=video")].encode(),
+     "unsupported_offer", "no video track is sent"),
+    ("two audio tracks", (CHROME_LIKE[: CHROME_LIKE.index("m=video")] + CHROME_LIKE[
+        CHROME_LIKE.index("m=audio"):]).encode(), "unsupported_offer", "at most one sending audio"),
 ]
 
 
@@ -63,3 +67,27 @@ def test_the_answer_tells_which_video_codec_was_chosen() -> None:
     assert chosen_video_codec(answer.replace("SAVPF 102 96", "SAVPF 96 102")) == "vp8"
     assert chosen_video_codec(answer.replace("VP8", "VP9").replace("SAVPF 102 96", "SAVPF 96")) is None
     assert chosen_video_codec("v=0\r\n") is None
+
+
+def test_a_camera_without_a_microphone_may_publish() -> None:
+    video_only = CHROME_LIKE[CHROME_LIKE.index("m=video"):]
+    # (the bundle then names the video section only, as a browser's offer does)
+    head = CHROME_LIKE[: CHROME_LIKE.index("m=audio")].replace("BUNDLE 0 1", "BUNDLE 1")
+    no_audio_section = head + video_only
+    summary = validate_offer(no_audio_section.encode())
+    assert summary.video_codecs == ("H264",) and not summary.has_audio
+    # a browser that added an audio transceiver but has no track sends nothing on it
+    inactive = CHROME_LIKE.replace("a=mid:0\r\na=sendonly", "a=mid:0\r\na=inactive")
+    assert not validate_offer(inactive.encode()).has_audio
+    assert validate_offer(CHROME_LIKE.encode()).has_audio
+
+
+def test_the_answer_tells_the_largest_frame_the_publisher_may_send() -> None:
+    answer = "\r\n".join(["v=0", "m=video 9 UDP/TLS/RTP/SAVPF 102", "a=rtpmap:102 H264/90000",
+                          "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+                          ""])
+    assert max_macroblocks(answer) == 3600  # level 3.1: 1280x720
+    assert max_macroblocks(answer.replace("42e01f", "42e028")) == 8192  # level 4: 1920x1080
+    vp8 = "\r\n".join(["v=0", "m=video 9 UDP/TLS/RTP/SAVPF 96", "a=rtpmap:96 VP8/90000", ""])
+    assert max_macroblocks(vp8) is None
+    assert max_macroblocks(vp8 + "a=fmtp:96 max-fs=1200\r\n") == 1200

@@ -10,8 +10,8 @@ from innotv.app import create_app
 from innotv.config import ConfigError
 from kernel.errors import ApiError
 from live.fmp4 import BoxSink
-from live.ladder import fit_ladder, parse_ladder
-from live.media import RenditionLog
+from live.ladder import PublisherLimits, fit_ladder, parse_ladder, publisher_ladder
+from live.media import RenditionLog, Segment, peak_bitrate
 from live.sdp import validate_offer
 from tests.helpers import make_config
 
@@ -46,6 +46,51 @@ def test_ladder_parsing_and_fitting() -> None:
     for bad in ("", "720", "720p", "720p30:abc", "5000p30", "720p99", "720p30,720p25"):
         with pytest.raises(ValueError):
             parse_ladder(bad)
+
+
+def test_a_publishers_ladder_is_the_configured_one_capped_by_what_it_can_send() -> None:
+    ladder = parse_ladder("1080p30:5000,720p30:2800,360p30:800")
+
+    def names(limits: PublisherLimits) -> list[tuple[str, int, int]]:
+        return [(r.name, r.width, r.height) for r in publisher_ladder(ladder, limits)]
+
+    assert names(PublisherLimits()) == [("1080p", 1920, 1080), ("720p", 1280, 720), ("360p", 640, 360)]
+    assert names(PublisherLimits(size=(1280, 720))) == [("720p", 1280, 720), ("360p", 640, 360)]
+    assert names(PublisherLimits(size=(720, 1280))) == [  # a phone held upright
+        ("1080p", 608, 1080), ("720p", 404, 720), ("360p", 202, 360)]
+    assert names(PublisherLimits(max_macroblocks=3600)) == [("720p", 1280, 720), ("360p", 640, 360)]
+    assert names(PublisherLimits(size=(320, 180), max_macroblocks=3600)) == [("180p", 320, 180)]
+    assert names(PublisherLimits(max_macroblocks=99)) == [("360p", 640, 360)]  # the lowest, at least
+
+
+def test_a_picture_of_another_shape_is_bordered_not_stretched() -> None:
+    import av
+
+    from live.scaler import Scaler
+
+    white = av.VideoFrame(640, 480, "yuv420p")  # 4:3 into a 16:9 rung: pillarbox
+    for index, value in ((0, 235), (1, 128), (2, 128)):
+        white.planes[index].update(bytes([value]) * white.planes[index].buffer_size)
+    out = Scaler(640, 360)(white, 0)
+    assert (out.width, out.height) == (640, 360)
+    luma, stride = bytes(out.planes[0]), out.planes[0].line_size
+    row = luma[180 * stride : 180 * stride + 640]
+    assert max(row[:75]) < 40 and max(row[-75:]) < 40, "black borders left and right"
+    assert min(row[90:550]) > 200, "the picture itself, 480 wide, in the middle"
+    same_shape = Scaler(320, 180)(av.VideoFrame(1280, 720, "yuv420p"), 0)
+    assert (same_shape.width, same_shape.height) == (320, 180)
+
+
+def test_peak_segment_bit_rate_follows_rfc_8216() -> None:
+    def seg(size: int | None, duration: float) -> Segment:
+        return Segment(0, 0, duration, False, "seg-0.m4s", size)
+
+    # 1 s segments: each one is a run of its own
+    assert peak_bitrate([seg(100_000, 1.0), seg(300_000, 1.0)], 1.0) == 2_400_000
+    # a 0.2 s tail is too short on its own (runs last 0.5-1.5 target durations): it joins the one before
+    assert peak_bitrate([seg(100_000, 1.0), seg(50_000, 0.2)], 1.0) == 1_000_000
+    assert peak_bitrate([seg(None, 1.0)], 1.0) == 0
+    assert peak_bitrate([seg(300_000, 1.0), seg(100_000, 1.0)], 1.0, last_only=True) == 800_000
 
 
 def test_browser_like_offers_are_judged_by_what_aiortc_can_take() -> None:
@@ -93,3 +138,42 @@ def test_target_duration_fits_rounded_segment_lengths(tmp_path: Path) -> None:
     log.add(0, b"x", 1.5, False)
     assert "#EXT-X-TARGETDURATION:2\n" in log.live_text()
     assert "#EXT-X-TARGETDURATION:2\n" in RenditionLog(tmp_path / "s", 1.5, 6).live_text()
+
+
+def test_the_input_meter_measures_the_last_seconds() -> None:
+    """What the stream health shows: pictures a second, kbit/s and size over a 5 s window."""
+    from live.meter import InputMeter
+
+    now = [100.0]
+    meter = InputMeter(window_s=5.0, clock=lambda: now[0])
+    assert meter.status() is None
+    for _ in range(60):  # 30 pictures a second of 5,000 bytes each, for 2 s
+        meter.packet(5_000)
+        meter.picture(1280, 720)
+        now[0] += 1 / 30
+    assert meter.status() == {"width": 1280, "height": 720, "fps": 30.0, "kbps": 1200.0}
+    now[0] += 10  # then nothing: the window is empty
+    assert meter.status() is None
+    for _ in range(25):  # the demo source: pictures, no encoded packets
+        meter.picture(640, 360)
+        now[0] += 0.2
+    assert meter.status() == {"width": 640, "height": 360, "fps": pytest.approx(5.0, abs=0.25),
+                              "kbps": None}
+    meter.reset()
+    assert meter.status() is None
+
+
+def test_the_input_meter_reads_the_media_times_not_the_arrival() -> None:
+    """A busy machine that handles 3 s of 15 fps video in a 1 s burst still reads 15 fps."""
+    from live.meter import InputMeter
+
+    now = [50.0]
+    meter = InputMeter(window_s=5.0, clock=lambda: now[0])
+    for i in range(45):
+        meter.packet(2_000, media_t=i / 15)
+        meter.picture(320, 240, media_t=i / 15)
+        now[0] += 1 / 45
+    status = meter.status()
+    assert status is not None
+    assert status["fps"] == pytest.approx(15.0, abs=0.1)
+    assert status["kbps"] == pytest.approx(2_000 * 8 * 15 / 1000, rel=0.02)

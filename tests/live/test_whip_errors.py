@@ -36,12 +36,14 @@ async def _offer() -> str:
 
 
 async def _post(server: Server, program_id: str, body: bytes | str, key: str | None,
-                ctype: str = "application/sdp") -> tuple[int, dict[str, str], dict[str, str]]:
+                ctype: str = "application/sdp",
+                query: str = "") -> tuple[int, dict[str, str], dict[str, str]]:
     headers = {"Content-Type": ctype}
     if key is not None:
         headers["Authorization"] = f"Bearer {key}"
     async with aiohttp.ClientSession() as raw:  # another origin, no cookies: like OBS
-        async with raw.post(f"{server.url}/whip/{program_id}", data=body, headers=headers) as resp:
+        url = URL(f"{server.url}/whip/{program_id}{query}", encoded=True)
+        async with raw.post(url, data=body, headers=headers) as resp:
             payload = await resp.json() if resp.content_type == "application/json" else {}
             return resp.status, payload.get("error", {}), dict(resp.headers)
 
@@ -94,9 +96,15 @@ async def test_bad_requests_are_refused_with_json(live_server: Server) -> None:
     no_opus = offer.replace("opus/48000", "speex/48000")
     status, err, _ = await _post(server, program_id, no_opus, key)
     assert status == 400 and "Opus" in err["message"]
-    video_only = offer.split("m=audio")[0]
-    status, err, _ = await _post(server, program_id, video_only, key)
-    assert status == 400 and "no audio track" in err["message"]
+    session = offer.split("m=video")[0]
+    audio = "m=audio" + offer.split("m=audio")[1]
+    status, err, _ = await _post(server, program_id, session + audio, key)  # sound, no picture
+    assert (status, err["code"]) == (400, "unsupported_offer") and "no video track" in err["message"]
+    for query in ("?size=big", "?size=0x0", "?size=1280x99999", "?size=1280x720&size=640x360",
+                  "?size=1280%C3%97720", "?size="):
+        status, err, _ = await _post(server, program_id, offer, key, query=query)
+        assert (status, err["code"]) == (400, "invalid_size"), query
+        assert "1280x720" in err["message"]
 
     # CORS preflight from another origin's page
     async with aiohttp.ClientSession() as raw:
@@ -116,7 +124,7 @@ async def test_bad_requests_are_refused_with_json(live_server: Server) -> None:
     viewer = server.client()
     pub = await whip_publish(viewer, f"{server.url}/whip/{program_id}", key)
     status, err, _ = await _post(server, program_id, await _offer(), key)
-    assert (status, err["code"]) == (409, "already_publishing")
+    assert (status, err.get("code")) == (409, "already_publishing"), (status, err)
     await pub.pc.close()
 
 

@@ -1,6 +1,6 @@
 """End to end: an aiortc client publishes the generated source over WHIP; the HLS ladder appears,
-decodes at the ladder's sizes, carries on with the slate when the publisher drops, and becomes a
-replay after DELETE or the end of the program."""
+decodes at the ladder's sizes, carries on with the slate when the publisher drops or stops for a
+break, and becomes a replay at the end of the program."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.helpers import running_server
 
 from .support import (
     decode,
+    end_program,
     ffprobe,
     get_bytes,
     get_text,
@@ -34,7 +35,15 @@ async def _playlist_with(client: aiohttp.ClientSession, path: str, count: int) -
     return text if status == 200 and len(segments(text)) >= count else None
 
 
-async def test_publish_ladder_decodes_and_replay_after_delete(tmp_path: Path) -> None:
+async def _after_discontinuity(client: aiohttp.ClientSession, path: str, count: int) -> str | None:
+    """The live playlist once it lists `count` segments after a discontinuity."""
+    _, text, _ = await get_text(client, path)
+    after = text.split(DISC, 1)
+    return text if len(after) == 2 and len(segments(after[1])) >= count else None
+
+
+async def test_publish_ladder_decodes_a_break_shows_the_slate_and_the_end_makes_the_replay(
+        tmp_path: Path) -> None:
     async with running_server(small_config(tmp_path)) as server:
         program_id, key = await new_program(server)
         viewer = server.client()
@@ -78,6 +87,8 @@ async def test_publish_ladder_decodes_and_replay_after_delete(tmp_path: Path) ->
             assert (video["codec_name"], video["width"], video["height"]) == ("h264", width, height)
             assert any(s["codec_name"] == "aac" for s in streams)
 
+        # the host stops for a break (WHIP DELETE while the program is live): the slate plays
+        await wait_for_state(server, program_id, "live")
         async with aiohttp.ClientSession() as raw:
             async with raw.delete(server.url + pub.location) as resp:
                 assert resp.status == 200
@@ -85,7 +96,15 @@ async def test_publish_ladder_decodes_and_replay_after_delete(tmp_path: Path) ->
                 assert resp.status == 404
                 assert (await resp.json())["error"]["code"] == "session_not_found"
         await pub.pc.close()
+        path = f"/hls/{program_id}/240p/live.m3u8"
+        await wait_for(lambda: _after_discontinuity(viewer, path, 2), what="the slate after the break")
+        status, _, _ = await get_text(viewer, f"/vod/{program_id}/master.m3u8")
+        assert status == 404, "no replay while the program is on"
+        program = await server.parts.schedule.service.get(program_id)
+        assert program is not None and program.state == "live", "a break leaves the program on"
 
+        await end_program(server, program_id)
+        await wait_for_state(server, program_id, "replay")
         status, vod, _ = await get_text(viewer, f"/vod/{program_id}/master.m3u8")
         assert status == 200, vod
         assert "240p/vod.m3u8" in vod
@@ -93,12 +112,15 @@ async def test_publish_ladder_decodes_and_replay_after_delete(tmp_path: Path) ->
         assert "#EXT-X-PLAYLIST-TYPE:VOD" in rendition and rendition.rstrip().endswith("#EXT-X-ENDLIST")
         names = segments(rendition)
         assert names[0] == "seg-0.m4s" and len(names) >= 2
+        assert DISC not in rendition and maps(rendition) == ["init-0.mp4"], "the break's slate is cut"
         first, _ = decode(await get_bytes(viewer, f"/vod/{program_id}/240p/init-0.mp4"),
                           await get_bytes(viewer, f"/vod/{program_id}/240p/seg-0.m4s"))
         assert first[0].width == 320
-        # the program is still on: DELETE alone does not turn it into a replay
-        program = await server.parts.schedule.service.get(program_id)
-        assert program.state != "replay"
+        # the slate after the stop is not part of the replay, nor served under /vod/
+        _, live_text, _ = await get_text(viewer, path)
+        slate = segments(live_text.split(DISC, 1)[1])[0]
+        status, _, _ = await get_text(viewer, f"/vod/{program_id}/240p/{slate}")
+        assert slate not in names and status == 404
 
 
 async def test_publisher_drop_shows_slate_and_republish_continues(tmp_path: Path) -> None:
@@ -114,12 +136,8 @@ async def test_publisher_drop_shows_slate_and_republish_continues(tmp_path: Path
         await wait_for(lambda: _playlist_with(viewer, path, 2), what="first segments")
         await pub.pc.close()  # vanish without DELETE
 
-        async def slate_shown() -> str | None:
-            _, text, _ = await get_text(viewer, path)
-            after = text.split(DISC, 1)
-            return text if len(after) == 2 and len(segments(after[1])) >= 2 else None
-
-        text = await wait_for(slate_shown, what="slate segments after a discontinuity")
+        text = await wait_for(lambda: _after_discontinuity(viewer, path, 2),
+                              what="slate segments after a discontinuity")
         slate_part = text.split(DISC, 1)[1]
         init = await get_bytes(viewer, f"/hls/{program_id}/240p/{maps(slate_part)[0]}")
         first_slate = segments(slate_part)[0]
@@ -185,34 +203,34 @@ async def test_recording_continues_across_a_restart(tmp_path: Path) -> None:
         program_id, key = await new_program(server)
         viewer = server.client()
         pub = await whip_publish(viewer, f"{server.url}/whip/{program_id}", key)
-        await wait_for(lambda: _playlist_with(viewer, f"/hls/{program_id}/240p/live.m3u8", 2),
-                       what="segments before the restart")
+        before = await wait_for(lambda: _playlist_with(viewer, f"/hls/{program_id}/240p/live.m3u8", 2),
+                                what="segments before the restart")
         async with aiohttp.ClientSession() as raw:
             async with raw.delete(server.url + pub.location) as resp:
                 assert resp.status == 200
         await pub.pc.close()
-        _, before, _ = await get_text(viewer, f"/vod/{program_id}/240p/vod.m3u8")
-    count_before = len(segments(before))
+    count_before = max(int(name[4:-4]) for name in segments(before)) + 1
 
     async with running_server(config) as server:
         viewer = server.client()
         pub = await whip_publish(viewer, f"{server.url}/whip/{program_id}", key)
 
         async def new_segments() -> str | None:
+            # init-0: the first run, init-1: its slate (a break until the server stopped), init-2: now
             _, text, _ = await get_text(viewer, f"/hls/{program_id}/240p/live.m3u8")
-            seqs = [int(name[4:-4]) for name in segments(text)]
-            return text if seqs and max(seqs) >= count_before + 1 else None
+            last = text.rsplit("#EXT-X-MAP", 1)[-1]
+            return text if maps(text)[-1:] == ["init-2.mp4"] and len(segments(last)) >= 2 else None
 
         await wait_for(new_segments, what="numbering that continues after the restart")
-        async with aiohttp.ClientSession() as raw:
-            async with raw.delete(server.url + pub.location) as resp:
-                assert resp.status == 200
+        await end_program(server, program_id)
         await pub.pc.close()
+        await wait_for_state(server, program_id, "replay")
         _, after, _ = await get_text(viewer, f"/vod/{program_id}/240p/vod.m3u8")
     names = segments(after)
-    assert names[:count_before] == segments(before), "the first part is kept as it was"
+    assert names[:count_before] == [f"seg-{i}.m4s" for i in range(count_before)], "the first part is kept"
     assert len(names) > count_before and DISC in after and len(set(maps(after))) >= 2
-    assert names == [f"seg-{i}.m4s" for i in range(len(names))]
+    numbers = [int(name[4:-4]) for name in names]
+    assert numbers == sorted(set(numbers)), "one timeline: the slate between the runs is cut"
 
 
 async def test_h264_publisher_top_rung_is_repackaged_and_aligned(tmp_path: Path) -> None:
@@ -232,10 +250,9 @@ async def test_h264_publisher_top_rung_is_repackaged_and_aligned(tmp_path: Path)
             assert frames[0].key_frame and (frames[0].width, frames[0].height) == (320, 240) and audio > 0
             assert ffprobe(init, await get_bytes(viewer, f"/hls/{program_id}/240p/{name}"))[0]["width"] == 320
         await wait_for(lambda: _playlist_with(viewer, f"/hls/{program_id}/120p/live.m3u8", 3), what="120p")
-        async with aiohttp.ClientSession() as raw:  # the publisher stops: the replay is written
-            async with raw.delete(server.url + pub.location) as resp:
-                assert resp.status == 200
+        await end_program(server, program_id)  # the program ends: the replay is written
         await pub.pc.close()
+        await wait_for_state(server, program_id, "replay")
         _, vod_top, _ = await get_text(viewer, f"/vod/{program_id}/240p/vod.m3u8")
         _, vod_low, _ = await get_text(viewer, f"/vod/{program_id}/120p/vod.m3u8")
         durations = [[line for line in text.splitlines() if line.startswith("#EXTINF")]

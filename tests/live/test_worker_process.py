@@ -95,8 +95,11 @@ async def test_workers_do_not_outlive_a_killed_server(tmp_path: Path) -> None:
     try:
         await server.wait_ready()
         async with aiohttp.ClientSession() as client:
+            async with client.get(f"{server.url}/api/programs/current") as r:
+                on_air = (await r.json())["id"]  # "demo", or an expo program on at this hour
+
             async def worker_pids() -> set[int] | None:
-                status, text, _ = await get_text(client, f"{server.url}/hls/demo/240p/live.m3u8")
+                status, text, _ = await get_text(client, f"{server.url}/hls/{on_air}/240p/live.m3u8")
                 return _children(server.proc.pid) or None if status == 200 and segments(text) else None
 
             pids = await wait_for(worker_pids, what="the demo's worker process")

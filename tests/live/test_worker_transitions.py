@@ -4,6 +4,8 @@ and a fake monotonic clock, so silence, the slate and the retry delay need no sl
 
 from __future__ import annotations
 
+import io
+import struct
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -12,14 +14,15 @@ from typing import Any
 import av
 import pytest
 
-from live.ladder import parse_ladder
+from live.ladder import PublisherLimits, parse_ladder
 from live.media import ProgramMedia
 from live.source import AUDIO_SAMPLES, TestPattern, Tone
 from live.worker import WorkerLoop, WorkerSettings
 
 FPS = 15
-# 180p is taller than the 160x90 source, so fitting keeps 90p only, at the source's own width
+# 180p is taller than the 160x90 source a publisher announces, so its ladder is 90p only
 LADDER = parse_ladder("180p15:200,90p15:100")
+WALL = 1_800_000_000.0  # the fake wall clock's offset from the fake monotonic one
 SLATE_AFTER_S = 0.5
 
 
@@ -66,10 +69,19 @@ def source() -> Iterator[Source]:
     src.pattern.close()
 
 
-def make_loop(tmp_path: Path, clock: Clock, passthrough: bool = True) -> WorkerLoop:
+ANNOUNCED = PublisherLimits(size=(160, 90))
+
+
+def make_loop(tmp_path: Path, clock: Clock, passthrough: bool = True,
+              announce: PublisherLimits | None = ANNOUNCED) -> WorkerLoop:
+    """A loop whose publishers "a", "b" and "c" announce `announce` (None: say nothing)."""
     media = ProgramMedia(tmp_path, "p", 1.0, 6)
     settings = WorkerSettings(LADDER, 1.0, "ultrafast", SLATE_AFTER_S, 60, passthrough=passthrough, threads=1)
-    return WorkerLoop(media, settings, clock=clock)
+    loop = WorkerLoop(media, settings, clock=clock, wall=lambda: clock.now + WALL)
+    if announce is not None:
+        for epoch in "abc":
+            loop.handle("publisher", epoch, announce)
+    return loop
 
 
 def feed(loop: WorkerLoop, clock: Clock, source: Source, epoch: str, seconds: float) -> None:
@@ -81,20 +93,48 @@ def feed(loop: WorkerLoop, clock: Clock, source: Source, epoch: str, seconds: fl
             loop.handle("audio", epoch, sound)
 
 
-def vod(loop: WorkerLoop) -> str:
-    return (loop.media.dir / "90p" / "vod.m3u8").read_text()
-
-
-def test_first_picture_starts_a_live_session_and_picks_the_rungs(
+def test_first_picture_starts_a_live_session_with_the_rungs_the_publisher_announced(
         tmp_path: Path, clock: Clock, source: Source) -> None:
     loop = make_loop(tmp_path, clock)
     assert (loop.mode, loop.session, loop.timeout()) == ("idle", None, None)
-    loop.handle("video", "a", source.picture())
+    small = source.picture().reformat(width=96, height=54)  # WebRTC starts small
+    loop.handle("video", "a", small)
     assert (loop.mode, loop.session_kind, loop.epoch) == ("live", "encode", "a")
     assert [(r.name, r.width, r.height) for r in loop.media.rungs] == [("90p", 160, 90)]
     assert loop.session is not None and loop.session.last_video_t == loop.session.t0
     assert loop.timeout() == pytest.approx(SLATE_AFTER_S)
     assert loop.errors == 0
+
+
+def test_without_an_announcement_the_ladder_is_the_configured_one(
+        tmp_path: Path, clock: Clock, source: Source) -> None:
+    loop = make_loop(tmp_path, clock, announce=None)
+    loop.handle("video", "a", source.picture().reformat(width=96, height=54))
+    assert [(r.name, r.width, r.height) for r in loop.media.rungs] == [("180p", 320, 180), ("90p", 160, 90)]
+    # H.264 level 1.1 allows 396 macroblocks (352x288): 180p (20x12 = 240) fits, a 240p rung would not
+    capped = make_loop(tmp_path / "capped", clock, announce=PublisherLimits(max_macroblocks=99))
+    capped.handle("video", "a", source.picture())
+    assert [r.name for r in capped.media.rungs] == ["90p"]
+
+
+def test_every_picture_leaves_at_its_rungs_size_whatever_comes_in(
+        tmp_path: Path, clock: Clock, source: Source) -> None:
+    loop = make_loop(tmp_path, clock, announce=None)
+    for width, height in ((96, 54), (160, 90), (120, 90), (320, 180)):  # growing, another shape
+        for _ in range(FPS):
+            clock.advance(1 / FPS)
+            loop.handle("video", "a", source.picture().reformat(width=width, height=height))
+            for sound in source.sounds():
+                loop.handle("audio", "a", sound)
+    loop.handle("stop", True, None)
+    for rung in loop.media.rungs:
+        log = loop.media.logs[rung.name]
+        assert len(log.segments) >= 4
+        for seg in log.segments:
+            data = (log.dir / f"init-{seg.init}.mp4").read_bytes() + (log.dir / seg.file).read_bytes()
+            with av.open(io.BytesIO(data), "r", format="mp4") as container:
+                sizes = {(f.width, f.height) for f in container.decode(video=0)}
+            assert sizes == {(rung.width, rung.height)}, (rung.name, seg.file, sizes)
 
 
 def test_sound_before_any_picture_is_ignored(tmp_path: Path, clock: Clock, source: Source) -> None:
@@ -150,7 +190,9 @@ def test_a_new_epoch_after_the_slate_starts_a_new_live_session(
     feed(loop, clock, source, "b", 0.5)
     loop.handle("stop", True, None)
     assert loop.recorded is True
-    assert vod(loop).count("#EXT-X-DISCONTINUITY\n") == 2  # live -> slate -> live
+    segments = loop.media.logs["90p"].segments
+    assert [s.seq for s in segments if s.discontinuity] == [  # live -> slate -> live
+        next(s.seq for s in segments if s.slate), next(s.seq for s in segments if s.init == 2)]
 
 
 def test_frames_of_a_finished_epoch_are_ignored(tmp_path: Path, clock: Clock, source: Source) -> None:
@@ -192,14 +234,29 @@ def test_silence_longer_than_slate_after_s_gets_the_slate_then_the_publisher_res
     assert loop.session is not None and loop.session.last_video_t == loop.session.t0
 
 
-def test_stop_with_finalise_writes_the_replay_playlists(tmp_path: Path, clock: Clock, source: Source) -> None:
+def test_stop_with_finalise_ends_the_live_playlists(tmp_path: Path, clock: Clock, source: Source) -> None:
     loop = make_loop(tmp_path, clock)
     feed(loop, clock, source, "a", 1.5)
     loop.handle("stop", True, None)
     assert (loop.mode, loop.recorded, loop.session) == ("stopped", True, None)
-    assert vod(loop).rstrip().endswith("#EXT-X-ENDLIST") and vod(loop).count("seg-") == 2
-    assert (loop.media.dir / "vod.m3u8").exists()
-    assert "#EXT-X-ENDLIST" in (loop.media.dir / "90p" / "live.m3u8").read_text()
+    assert (loop.media.dir / "90p" / "live.m3u8").read_text().rstrip().endswith("#EXT-X-ENDLIST")
+    assert not list(loop.media.dir.glob("**/vod.m3u8")), "the server writes the replay (replay.py)"
+
+
+def test_segments_carry_their_wall_clock_start_and_slate_segments_say_so(
+        tmp_path: Path, clock: Clock, source: Source) -> None:
+    started = clock.now + 1 / FPS  # the first picture
+    loop = _to_slate_after_gone(tmp_path, clock, source)
+    clock.advance(1.5)
+    loop.handle("tick", None, None)
+    loop.handle("stop", True, None)
+    segments = loop.media.logs["90p"].segments
+    live, slate = [s for s in segments if not s.slate], [s for s in segments if s.slate]
+    assert live and slate and all(s.init == 0 for s in live) and all(s.init == 1 for s in slate)
+    assert live[0].at == round((started + WALL) * 1000)
+    assert live[1].at == live[0].at + round(live[0].duration * 1000)
+    assert slate[0].at is not None and slate[0].at >= live[-1].at
+    assert all(s.size and s.size > 0 for s in segments)
 
 
 def test_stop_without_finalise_writes_no_replay(tmp_path: Path, clock: Clock, source: Source) -> None:
@@ -236,12 +293,21 @@ def test_a_frame_that_raises_is_counted_and_frames_wait_for_the_retry_time(
 
 # ---- encoded packets (what the WHIP ingest hands over) ----
 
-def _h264_packets(source: Source, count: int) -> list[av.Packet[Any]]:
+def _h264_packets(source: Source, count: int, size: tuple[int, int] = (160, 90),
+                  first_pts: int = 0) -> list[av.Packet[Any]]:
+    """`count` pictures as a publisher's H.264 (a keyframe first, then every second)."""
     enc = av.CodecContext.create("libx264", "w")
-    enc.width, enc.height, enc.pix_fmt = 160, 90, "yuv420p"
+    enc.width, enc.height, enc.pix_fmt = size[0], size[1], "yuv420p"
     enc.time_base, enc.framerate = Fraction(1, 90_000), Fraction(FPS)
     enc.options = {"preset": "ultrafast", "tune": "zerolatency", "x264-params": f"keyint={FPS}"}
-    packets = [p for _ in range(count) for p in enc.encode(source.picture())]
+    packets = []
+    for i in range(count):
+        picture = source.picture()
+        if (picture.width, picture.height) != size:
+            picture = picture.reformat(width=size[0], height=size[1])
+        picture.pts = first_pts + i * 90_000 // FPS
+        packets += enc.encode(picture)
+    packets += enc.encode(None)
     return [_received(bytes(p), p.pts, Fraction(1, 90_000), bool(p.is_keyframe)) for p in packets]
 
 
@@ -286,3 +352,44 @@ def test_a_packet_that_does_not_decode_is_counted_and_skipped(tmp_path: Path, cl
     loop = make_loop(tmp_path, clock)
     loop.handle("packet", "a", ("h264", _received(bytes(100), 0, Fraction(1, 90_000), False)))
     assert (loop.decode_errors, loop.packets, loop.errors, loop.mode) == (1, 1, 0, "idle")
+
+
+def test_pass_through_only_while_the_pictures_have_the_top_rungs_exact_size(
+        tmp_path: Path, clock: Clock, source: Source) -> None:
+    loop = make_loop(tmp_path, clock)
+    kinds = []
+    pts = 0
+    for size in ((96, 54), (160, 90), (128, 72), (160, 90)):  # a browser ramping up, then down and up
+        for packet in _h264_packets(source, FPS, size, pts):
+            clock.advance(1 / FPS)
+            loop.handle("packet", "a", ("h264", packet))
+            kinds.append(loop.session_kind)
+        pts += 90_000
+    runs = [k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k]
+    assert runs == ["encode", "passthrough", "encode", "passthrough"]
+    loop.handle("stop", True, None)
+    log = loop.media.logs["90p"]
+    assert len({s.init for s in log.segments}) == 4 and sum(s.discontinuity for s in log.segments) == 3
+    for seg in log.segments:  # every segment of the rung at its size, passed through or encoded
+        data = (log.dir / f"init-{seg.init}.mp4").read_bytes() + (log.dir / seg.file).read_bytes()
+        with av.open(io.BytesIO(data), "r", format="mp4") as container:
+            assert {(f.width, f.height) for f in container.decode(video=0)} == {(160, 90)}
+
+
+def test_a_publisher_without_sound_gets_silence(tmp_path: Path, clock: Clock, source: Source) -> None:
+    loop = make_loop(tmp_path, clock, announce=PublisherLimits(size=(160, 90), audio=False))
+    for _ in range(round(1.5 * FPS)):
+        clock.advance(1 / FPS)
+        loop.handle("video", "a", source.picture())  # pictures only
+    session = loop.session
+    assert session is not None and session.last_video_t is not None
+    assert session.audio_samples >= (session.last_video_t - session.t0) * 48_000
+    loop.handle("stop", True, None)
+    log = loop.media.logs["90p"]
+    seg = log.segments[0]
+    data = (log.dir / f"init-{seg.init}.mp4").read_bytes() + (log.dir / seg.file).read_bytes()
+    with av.open(io.BytesIO(data), "r", format="mp4") as container:
+        sound = [f for f in container.decode(audio=0)]
+    assert sound and sound[0].format.name == "fltp"
+    samples = [v for f in sound for p in f.planes for (v,) in struct.iter_unpack("<f", bytes(p))]
+    assert samples and max(abs(v) for v in samples) < 1e-3, "silence"

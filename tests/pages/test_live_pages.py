@@ -40,7 +40,7 @@ async def live_program(site: Server) -> dict[str, object]:
     producer = await site.producer()
     now = datetime.now(SEOUL).replace(microsecond=0)
     body = {"title": "혁신TV 생방송", "kind": "live", "hosts": [HOST[0]],
-            "starts_at": (now - timedelta(seconds=70)).isoformat(),
+            "starts_at": "now",
             "ends_at": (now + timedelta(hours=1)).isoformat()}
     async with producer.post("/api/programs", json=body) as response:
         assert response.status == 201, await response.text()
@@ -90,6 +90,15 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     options = await alice.page.locator("#quality option").all_inner_texts()
     assert options[0] == "자동" and len(options) >= 2
     assert all(o.endswith("p") for o in options[1:]), options
+    # English mode names the automatic quality too.
+    await alice.page.click("#lang")
+    await expect(alice.page.locator("#quality option").first).to_have_text("Auto")
+    await alice.page.click("#lang")
+    await expect(alice.page.locator("#quality option").first).to_have_text("자동")
+    # The unmute button (the picture starts muted) keeps clear of the lower third (captions, names).
+    unmute = await alice.page.locator("#unmute").bounding_box()
+    player = await alice.page.locator(".player").bounding_box()
+    assert unmute and player and unmute["y"] + unmute["height"] <= player["y"] + player["height"] * 2 / 3
     latency = float(await video.get_attribute("data-latency") or "nan")
     print(f"hls.js latency behind the live edge: {latency:.2f} s")
     # the page aims 2 s behind (2 target durations) and jumps there at the start; hls.js's own
@@ -97,8 +106,9 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     assert latency < 4
 
     # Two viewers chat; a hostile nickname and message are shown as text.
+    await alice.page.click("#nick-open")
     await alice.page.fill("#nickname", HOSTILE_NICK)
-    await alice.page.click("#nick-form button[type=submit]")
+    await alice.page.click("#nick-save")
     await expect(alice.page.locator("#messages")).to_contain_text(HOSTILE_NICK)
     await alice.page.fill("#chat-text", f"안녕하세요 {HOSTILE}")
     await alice.page.click("#chat-send")
@@ -107,6 +117,7 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     await expect(bob_line.locator(".nick")).to_have_text(HOSTILE_NICK)
     await bob.page.fill("#chat-text", "반갑습니다")
     await bob.page.click("#chat-send")
+    await bob.page.click("#nick-cancel")  # asked once for a nickname: Bob keeps the one he has
     await expect(alice.page.locator("#messages")).to_contain_text("반갑습니다")
     # The host sees both, with moderation buttons.
     bob_on_host = host.page.locator("#messages li", has_text="반갑습니다")
@@ -159,17 +170,17 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     await bob.page.fill("#qa-text", "경진대회 결과는 언제 나오나요?")
     await bob.page.click("#qa-form button[type=submit]")
     queued = host.page.locator("#questions li", has_text="경진대회 결과는")
-    await queued.locator("button").click()
+    await queued.locator("[data-action=answer]").click()
     await expect(bob.page.locator("#questions li", has_text="경진대회 결과는")).to_contain_text("답변 완료")
 
     await screenshot(alice.page, "watch-live-390x844")
     await screenshot(bob.page, "watch-live-1280x800")
     await screenshot(host.page, "host-live-1280x800")
 
-    # The program ends on schedule: the same page switches to the replay and plays it.
+    # A producer ends the program: the same page switches to the replay and plays it.
     vod_requests: list[str] = []
     bob.page.on("request", lambda r: vod_requests.append(r.url) if f"/vod/{pid}/" in r.url else None)
-    await end_soon(site, str(pid))
+    await end_now(site, str(pid))
     await expect(bob.page.locator("#state-badge")).to_have_text("다시보기", timeout=30_000)
     await bob.page.wait_for_function(
         "() => { const v = document.querySelector('#video'); return v.currentTime > 1 && !v.paused; }",
@@ -184,14 +195,10 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
         await w.context.close()
 
 
-async def end_soon(site: Server, program_id: str) -> None:
-    """Moves the program's end to two seconds from now, as a producer would."""
+async def end_now(site: Server, program_id: str) -> None:
+    """Ends the program now, as a producer would."""
     producer = await site.producer()
-    async with producer.get(f"/api/programs/{program_id}") as response:
-        version = (await response.json())["version"]
-    ends = (datetime.now(SEOUL) + timedelta(seconds=2)).replace(microsecond=0)
-    body = {"version": version, "ends_at": ends.isoformat()}
-    async with producer.patch(f"/api/programs/{program_id}", json=body) as response:
+    async with producer.post(f"/api/programs/{program_id}/end") as response:
         assert response.status == 200, await response.text()
 
 

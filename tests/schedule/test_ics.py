@@ -47,3 +47,22 @@ async def test_ics_feed(server: Server) -> None:
 async def test_ics_of_an_empty_lineup(one_server: Server) -> None:
     cal = await _feed(one_server)
     assert list(cal.walk("VEVENT")) == []
+
+
+async def test_one_program_as_a_calendar(server: Server) -> None:
+    producer = await server.producer()
+    for day in range(2):
+        async with producer.post("/api/programs", json=body(T0 + timedelta(days=day), 90)) as r:
+            assert r.status == 201
+    programs = await lineup(producer)
+    wanted = programs[1]
+    async with server.client().get(f"/schedule/{wanted['id']}.ics") as r:
+        assert r.status == 200 and r.headers["Content-Type"] == "text/calendar; charset=utf-8"
+        assert f'filename="innotv-{wanted["id"]}.ics"' in r.headers["Content-Disposition"]
+        cal = icalendar.Calendar.from_ical(await r.read())
+    events = list(cal.walk("VEVENT"))
+    assert [str(e["UID"]) for e in events] == [f"{wanted['id']}@innotv"]
+    assert events[0].decoded("DTSTART").isoformat() == wanted["starts_at"]
+    assert str(events[0]["URL"]).endswith(f"/watch/{wanted['id']}")
+    async with server.client().get("/schedule/nope.ics") as r:
+        assert r.status == 404 and (await r.json())["error"]["code"] == "program_not_found"

@@ -8,6 +8,7 @@ import logging
 import time
 
 import pytest
+from yarl import URL
 
 from tests.helpers import Server
 
@@ -76,3 +77,14 @@ async def test_lone_surrogates_are_answered_in_valid_utf8(
     async with producer.post("/api/programs", json=program) as resp:
         assert resp.status == 400 and (await resp.json())["error"]["code"] == "control_character"
     assert _tracebacks(caplog) == []
+
+
+async def test_static_paths_that_are_no_file_are_a_json_404(one_server: Server) -> None:
+    client = one_server.client(origin=False)
+    async with client.get("/static/favicon.svg") as resp:
+        assert resp.status == 200 and resp.content_type == "image/svg+xml"
+    for path in ["/static/missing.js", "/static/%C2%85", "/static/js", "/static/%2e%2e/README.md",
+                 "/static/..%2f..%2fpyproject.toml", "/static/%00"]:
+        async with client.get(URL(one_server.url + path, encoded=True)) as resp:
+            assert resp.status == 404, path
+            assert (await resp.json())["error"]["code"] == "not_found", path

@@ -21,7 +21,7 @@ from yarl import URL
 from tests.helpers import PRODUCER
 
 from .conftest import World
-from .hostile import FUZZ, HOSTILE_BYTES, JSON, SPECIAL_STRINGS, TEXT, UNPARSEABLE, weighted
+from .hostile import FUZZ, HOSTILE_BYTES, JSON, SPECIAL_STRINGS, TEXT, UNPARSEABLE, examples, weighted
 
 # Fuzzed elsewhere (tests/fuzz/test_engineio_frames.py): python-engineio's endpoint.
 ELSEWHERE = {"/socket.io/"}
@@ -82,7 +82,7 @@ async def rest(world: World) -> Rest:
     return Rest(world, routes(world.server.app), await world.server.producer())
 
 
-@settings(FUZZ, max_examples=300)
+@settings(FUZZ, max_examples=examples(300))
 @given(data=st.data())
 async def test_every_route_with_hostile_input(rest: Rest, data: st.DataObject) -> None:
     world, producer = rest.world, rest.producer

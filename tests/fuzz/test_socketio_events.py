@@ -17,7 +17,7 @@ from chat.incoming import INVALID_EVENT
 from tests.chat.clients import host
 
 from .conftest import World
-from .hostile import FUZZ, TEXT, encoded_size, payloads, weighted
+from .hostile import FUZZ, TEXT, encoded_size, examples, payloads, weighted
 
 # What a client can name besides the events the server handles: python-socketio's own names,
 # unknown ones.
@@ -26,7 +26,7 @@ OTHERS = st.one_of(st.sampled_from(["connect", "disconnect", "connect_error", "m
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-@settings(FUZZ, max_examples=200)
+@settings(FUZZ, max_examples=examples(200))
 @given(data=st.data())
 async def test_every_event_with_hostile_payloads(world: World, transport: str, data: st.DataObject) -> None:
     served = sorted(set(world.server.parts.chat.lean.handlers) - {INVALID_EVENT})  # every slice's

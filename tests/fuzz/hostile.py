@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
-# Reproducible and bounded: the same examples every run, the whole suite about 25 s on 2 cores.
+# Reproducible and bounded: the same examples every run, the whole suite under 20 s on 2 cores.
 # To explore beyond them by hand, INNOTV_FUZZ_SCALE=20 runs twenty times as many, random ones
 # (new each run; a failure prints how to reproduce it).
 SCALE = max(1, int(os.environ.get("INNOTV_FUZZ_SCALE", "1") or "1"))

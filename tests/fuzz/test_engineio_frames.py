@@ -57,7 +57,7 @@ async def reply(raw: Raw, want: str) -> str | None:
         return None
 
 
-@settings(FUZZ, max_examples=examples(150))
+@settings(FUZZ, max_examples=examples(100))
 @given(frames=st.lists(st.one_of(FRAME, HOSTILE_BYTES), min_size=1, max_size=3))
 async def test_raw_websocket_frames(world: World, frames: list[str | bytes]) -> None:
     raw = await Raw.open(world.server.url)
@@ -88,7 +88,7 @@ QUERY = st.dictionaries(st.sampled_from(["EIO", "transport", "sid", "j", "t", "b
 
 
 @pytest.mark.parametrize("backend_kind", ["sqlite"], indirect=True)  # python-engineio's, not our store's
-@settings(FUZZ, max_examples=examples(100))
+@settings(FUZZ, max_examples=examples(60))
 @given(body=st.one_of(FRAME.map(lambda f: f.encode("utf-8", "surrogatepass")), HOSTILE_BYTES,
                       st.lists(FRAME, min_size=2, max_size=20).map(lambda fs: "\x1e".join(fs).encode(
                           "utf-8", "surrogatepass"))),

@@ -82,7 +82,7 @@ async def rest(world: World) -> Rest:
     return Rest(world, routes(world.server.app), await world.server.producer())
 
 
-@settings(FUZZ, max_examples=examples(300))
+@settings(FUZZ, max_examples=examples(200))
 @given(data=st.data())
 async def test_every_route_with_hostile_input(rest: Rest, data: st.DataObject) -> None:
     world, producer = rest.world, rest.producer

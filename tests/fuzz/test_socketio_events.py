@@ -26,7 +26,7 @@ OTHERS = st.one_of(st.sampled_from(["connect", "disconnect", "connect_error", "m
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-@settings(FUZZ, max_examples=examples(200))
+@settings(FUZZ, max_examples=examples(120))
 @given(data=st.data())
 async def test_every_event_with_hostile_payloads(world: World, transport: str, data: st.DataObject) -> None:
     served = sorted(set(world.server.parts.chat.lean.handlers) - {INVALID_EVENT})  # every slice's

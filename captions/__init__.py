@@ -38,10 +38,11 @@ def setup(app: web.Application, kernel: Kernel, settings: CaptionSettings, *, pr
     store = make_caption_store(kernel.backend)
     service = CaptionService(settings, store, kernel.bus, rooms, programs, destinations, kernel.clock,
                              kernel.metrics)
-    kernel.metrics.counter("innotv_captions_lines_total", "caption lines stored or corrected")
-    kernel.metrics.counter("innotv_captions_forwarded_total", "caption lines posted to caption URLs")
+    kernel.metrics.counter("innotv_captions_lines_total", "caption lines stored or corrected", labels=())
+    kernel.metrics.counter("innotv_captions_forwarded_total", "caption lines posted to caption URLs",
+                           labels=())
     kernel.metrics.counter("innotv_captions_forward_dropped_total",
-                           "caption POSTs to caption URLs given up (receiver down or too slow)")
+                           "caption POSTs to caption URLs given up (receiver down or too slow)", labels=())
     register(rooms, service)
     setup_routes(app, service, gate, kernel.settings.link_base())
 

@@ -33,6 +33,14 @@ Handler = Callable[[Conn, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 HISTORY = 50
 RECOVERY_LIMIT = 500
+ACK_SECONDS = "innotv_chat_ack_seconds"
+# Acks wait for the next tick (100 ms by default) when they store something.
+ACK_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0)
+
+
+def event_family(event: str) -> str:
+    """The `family` label of an event: its name before a colon (`mod:ban` -> `mod`)."""
+    return event.split(":", 1)[0]
 
 
 class Handlers:
@@ -97,12 +105,20 @@ class Handlers:
 
     def _wrap(self, event: str, fn: Handler, *, check_rate: bool) -> Callable[..., Awaitable[dict[str, Any]]]:
         service = self.service
+        family = event_family(event)
 
         async def handler(sid: str, *args: Any) -> dict[str, Any]:
             if check_rate:
                 refused = self.gate(sid, event)
                 if refused is not None:
                     return refused
+            started = time.perf_counter()
+            ack = await answer(sid, args)
+            service.metrics.observe(ACK_SECONDS, time.perf_counter() - started, family=family,
+                                    outcome="ok" if ack.get("ok") else "error")
+            return ack
+
+        async def answer(sid: str, args: tuple[Any, ...]) -> dict[str, Any]:
             conn = service.conns.get(sid)
             try:
                 if conn is None:
@@ -243,7 +259,12 @@ def make_handlers(service: ChatService) -> Handlers:
             client_key=f"{conn.viewer}/{cid}" if cid else None,
         )
         stored_id = await service.wait_stored(service.enqueue(state, item))
-        return {"ok": True, "id": stored_id}
+        ack: dict[str, Any] = {"ok": True, "id": stored_id}
+        mileage = await service.took_part(conn, "comment" if state.kind == "hall" else "chat", state.name,
+                                          stored_id)
+        if mileage is not None:
+            ack["mileage"] = mileage
+        return ack
 
     async def heart(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         state = await h.joined_state(conn, data)

@@ -42,3 +42,12 @@ class Staff(Protocol):
 
     async def usernames(self) -> list[str]:
         """Every host's and producer's account name."""
+
+
+class Participation(Protocol):
+    """Who earns for taking part (the events slice): told once, by the process that handled it,
+    when a viewer voted, asked a question, chatted in a program room or commented in a hall."""
+
+    async def took_part(self, viewer: str, kind: str, room: str, ref: str) -> dict[str, Any] | None:
+        """`kind`: vote | question | chat | comment; `ref`: the poll, question or message id.
+        What the viewer earned, sent back in the ack as `mileage`; None when nothing. Never raises."""

@@ -49,7 +49,8 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
             raise ChatError("too_many_questions",
                             f"This room has {cap} questions already; no more can be asked.")
         await service.announce_dirty(state, "questions")
-        return {"ok": True, "id": item["id"]}
+        return _with_mileage({"ok": True, "id": item["id"]},
+                             await service.took_part(conn, "question", state.name, str(item["id"])))
 
     async def upvote(conn: Conn, data: dict[str, Any]) -> dict[str, Any]:
         state = await h.joined_state(conn, data)
@@ -137,7 +138,8 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
         if not await polls_and_questions.vote(poll["id"], conn.viewer, choice):
             raise ChatError("already_voted", "You voted in this poll already.")
         await service.announce_dirty(state, "poll")
-        return {"ok": True, "voted": True}
+        return _with_mileage({"ok": True, "voted": True},
+                             await service.took_part(conn, "vote", state.name, poll["id"]))
 
     h.add("question", question)
     h.add("upvote", upvote)
@@ -147,3 +149,10 @@ def add_qa_and_polls(h: Handlers, service: ChatService) -> None:
     h.add("poll:close", poll_close)
     h.add("poll:reveal", poll_reveal)
     h.add("vote", vote)
+
+
+def _with_mileage(ack: dict[str, Any], mileage: dict[str, Any] | None) -> dict[str, Any]:
+    """The ack, with what the viewer earned by it (the events slice) when they earned."""
+    if mileage is not None:
+        ack["mileage"] = mileage
+    return ack

@@ -44,7 +44,7 @@ from .fanout import Member, RoomMembers
 from .hall_cases import HallCase
 from .limits import Limiter
 from .nicknames import StaffNames, default_nickname
-from .ports import Programs, Staff, Visitors
+from .ports import Participation, Programs, Staff, Visitors
 from .relay import (
     ROOM_DIRTY,
     ROOM_EVENT,
@@ -71,6 +71,10 @@ VIEWERS_EVERY_S = 1.0
 POLL_EVERY_S = 0.5
 QUESTIONS_EVERY_S = 1.0
 ACK_TIMEOUT_S = 10.0
+TICK_SECONDS = "innotv_chat_tick_seconds"
+TICK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+MESSAGES_TOTAL = "innotv_chat_messages_total"
+HEARTS_TOTAL = "innotv_chat_hearts_total"
 SNAPSHOT = 50
 QUESTIONS_SHOWN = 50
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -141,6 +145,8 @@ class ChatService:
         # How a connection is cut (the server's transports know): `reconnect` False tells the
         # client not to come back on its own (a Socket.IO DISCONNECT first).
         self.cut: Callable[[Conn, bool], None] = lambda _conn, _reconnect: None
+        # Who earns for taking part (the events slice), if anyone.
+        self.participation: Participation | None = None
 
     # ---- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -223,12 +229,14 @@ class ChatService:
                 next_at = loop.time()
                 delay = 0
             await asyncio.sleep(delay)
+            started = time.perf_counter()
             try:
                 await self._tick()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("chat tick failed")
+            self.metrics.observe(TICK_SECONDS, time.perf_counter() - started)
 
     async def _tick(self) -> None:
         busy = [s for s in self._states.values() if s.busy()]
@@ -299,6 +307,10 @@ class ChatService:
         for message_id, future in deletions:
             if not future.done():
                 future.set_result(message_id)
+        if items:
+            self.metrics.inc(MESSAGES_TOTAL, len(items), kind=state.kind)
+        if hearts:
+            self.metrics.inc(HEARTS_TOTAL, hearts, kind=state.kind)
         state.hearts_total = max(state.hearts_total, result.hearts_total)
         state.hearts_minute = result.hearts_minute
         self._deliver(state, items, deleted)
@@ -446,6 +458,28 @@ class ChatService:
         """Send an event to the room on every process (this one included); `staff_only`: to its
         hosts', producers' and captioners' connections only."""
         await self.bus.publish(ROOM_EVENT, RoomEvent(room, event, data, staff_only))
+
+    def broadcast_local(self, prefix: str, event: str, data: Any) -> int:
+        """Send an event to this process's members of every room whose name starts with
+        `prefix` (each process does the same for its own, e.g. on a bus event); a dict payload
+        gets each room's name as `room`."""
+        sent = 0
+        for room in list(self._states):
+            if room.startswith(prefix):
+                payload = {**data, "room": room} if isinstance(data, dict) else data
+                sent += self.members.broadcast(room, event, payload)
+        return sent
+
+    async def took_part(self, conn: Conn, kind: str, room: str, ref: str) -> dict[str, Any] | None:
+        """Tell `participation` that this viewer took part; what they earned (None: nothing, also
+        for hosts and producers, and when it fails or takes longer than 2 s)."""
+        if self.participation is None or conn.user is not None:
+            return None
+        try:
+            return await asyncio.wait_for(self.participation.took_part(conn.viewer, kind, room, ref), 2.0)
+        except Exception:
+            log.warning("participation not recorded", exc_info=True, extra={"kind": kind, "room": room})
+            return None
 
     async def set_meta(self, state: RoomState, name: str, value: str | None) -> None:
         await self.stores.room_settings.set_meta(state.name, name, value)

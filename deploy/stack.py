@@ -302,7 +302,7 @@ def _start(stack: Stack, args: argparse.Namespace, directory: Path, https_port: 
     logs = Path(stack.access_log).parent
     stack.redis = _spawn(
         "redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--protected-mode", "yes",
-                  "--dir", str(directory / "redis"), "--appendonly", "yes", "--appendfsync", "everysec",
+                  "--dir", str(directory / "redis"), "--appendonly", "yes", "--appendfsync", "always",
                   "--save", ""],
         logs / "redis.log", str(redis_port), redis_port)  # the title changes; the port stays in it
     stack.save()

@@ -18,19 +18,25 @@ from aiohttp import web
 import accounts
 import captions
 import chat
+import events
 import live
 import schedule
+import webhooks
+from kernel.access_log import ACCESS_LOG, AccessLog
 from kernel.client_address import Network, forwarded_middleware, in_networks, parse_address, parse_networks
 from kernel.clock import Clock
 from kernel.core import Kernel, build_kernel
 from kernel.errors import ApiError, json_errors
+from kernel.http_metrics import make_http_metrics
+from kernel.metrics import CONTENT_TYPE
 from kernel.security import make_csrf_middleware, security_headers
 
+from . import __version__
 from .config import Config
+from .pages import setup_pages
 
 if TYPE_CHECKING:
     from live.simulcast import Simulcast
-from .pages import setup_pages
 
 # Request bodies beyond this are refused before a handler runs; uploads stream past it.
 CLIENT_MAX_SIZE = 256 * 1024
@@ -45,6 +51,8 @@ class Parts:
     chat: chat.Chat
     live: live.Live
     captions: captions.Captions
+    webhooks: webhooks.Webhooks
+    events: events.EventsParts
 
 
 PARTS = web.AppKey("parts", Parts)
@@ -62,6 +70,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     proxies = config.core.proxies()
     if proxies.enabled:
         middlewares.insert(0, forwarded_middleware(proxies))
+    middlewares.insert(0, make_http_metrics(kernel.metrics))  # outermost: sees every final status
     app = web.Application(middlewares=middlewares, client_max_size=CLIENT_MAX_SIZE)
 
     async def kernel_lifecycle(_app: web.Application) -> AsyncIterator[None]:
@@ -70,19 +79,27 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         await kernel.close()
 
     app.cleanup_ctx.append(kernel_lifecycle)
+    if config.core.access_log:
+        access = AccessLog(proxies, config.core.access_log_summary_s)
+        app[ACCESS_LOG] = access
+        app.cleanup_ctx.append(access.run)
     _setup_core_routes(app, kernel)
     accounts.setup(app, auth)
     lineup = schedule.setup(app, kernel, config.schedule, accounts=auth, gate=auth)
+    today = events.build(kernel, config.events, programs=lineup.service, visitors=auth)
     talk = chat.setup(app, kernel, config.chat, programs=lineup.service, visitors=auth, staff=auth,
-                      gate=auth)
+                      gate=auth, participation=today.mileage)
+    events.setup(app, today, rooms=talk.service, gate=auth, public_url=config.core.public_url)
     destinations = _CaptionDestinations()
     lines = captions.setup(app, kernel, config.captions, programs=lineup.service, rooms=talk.events,
                            destinations=destinations, gate=auth)
     media = live.setup(app, kernel, config.live, programs=lineup.service, gate=auth,
                        captions=_CaptionLines(lines.service))
     destinations.simulcast = media.simulcast
-    setup_pages(app, auth)
-    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, lines)
+    hooks = webhooks.setup(app, kernel, config.webhooks, gate=auth)
+    setup_pages(app, auth, config.core.embed_origins)
+    app.cleanup_ctx.append(lineup.running)  # last: programs change state once every store is ready
+    app[PARTS] = Parts(config, kernel, auth, lineup, talk, media, lines, hooks, today)
     return app
 
 
@@ -117,10 +134,8 @@ class _CaptionLines:
 
 
 def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
-    kernel.metrics.counter("innotv_http_errors_total", "HTTP responses with status >= 500")
-
     async def healthz(_request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        return web.json_response({"ok": True, "version": __version__})
 
     async def readyz(_request: web.Request) -> web.Response:
         if await kernel.backend.ping():
@@ -137,9 +152,7 @@ def _setup_core_routes(app: web.Application, kernel: Kernel) -> None:
         if not _may_read_metrics(request, networks, token):
             raise ApiError(403, "forbidden",
                            "Metrics are for the operator: ask from an allowed network or with the token.")
-        return web.Response(
-            text=kernel.metrics.render(), content_type="text/plain", charset="utf-8"
-        )
+        return web.Response(body=kernel.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

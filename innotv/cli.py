@@ -1,5 +1,5 @@
 """The `innotv` command line: serve, user add/list/passwd/role/remove, halls template, lineup
-import/export/expo.
+import/export/expo, events reconcile/export/verify-draw.
 
 Each subcommand takes `--data-dir` and `--redis-url` (or `INNOTV_DATA_DIR`, `INNOTV_REDIS_URL`) so
 it works on the same store as the server. Errors print one clear line and exit non-zero.
@@ -16,11 +16,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import accounts
+from events import cli as events_cli
+from events.store import make_events_store
 from kernel.core import Kernel, build_kernel
 from kernel.errors import ApiError
 from kernel.identity import ROLES
 from kernel.logs import setup_logging
 
+from . import __version__
 from .config import Config, ConfigError, load_config
 
 
@@ -31,6 +34,7 @@ def _store_flags(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="innotv", description="Innovation TV live server")
+    parser.add_argument("--version", action="version", version=f"innotv {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the server")
@@ -81,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     expo.add_argument("--year", type=int, default=2026,
                       help="the edition's year (2026; 2020 for the original dates)")
     _store_flags(expo)
+    events_cli.add_commands(sub, _store_flags)
     return parser
 
 
@@ -149,6 +154,15 @@ async def _lineup(config: Config, args: argparse.Namespace) -> int:
         return await schedule.run_lineup_command(kernel, auth, args)
 
 
+async def _events(config: Config, args: argparse.Namespace) -> int:
+    kernel = build_kernel(config.core)
+    await kernel.open()
+    try:
+        return await events_cli.run_store_command(make_events_store(kernel.backend), args)
+    finally:
+        await kernel.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -171,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_user(config, args))
         if args.command == "halls":
             return _halls_template(config)
+        if args.command == "events":
+            if args.events_command == "verify-draw":
+                return events_cli.verify_draw(args.file)
+            return asyncio.run(_events(config, args))
         return asyncio.run(_lineup(config, args))
     except ApiError as err:
         print(f"innotv: {err.message}", file=sys.stderr)

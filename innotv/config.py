@@ -15,9 +15,11 @@ from typing import Any
 from accounts import AccountSettings
 from captions import CaptionSettings
 from chat import ChatSettings
+from events import EventsSettings
 from kernel.settings import ConfigError, CoreSettings, load_section, public_names
 from live import LiveSettings
 from schedule import ScheduleSettings
+from webhooks import WebhookSettings
 
 __all__ = ["Config", "ConfigError", "load_config", "setting_names"]
 
@@ -27,7 +29,9 @@ SECTIONS: dict[str, type[Any]] = {
     "schedule": ScheduleSettings,
     "chat": ChatSettings,
     "live": LiveSettings,
+    "events": EventsSettings,
     "captions": CaptionSettings,
+    "webhooks": WebhookSettings,
 }
 
 
@@ -38,7 +42,9 @@ class Config:
     schedule: ScheduleSettings
     chat: ChatSettings
     live: LiveSettings
+    events: EventsSettings
     captions: CaptionSettings
+    webhooks: WebhookSettings
 
     def overrides(self) -> dict[str, Any]:
         """Every setting by its public name: `load_config(config.overrides())` gives it back."""

@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from accounts import Auth
+from kernel.security import content_security_policy
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -32,7 +33,7 @@ PAGES = {
 }
 
 
-def setup_pages(app: web.Application, auth: Auth) -> None:
+def setup_pages(app: web.Application, auth: Auth, embed_origins: tuple[str, ...] = ()) -> None:
     def page(filename: str) -> Handler:
         path = STATIC_DIR / filename
         exists = path.is_file()  # checked once, at startup, not on the event loop per request
@@ -48,8 +49,18 @@ def setup_pages(app: web.Application, auth: Auth) -> None:
 
     for route, filename in PAGES.items():
         app.router.add_get(route, page(filename))
+    embed = page("embed.html")
+    embed_policy = content_security_policy(embed_origins)
+
+    async def embed_page(request: web.Request) -> web.StreamResponse:
+        """The player for an iframe: framed only by the configured origins."""
+        response = await embed(request)
+        response.headers["Content-Security-Policy"] = embed_policy
+        return response
+
+    app.router.add_get("/embed/{id}", embed_page)
     if STATIC_DIR.is_dir():
-        app.router.add_get("/static/{filename:.+}", static_file)
+        app.router.add_get("/static/{path:.+}", static_file)
 
 
 def _static_path(name: str) -> Path | None:
@@ -65,7 +76,7 @@ def _static_path(name: str) -> Path | None:
 
 
 async def static_file(request: web.Request) -> web.StreamResponse:
-    path = await asyncio.to_thread(_static_path, request.match_info["filename"])
+    path = await asyncio.to_thread(_static_path, request.match_info["path"])
     if path is None:
         raise web.HTTPNotFound()
     return web.FileResponse(path)

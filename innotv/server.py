@@ -10,22 +10,29 @@ import sys
 
 from aiohttp import web
 
-from kernel.logs import AccessLogger
+from kernel.access_log import AccessLogger
 
+from . import __version__
 from .app import PARTS, create_app
 from .config import Config
 
 log = logging.getLogger("innotv.server")
 
 
-async def serve(config: Config) -> None:
-    app = create_app(config)
-    runner = web.AppRunner(
+def make_runner(app: web.Application, config: Config, shutdown_timeout: float | None = None) -> web.AppRunner:
+    """The app's runner, with our access log (`kernel.access_log`) when it is on."""
+    return web.AppRunner(
         app,
         access_log_class=AccessLogger,
+        access_log=logging.getLogger("innotv.access") if config.core.access_log else None,
         handle_signals=False,
-        shutdown_timeout=config.core.shutdown_timeout_s,
+        shutdown_timeout=config.core.shutdown_timeout_s if shutdown_timeout is None else shutdown_timeout,
     )
+
+
+async def serve(config: Config) -> None:
+    app = create_app(config)
+    runner = make_runner(app, config)
     await runner.setup()
     core = config.core
     site = web.TCPSite(runner, core.host, core.port, reuse_address=True)
@@ -37,7 +44,8 @@ async def serve(config: Config) -> None:
     gc.set_threshold(50_000, 50, 1000)
     parts = app[PARTS]
     base = core.link_base()
-    log.info("listening", extra={"host": core.host, "port": core.port, "store": parts.kernel.backend.kind})
+    log.info("listening", extra={"version": __version__, "host": core.host, "port": core.port,
+                                 "store": parts.kernel.backend.kind})
     # Printed, not logged: the link is for the person at the console, not for log storage.
     print(f"innotv is running: open {base}/", flush=True)
     token = await parts.auth.first_run_token()

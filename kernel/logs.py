@@ -1,7 +1,7 @@
 """Structured logging: one JSON object per line, with known secret-bearing fields scrubbed.
 
-Access lines carry the path without its query string, because one-time links put their token
-there.
+The access log is `kernel.access_log` (logger `innotv.access`); aiohttp's own access logger is
+not used.
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
-
-from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
 _STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 _SECRET_KEYS = {"password", "token", "secret", "stream_key", "authorization", "cookie"}
@@ -48,28 +45,8 @@ def setup_logging(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # aiohttp's access logger is replaced by ours; its own chatter stays at warning.
+    # aiohttp's access logger is replaced by ours (`innotv.access`); it stays at warning.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("engineio").setLevel(logging.WARNING)
     logging.getLogger("socketio").setLevel(logging.WARNING)
     logging.getLogger("aioice").setLevel(logging.WARNING)
-
-
-class AccessLogger(AbstractAccessLogger):
-    """One structured line per request: method, path (no query), status, duration."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "ms": round(time * 1000, 2),
-                "remote": request.remote,
-            },
-        )
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)

@@ -1,7 +1,8 @@
 """Response hardening and CSRF protection, as aiohttp middlewares.
 
 - Every response carries a strict Content-Security-Policy (no inline script) and the usual
-  companions (nosniff, no framing, no referrer to other sites).
+  companions (nosniff, no framing, no referrer to other sites). Only the embeddable player may
+  be framed, by the origins the operator lists (`INNOTV_EMBED_ORIGINS`).
 - A state-changing request that could ride on a browser's ambient cookies must prove it comes from
   one of our pages: its Origin (or Referer) must be ours, or, when a client sends neither, it must
   carry the session's CSRF token in `X-CSRF-Token`. Bearer-token routes (WHIP) are exempt: no
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Iterable
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -19,22 +21,31 @@ from aiohttp import web
 
 from .errors import ApiError, Handler, error_response
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        # data: for the empty `data:,WEBVTT` <track> hls.js gives each subtitle rendition.
-        "media-src 'self' blob: data:",
-        "worker-src 'self' blob:",
-        "connect-src 'self' ws: wss:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
-    ]
-)
+
+def content_security_policy(frame_ancestors: tuple[str, ...] = ()) -> str:
+    """Our policy; `frame_ancestors`: the origins that may frame the page (none: no one)."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            # data: for the empty `data:,WEBVTT` <track> hls.js gives each subtitle rendition.
+            "media-src 'self' blob: data:",
+            "worker-src 'self' blob:",
+            "connect-src 'self' ws: wss:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"frame-ancestors {' '.join(frame_ancestors) if frame_ancestors else NO_FRAMING}",
+            "form-action 'self'",
+        ]
+    )
+
+
+NO_FRAMING = "'none'"
+CSP = content_security_policy()
+# An origin a page may be framed by: scheme, host (a leading `*.` for every subdomain), port.
+FRAMING_ORIGIN = re.compile(r"^https?://(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -48,7 +59,10 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
+    if f"frame-ancestors {NO_FRAMING}" in headers["Content-Security-Policy"]:
+        # For browsers that predate frame-ancestors; a page that may be framed (the embed, with
+        # origins configured) sends its own policy and no X-Frame-Options.
+        headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")
     if isinstance(response, web.HTTPException):
         raise response

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from .client_address import TrustedProxies, parse_networks
+from .security import FRAMING_ORIGIN
 
 
 class ConfigError(ValueError):
@@ -109,6 +110,8 @@ class CoreSettings:
     trusted_hops: int = 0
     # Shorthand for one proxy in front (`trusted_hops=1`) when neither of the above is set.
     trust_proxy: bool = False
+    # Origins whose pages may frame the embeddable player (/embed/{id}); none by default.
+    embed_origins: tuple[str, ...] = ()
     # Who may read /metrics: clients from these networks, or anyone sending this Bearer token.
     metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1")
     metrics_token: str = field(default="", repr=False)
@@ -119,6 +122,10 @@ class CoreSettings:
     redis_wait_s: float = 30.0
     log_level: str = "INFO"
     log_format: str = "json"
+    # One line per request (logger innotv.access); HLS, replay, Socket.IO and static requests are
+    # summed up in one line per interval instead.
+    access_log: bool = True
+    access_log_summary_s: float = 10.0
     shutdown_timeout_s: float = 10.0
 
     def validate(self) -> None:
@@ -136,6 +143,8 @@ class CoreSettings:
             raise ConfigError("log_level: one of DEBUG, INFO, WARNING, ERROR")
         if self.log_format not in ("json", "text"):
             raise ConfigError("log_format: json or text")
+        if not 0.1 <= self.access_log_summary_s <= 3600:
+            raise ConfigError("access_log_summary_s: must be between 0.1 and 3600")
         if not 0 < self.shutdown_timeout_s <= 600:
             raise ConfigError("shutdown_timeout_s: must be between 0 and 600")
         if not 0 <= self.trusted_hops <= 10:
@@ -145,6 +154,9 @@ class CoreSettings:
                 parse_networks(getattr(self, name))
             except ValueError as exc:
                 raise ConfigError(f"{name}: {exc}") from None
+        for origin in self.embed_origins:
+            if not FRAMING_ORIGIN.match(origin) or len(origin) > 200:
+                raise ConfigError(f"embed_origins: {origin[:80]!r} is not an origin like https://expo.example.kr")
         if self.metrics_token and len(self.metrics_token) < 16:
             raise ConfigError("metrics_token: must be at least 16 characters")
 

@@ -120,7 +120,8 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
                        lambda: float(watchers.watchers))
     # What a cache in front passes on: with nginx's cache (deploy/) about one request per rung
     # and segment, however many viewers; without one, every viewer's every request.
-    metrics.counter("innotv_hls_requests_total", "HLS and replay file requests that reached this process")
+    metrics.counter("innotv_hls_requests_total", "HLS and replay file requests that reached this process",
+                    labels=("route", "file"))
 
     async def release_held(_app: web.Application) -> None:
         await watchers.close()

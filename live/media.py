@@ -11,6 +11,11 @@ with the top rung's segments. Every file is written to a
 temporary name and renamed, so a reader sees either the old or the new version, never half of
 one. Used from one media thread at a time.
 
+Every segment of a broadcast carries `EXT-X-PROGRAM-DATE-TIME` in the live playlist: the
+journaled wall-clock time of its first picture. Each segment's write time and its delay behind
+the wall clock are counted here (`write_seconds`, `delay_seconds`) and reported by the worker
+process to the server's `/metrics` (live/worker_metrics.py).
+
 `BANDWIDTH` in the master playlist is the rung's nominal figure, raised to the peak segment bit
 rate actually written (RFC 8216 section 4.1: any run of segments lasting 0.5-1.5 target
 durations) as soon as one goes above it: a publisher's own H.264 (pass-through) or a busy picture
@@ -25,10 +30,14 @@ import json
 import math
 import os
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from kernel.metrics import BucketCounts
 
 from .ladder import Rung
 
@@ -36,6 +45,10 @@ if TYPE_CHECKING:
     from .subtitles import LiveSubtitles
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$")
+# Seconds a segment takes to be written (the file, the journal line, the live playlist), and from
+# the wall-clock end of its media to that moment; measured here, reported by the worker process.
+SEGMENT_WRITE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+SEGMENT_DELAY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 def lock_media(directory: Path) -> int | None:
@@ -71,6 +84,11 @@ class Segment:
     at: int | None = None  # wall-clock start, ms since the epoch (None: a premiere's, or an old journal)
     slate: bool = False  # the generated "be right back" card, not the show
     pts: int | None = None  # the fragment's first video decode time (tfdt, 90 kHz; None: not known)
+
+
+def program_date_time(at_ms: int) -> str:
+    """EXT-X-PROGRAM-DATE-TIME's value: ISO 8601 in UTC with milliseconds (RFC 8216 4.3.2.6)."""
+    return datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def peak_bitrate(segments: list[Segment], target_s: float, last_only: bool = False) -> int:
@@ -167,6 +185,10 @@ class RenditionLog:
             if seg.init != current_init:
                 lines.append(f'#EXT-X-MAP:URI="init-{seg.init}.mp4"')
                 current_init = seg.init
+            if seg.at is not None:
+                # Every segment of a broadcast says when its first picture was live: players and
+                # monitoring can show the wall clock and measure how far behind they play.
+                lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{program_date_time(seg.at)}")
             lines.append(f"#EXTINF:{seg.duration:.3f},")
             lines.append(seg.file)
         return lines
@@ -267,6 +289,8 @@ class ProgramMedia:
         self.peaks: dict[str, int] = {}  # the peak segment bit rate written so far, per rung
         self.subtitles: LiveSubtitles | None = None  # the captions' renditions (worker_main sets it)
         self._inits = self._count_inits()
+        self.write_seconds = BucketCounts(SEGMENT_WRITE_BUCKETS)
+        self.delay_seconds = BucketCounts(SEGMENT_DELAY_BUCKETS)
 
     def _count_inits(self) -> int:
         indexes = [int(p.stem.split("-")[1]) for p in self.dir.glob("*/init-*.mp4")]
@@ -299,6 +323,7 @@ class ProgramMedia:
         takes the rung above the BANDWIDTH it announces."""
         from .subtitles import tfdt
 
+        started = time.perf_counter()
         log = self.logs[rung]
         seg = log.add(init, data, duration, discontinuity, at, slate, tfdt(data))
         if self.subtitles is not None and self.rungs and rung == self.rungs[0].name and log.publish_live:
@@ -310,6 +335,9 @@ class ProgramMedia:
             self.peaks[rung] = peak
             if peak > announced and len(self.codecs) >= len(self.rungs):
                 self.write_master()
+        self.write_seconds.observe(time.perf_counter() - started)
+        if at is not None:
+            self.delay_seconds.observe(max(0.0, time.time() - at / 1000 - duration))
         return seg
 
     def _bandwidth(self, name: str) -> int:

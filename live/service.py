@@ -45,6 +45,7 @@ from .settings import LiveSettings
 from .simulcast import Simulcast
 from .topics import MEDIA_WANTED, MediaWanted, SimulcastChanged
 from .worker import WorkerSettings
+from .worker_metrics import WorkerFigures
 from .worker_process import WorkerLocked, WorkerProcess, WorkerUnavailable
 
 log = logging.getLogger("innotv.live")
@@ -54,6 +55,8 @@ CAPTIONS_BACK_MS = 60_000  # a worker that starts mid-show gets the caption line
 RESTART_EVERY_S = 2.0  # a worker that keeps crashing is restarted at most this often
 RESTART_MAX_S = 30.0  # the longest wait between two tries to start a worker that does not start
 STOP_WAIT_S = 10.0  # a worker told to stop that has not ended by then is killed
+RESTARTS_TOTAL = "innotv_live_worker_restarts_total"
+START_FAILURES_TOTAL = "innotv_live_worker_start_failures_total"
 CONNECT_S = 10.0  # a publisher still connecting (ICE, DTLS) is not taken for a dead one before this
 
 
@@ -116,6 +119,7 @@ class LiveService:
         self._locks: dict[str, asyncio.Lock] = {}  # one per program: publishers never wait on another
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()  # the worker supervisors
+        self.worker_figures = WorkerFigures()
 
     def register_metrics(self) -> None:
         m = self.metrics
@@ -128,15 +132,10 @@ class LiveService:
                 lambda: float(sum(1 for bc in list(casts.values()) if bc.publisher is not None)))
         m.gauge("innotv_live_media_workers", "media worker processes started by this process, running",
                 lambda: float(sum(1 for w in workers() if not w.done.done())))
-        m.gauge("innotv_live_frames_dropped", "frames dropped by full media queues (running workers)",
-                lambda: float(sum(w.dropped + int(w.status.get("dropped", 0)) for w in workers())))
-        m.gauge("innotv_live_worker_errors", "frames that failed to encode (running workers)",
-                lambda: float(sum(int(w.status.get("errors", 0)) for w in workers())))
-        m.gauge("innotv_live_worker_restarts", "media worker processes restarted after a crash",
-                lambda: float(sum(bc.restarts for bc in list(casts.values()))))
-        m.gauge("innotv_live_worker_start_failures",
-                "media worker processes that did not start (each retried with backoff)",
-                lambda: float(sum(bc.start_failures for bc in list(casts.values()))))
+        m.counter(RESTARTS_TOTAL, "media worker processes restarted after a crash", labels=())
+        m.counter(START_FAILURES_TOTAL, "media worker processes that did not start (retried with backoff)",
+                  labels=())
+        m.collector(self.worker_figures.collect)  # dropped frames, errors, segment writes, input
 
     # ---- lookups ----
     def media_dir(self, program_id: str) -> Path:
@@ -162,6 +161,7 @@ class LiveService:
             except BaseException:
                 bc.worker = None
                 raise
+            self.worker_figures.track(worker)
             task = asyncio.create_task(self._supervise(bc, worker))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -197,17 +197,20 @@ class LiveService:
                 return
             except WorkerUnavailable as exc:
                 bc.start_failures += 1
+                self.metrics.inc(START_FAILURES_TOTAL)
                 log.error("%s; trying again in %.0f s", exc, backoff)
                 wait, backoff = backoff, min(backoff * 2, RESTART_MAX_S)
                 continue
             if dead is not None:
                 bc.restarts += 1
+                self.metrics.inc(RESTARTS_TOTAL)
             await self._resume(bc, revived)
             return
 
     def _restart_later(self, bc: Broadcast) -> None:
         """A first start failed: keep trying in the background (see `_restart`)."""
         bc.start_failures += 1
+        self.metrics.inc(START_FAILURES_TOTAL)
         task = asyncio.create_task(self._restart(bc, None, RESTART_EVERY_S))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

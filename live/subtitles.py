@@ -9,10 +9,12 @@ video's playlist. A line whose time falls in a segment already written (the capt
 reaches back past it) starts at the first segment not yet written: players never reload a
 published segment, so it would be lost. The replay (replay_files.py) uses the exact times.
 
-Timing in a segment: `X-TIMESTAMP-MAP=MPEGTS:<pts + OFFSET>,LOCAL:<OFFSET>`, cue times are OFFSET
-plus the cue's distance from the segment's start (so a cue that began in an earlier segment
-keeps a positive time, and no segment maps MPEGTS to exactly the player's first timestamp,
-which hls.js reads as "no mapping"). Every cue has the identifier `c<line>-<rev>`: a line repeated
+Timing in a segment: cue times are OFFSET plus the cue's distance from the segment's start (so a
+cue that began in an earlier segment keeps a positive time), and
+`X-TIMESTAMP-MAP=MPEGTS:<pts + OFFSET>,LOCAL:<2 × OFFSET>`: a cue time maps to MPEGTS plus its
+distance from LOCAL (RFC 8216 3.5), so cue time OFFSET is the segment's `pts`. MPEGTS is not
+`pts` itself so that no segment maps MPEGTS to exactly the player's first timestamp, which
+hls.js reads as "no mapping". Every cue has the identifier `c<line>-<rev>`: a line repeated
 in several segments is one cue for the player (hls.js de-duplicates by identifier), and a
 correction is a new cue. Text is escaped (&, <, >): a line is shown as text, never as markup.
 WebVTT is written (and read back, in tests) with webvtt-py.
@@ -91,7 +93,7 @@ def segment_vtt(cues: Iterable[Cue], at: int, duration_s: float, pts: int | None
     metadata = []
     if pts is not None:
         metadata.append(f"X-TIMESTAMP-MAP=MPEGTS:{(pts + OFFSET_S * 90_000) % MPEGTS_WRAP},"
-                        f"LOCAL:{_stamp(OFFSET_S)}")
+                        f"LOCAL:{_stamp(2 * OFFSET_S)}")
     return str(webvtt.WebVTT(captions=captions, metadata=metadata).content)
 
 

@@ -86,6 +86,8 @@ def status_of(worker: MediaWorker) -> dict[str, Any]:
         "pushers": {url: str(p.state) for url, p in list(worker.pushers.items())},
         "input": worker.input.status() if worker.mode == "live" else None,
         "queued": worker.queued,
+        "segment_write_seconds": worker.media.write_seconds.snapshot(),
+        "segment_delay_seconds": worker.media.delay_seconds.snapshot(),
     }
 
 

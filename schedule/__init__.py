@@ -37,6 +37,13 @@ class Schedule:
     service: ProgramService
     scheduler: Scheduler
 
+    async def running(self, _app: web.Application) -> AsyncIterator[None]:
+        """The scheduler's lifetime: the root appends it after every slice's own (an aiohttp
+        cleanup context), so it starts last and stops first."""
+        await self.scheduler.start()
+        yield
+        await self.scheduler.stop()
+
 
 def build_service(kernel: Kernel, accounts: Accounts) -> ProgramService:
     return ProgramService(make_program_store(kernel.backend), kernel.bus, kernel.clock, accounts)
@@ -65,12 +72,13 @@ def setup(
     kernel.bus.subscribe(LINEUP_CHANGED, on_lineup)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        # The scheduler is started by the composition root once every slice's store is ready
+        # (`Schedule.running`): its first tick ends or starts programs, and their subscribers
+        # (replays, captions, simulcast) read their own tables.
         await service.setup()
         if kernel.settings.demo:
             await load_demo(service, kernel.clock)
-        await scheduler.start()
         yield
-        await scheduler.stop()
 
     app.cleanup_ctx.append(lifecycle)
     setup_routes(app, service, gate, kernel.clock, kernel.settings.link_base())

@@ -27,11 +27,13 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 from yarl import URL
 
 from accounts.store import Account
 from innotv.app import PARTS, Parts, create_app
 from innotv.config import Config, load_config
+from innotv.server import make_runner
 from kernel.clock import Clock
 
 PRODUCER = ("prod", "producer-password-1")
@@ -225,6 +227,16 @@ class Server:
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
 
+    async def samples(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        """Every sample of `GET /metrics`, parsed by prometheus-client's own parser (so the text
+        is valid exposition format): (name, labels) -> value."""
+        async with self.client(origin=False).get("/metrics") as r:
+            assert r.status == 200
+            assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+            text = await r.text()
+        return {(s.name, frozenset(s.labels.items())): s.value
+                for family in text_string_to_metric_families(text) for s in family.samples}
+
     async def close_clients(self) -> None:
         for session in self._sessions:
             await session.close()
@@ -236,7 +248,7 @@ async def running_server(config: Config, clock: Clock | None = None) -> AsyncIte
     port = free_port()
     config = load_config({**config.overrides(), "port": port, "host": "127.0.0.1"}, environ={})
     app = create_app(config, clock=clock)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2)
+    runner = make_runner(app, config, shutdown_timeout=2)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "kernel"
-SLICES = ("accounts", "schedule", "chat", "live", "captions")
+SLICES = ("accounts", "schedule", "chat", "live", "captions", "webhooks", "events")
 COMPOSITION_ROOT = "innotv"
 OURS = (KERNEL, *SLICES, COMPOSITION_ROOT)
 

@@ -3,7 +3,8 @@
 // (대본): while live, the stored lines as they arrive on the socket (the `captions` event) after
 // the lines so far (GET /api/programs/{id}/captions); for a replay, the replay's whole track
 // (/vod/{id}/captions-<lang>.vtt, on the replay's timeline): searchable, each line jumping to its
-// moment, correctable by a producer. Every caption is inserted as text.
+// moment, correctable by a producer. Every caption is inserted as text. A page without the
+// transcript panel (the embeddable player) gets the overlay, the toggle and the language only.
 import { api, get } from './api.js';
 import { $, clear, fmtTime, h, say } from './dom.js';
 import * as i18n from './i18n.js';
@@ -13,6 +14,24 @@ const CC_KEY = 'innotv.cc';
 const LANG_KEY = 'innotv.ccLang';
 const SHOWN = 2; // lines on screen at most (the newest)
 const CUE_ID = /c(\d+)-(\d+)$/;
+
+// The CC choice and language are remembered where the browser lets us: a frame on another site
+// (the portal's embed) or a private window may refuse storage, and then they last for the page.
+function remembered(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function remember(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // storage refused: the choice lasts for this page only
+  }
+}
 
 /** WebVTT cue text as plain text (our cues escape only &, < and >). */
 export function cueText(raw) {
@@ -37,9 +56,9 @@ export class CaptionView {
   constructor(video) {
     this.video = video;
     this.layer = $('#cc-layer');
-    this.list = $('#transcript');
-    this.on = localStorage.getItem(CC_KEY) !== '0';
-    this.lang = localStorage.getItem(LANG_KEY) || 'ko';
+    this.list = $('#transcript'); // null: no transcript on this page (the embed)
+    this.on = remembered(CC_KEY) !== '0';
+    this.lang = remembered(LANG_KEY) || 'ko';
     this.languages = ['ko'];
     this.programId = null;
     this.mode = 'none';
@@ -50,11 +69,11 @@ export class CaptionView {
     $('#cc').addEventListener('click', () => this.toggle());
     $('#cc-lang').addEventListener('change', () => {
       this.lang = $('#cc-lang').value;
-      localStorage.setItem(LANG_KEY, this.lang);
+      remember(LANG_KEY, this.lang);
       this.pickTrack();
       this.reload();
     });
-    $('#transcript-search').addEventListener('input', () => this.renderList());
+    if (this.list) $('#transcript-search').addEventListener('input', () => this.renderList());
     video.textTracks.addEventListener('addtrack', () => this.pickTrack());
     video.textTracks.addEventListener('change', () => this.pickTrack());
     this.renderToggle();
@@ -109,7 +128,7 @@ export class CaptionView {
 
   toggle() {
     this.on = !this.on;
-    localStorage.setItem(CC_KEY, this.on ? '1' : '0');
+    remember(CC_KEY, this.on ? '1' : '0');
     this.renderToggle();
     this.draw();
   }
@@ -133,7 +152,7 @@ export class CaptionView {
   async reload() {
     const seq = (this.loadSeq += 1);
     const id = this.programId && encodeURIComponent(this.programId);
-    $('#transcript-downloads').hidden = this.mode !== 'replay';
+    if (this.list) $('#transcript-downloads').hidden = this.mode !== 'replay';
     if (!id || this.mode === 'none') return;
     try {
       if (this.mode === 'live') {
@@ -142,7 +161,7 @@ export class CaptionView {
         this.setLanguages(data.languages);
         this.lines = [];
         this.add(data.items);
-      } else {
+      } else if (this.list) {
         const response = await fetch(`/vod/${id}/captions-${encodeURIComponent(this.lang)}.vtt`, { cache: 'no-cache' });
         if (seq !== this.loadSeq) return;
         this.lines = response.ok ? parseVtt(await response.text()) : [];
@@ -150,7 +169,7 @@ export class CaptionView {
         this.renderList();
       }
     } catch (err) {
-      say($('#transcript-status'), errText(err), 'error');
+      if (this.list) say($('#transcript-status'), errText(err), 'error');
     }
   }
 
@@ -176,6 +195,7 @@ export class CaptionView {
 
   renderList() {
     const list = this.list;
+    if (!list) return;
     const follow = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     clear(list);
     const query = $('#transcript-search').value.trim().toLowerCase();

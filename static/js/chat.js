@@ -123,8 +123,10 @@ export class ChatView {
     clear(this.pinnedEl);
     this.pinnedEl.hidden = !message;
     if (!message) return;
-    this.pinnedEl.append(h('strong', {}, i18n.t('chat.pinned')),
-      isStaff(message.role) ? roleBadge(message.role) : null,
-      message.nickname ? h('span', { class: 'nick' }, message.nickname) : null, String(message.text));
+    // append() would write a null as the text "null": only the parts there are.
+    const parts = [h('strong', {}, i18n.t('chat.pinned'))];
+    if (isStaff(message.role)) parts.push(roleBadge(message.role));
+    if (message.nickname) parts.push(h('span', { class: 'nick' }, message.nickname));
+    this.pinnedEl.append(...parts, String(message.text));
   }
 }

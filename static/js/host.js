@@ -1,9 +1,10 @@
 // Host console: pick a program (the list follows every program's state), see what matters on
 // air (elapsed and remaining time, viewers, hearts, stream health), go live from the camera over
 // WHIP (or read the OBS settings), start and end the program on cue, preview over WHEP, chat with
-// the host badge, moderate with one click per action, take questions, run the polls. The
-// camera's size goes with the offer (`?size=`: the program's ladder); without a microphone the
-// page publishes the picture alone (the server adds silence).
+// the host badge, moderate with one click per action, take questions, run the polls and the live
+// quizzes of today's event (host_quiz.js). The camera's size goes with the offer (`?size=`: the
+// program's ladder); without a microphone the page publishes the picture alone (the server adds
+// silence).
 import { csrf, post } from './api.js';
 import { ChatView, NOTICED, noticeText } from './chat.js';
 import { $, clear, fmtDateTime, h, say } from './dom.js';
@@ -16,6 +17,7 @@ import { pollState, renderPoll } from './poll.js';
 import { fetchPrograms, isStale, title } from './programs.js';
 import { openRoom } from './room.js';
 import { connect } from './socket.js';
+import { QuizConsole } from './host_quiz.js';
 import { publish, watch } from './whip.js';
 
 const SEGMENT_SECONDS = 1;
@@ -34,6 +36,7 @@ const state = {
   questions: [],
   onair: null, // the on-air bar (onair.js)
   health: null, // the stream health watch (health.js) of the chosen program
+  quiz: null, // the live quiz console (host_quiz.js)
 };
 
 const keyStore = (id) => `innotv.key.${id}`;
@@ -93,6 +96,7 @@ function choose(id) {
   state.onair.setProgram(p);
   if (state.health) state.health.stop();
   state.health = p ? watchHealth($('#health'), p.id) : null;
+  state.quiz.follow(p ? p.id : null);
   if (!p) return;
   $('#obs-server').textContent = `${location.origin}/whip/${encodeURIComponent(p.id)}`;
   $('#obs-keyframe').textContent = i18n.t('host.obsKeyframeValue', { n: SEGMENT_SECONDS });
@@ -301,6 +305,7 @@ function joinRoom() {
     hearts: (hearts) => state.onair.setHearts(hearts.total),
     poll: setPoll,
     questions: setQuestions,
+    quiz: (quiz) => state.quiz.onEvent(quiz),
     notice: (notice) => state.chat.system(noticeText(notice)),
     moderation: showAction,
     program: (program) => {
@@ -403,6 +408,7 @@ async function main() {
   $('#issue-key').hidden = state.user.role !== 'producer';
   state.chat = new ChatView($('#messages'), { pinned: $('#pinned'), moderate });
   state.onair = new OnAirBar($('#onair'));
+  state.quiz = new QuizConsole($('#quiz-panel'));
   state.socket = connect();
   // Every program's state changes reach hosts' connections; the list follows them.
   state.socket.on('program', (program) => { if (program && program.id) followProgram(program); });

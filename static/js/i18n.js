@@ -543,6 +543,11 @@ function errorText(err) {
   return message || t('err.generic');
 }
 
+/** More dictionary entries ({key: [korean, english]}): a page module brings its own words. */
+export function extend(entries) {
+  Object.assign(DICT, entries);
+}
+
 /** Fills every [data-i18n*] element under root from the dictionary. */
 export function apply(root = document) {
   document.documentElement.lang = lang;

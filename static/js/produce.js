@@ -1,11 +1,13 @@
 // Producer desk: the ten-day lineup (create, edit, delete with inline errors), hosts, stream
 // keys, premiere media, RTMP simulcast targets, labelled live numbers and charts with a link to
-// the program's report, stream health and a preview, accounts, import/export as JSON.
+// the program's report, stream health and a preview, accounts, import/export as JSON, and today's
+// event (produce_event.js: campaigns, the ledger's audit, earning rules, prize draws).
 import { manageAccounts } from './accounts.js';
 import { api, csrf, del, get, patch, post } from './api.js';
 import { makeChart } from './chart.js';
 import { $, clear, fmtDay, fmtTime, h, isoToLocal, localToIso, say, seoulDay } from './dom.js';
 import { watchHealth } from './health.js';
+import { EventDesk } from './produce_event.js';
 import * as i18n from './i18n.js';
 import { errText } from './i18n.js';
 import { requireRole } from './login.js';
@@ -25,6 +27,7 @@ const state = {
   socket: null,
   health: null, // the stream health watch (health.js) of the open program
   preview: null, // a WHEP session, or an HLS player when nobody publishes (the demo, a premiere)
+  event: null, // today's event desk (produce_event.js)
 };
 
 const fetchLineup = lineupLoader((programs) => {
@@ -197,6 +200,7 @@ function closeDetails() {
   if (state.health) state.health.stop();
   state.health = null;
   stopPreview();
+  if (state.event) state.event.open(null);
 }
 
 function openDetails(p) {
@@ -225,6 +229,7 @@ function openDetails(p) {
   state.health = watchHealth($('#health'), p.id);
   watchRoom(p);
   loadSimulcast();
+  state.event.open(p);
 }
 
 // ---- preview: WHEP from the publisher, or the viewers' HLS when nobody publishes -------------
@@ -589,6 +594,8 @@ async function main() {
   $('#preview-start').addEventListener('click', startPreview);
   $('#preview-stop').addEventListener('click', stopPreview);
   manageAccounts(user.username);
+  state.event = new EventDesk();
+  state.event.loadCampaigns();
   resetForm();
   $('#program-form').addEventListener('submit', save);
   $('#cancel').addEventListener('click', () => { resetForm(); closeDetails(); });

@@ -48,6 +48,9 @@ const EVENTS = {
   questions: (m) => m.items, // [question], top 50 by votes
   moderation: (m) => m, // {room, action, by, id?, viewer?, until?, seconds?, count?}
   notice: (m) => m, // {code, message, room, ...}; `resync` has no room and is handled by keepJoined
+  quiz: (m) => m, // today's event: the quiz as it opens, closes and is revealed
+  draw: (m) => m, // today's event: a prize draw, committed then drawn
+  campaign: (m) => m, // today's event: {id, total, donors, goal}, the thermometer
   captions: (m) => m.items, // [{id, lang, at, text, by, rev}], stored caption lines (or corrections), per tick
   'caption:turn': (m) => m, // {room, lang, holder, since}: staff only
 };
@@ -58,7 +61,8 @@ const EVENTS = {
  * `handlers` (all optional): `joined(state, rejoin)` with `roomState(ack)` after every join;
  * `messages(items)`, `deleted(ids)`, `hearts({total, per_minute})`, `viewers(count)`,
  * `pinned(message|null)`, `slow(seconds)`, `poll(poll)`, `questions(items)`,
- * `moderation(action)`, `notice(notice)` for this room's events; `program(program)` for each
+ * `moderation(action)`, `notice(notice)`, `quiz(quiz)`, `draw(draw)`, `campaign(update)` for this
+ * room's events; `program(program)` for each
  * state change of the room's program that is not older than the last one seen; `error(err)`
  * when a join is refused.
  *

@@ -1,10 +1,12 @@
 // Viewer page (/ and /watch/{id}): the program live now or a countdown to the next, the player,
 // chat (its input docked at the bottom of a phone's screen, the nickname asked once in a small
 // dialog), hearts, Q&A, the vote card, the viewer count, share and add-to-calendar, the lineup
-// with the next show first, and the replays (a replay shows no live count and no old vote).
+// with the next show first, the replays (a replay shows no live count and no old vote), and
+// today's event (event.js: join, mileage, donations, quiz, draws).
 import { get, whoami } from './api.js';
 import { CaptionView } from './captions.js';
 import { ChatView, NOTICED, noticeText } from './chat.js';
+import { EventPanel } from './event.js';
 import { $, clear, fmtCountdown, fmtDateTime, fmtDay, fmtTime, h, prefersReducedMotion, say, seoulDay } from './dom.js';
 import * as i18n from './i18n.js';
 import { errText } from './i18n.js';
@@ -34,6 +36,7 @@ const state = {
   fixedId: null,
   viewers: null,
   nickname: '', // as the server knows it (the join ack, or the last `nick` it accepted)
+  event: null, // today's event panel (event.js)
   captions: null, // CaptionView: the overlay and the transcript
   producer: false, // signed in as a producer: the replay's captions can be corrected
 };
@@ -86,6 +89,7 @@ function showOverlay(label, text, countdownTo) {
 
 function renderProgram() {
   const p = state.program;
+  if (state.event) state.event.setProgram(mode() === 'replay' ? null : p);
   const lang = i18n.currentLang();
   const badge = $('#state-badge');
   $('.watch').dataset.mode = mode();
@@ -321,6 +325,9 @@ function joinRoom() {
     slow: setSlow,
     poll: setPoll,
     questions: setQuestions,
+    quiz: (quiz) => state.event.quiz(quiz),
+    draw: (draw) => state.event.draw(draw),
+    campaign: (campaign) => state.event.campaign(campaign),
     captions: (items) => state.captions.add(items),
     notice: (notice) => {
       state.chat.system(noticeText(notice));
@@ -481,7 +488,8 @@ function setPoll(poll) {
     voted,
     onVote: async (choice) => {
       try {
-        await state.room.ask('vote', { poll_id: poll.id, choice });
+        const ack = await state.room.ask('vote', { poll_id: poll.id, choice });
+        state.event.earned(ack.mileage);
         const all = votes();
         all[poll.id] = choice;
         sessionStorage.setItem(VOTES_KEY, JSON.stringify(all));
@@ -548,7 +556,8 @@ function wireForms() {
     if (!localStorage.getItem(NICK_KEY) && !localStorage.getItem(ASKED_KEY)) await askNickname();
     $('#chat-send').disabled = true;
     try {
-      await room.ask('chat', { text });
+      const ack = await room.ask('chat', { text });
+      state.event.earned(ack.mileage);
       input.value = '';
     } catch (err) {
       // Refusals that come with a `notice` are already on screen.
@@ -563,7 +572,8 @@ function wireForms() {
     const text = $('#qa-text').value.trim();
     if (!text || !state.room) return;
     try {
-      await state.room.ask('question', { text });
+      const ack = await state.room.ask('question', { text });
+      state.event.earned(ack.mileage);
       $('#qa-text').value = '';
       say($('#qa-status'), '');
     } catch (err) {
@@ -589,6 +599,8 @@ async function main() {
   state.player = new Player($('#video'), $('#quality'), onPlayerStatus, () => i18n.t('watch.auto'));
   state.captions = new CaptionView($('#video'));
   state.player.onHls = (hls, Hls) => state.captions.attachHls(hls, Hls);
+  state.event = new EventPanel($('#event'), $('#video'));
+  state.event.start();
   state.socket = connect();
   wireSocket();
   wireTabs();

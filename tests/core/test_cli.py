@@ -1,7 +1,9 @@
-"""The command line: flags and INNOTV_* variables, clear errors, `user add`, graceful SIGTERM."""
+"""The command line: flags and INNOTV_* variables, clear errors, `user add`, graceful SIGTERM,
+the version."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
+from innotv import __version__ as innotv_version
 from tests.helpers import spawn_server
 
 
@@ -69,6 +72,13 @@ async def test_serve_prints_link_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
         # The one-time token is printed for the person, never written into a log line.
         log_lines = [line for line in out.splitlines() if line.startswith("{")]
         assert log_lines and not any(token in line for line in log_lines)
+        # which version answers: in the startup line, /healthz and `innotv --version`
+        listening = next(json.loads(line) for line in log_lines if '"msg": "listening"' in line)
+        assert listening["version"] == innotv_version
+        async with aiohttp.ClientSession() as session, session.get(server.url + "/healthz") as r:
+            assert (await r.json()) == {"ok": True, "version": innotv_version}
+        shown = innotv("--version")
+        assert shown.returncode == 0 and shown.stdout.strip() == f"innotv {innotv_version}"
         os.kill(server.proc.pid, signal.SIGTERM)
         assert server.proc.wait(timeout=15) == 0
         assert '"msg": "stopped"' in server.output()

@@ -33,10 +33,20 @@ def test_flags_win_over_the_environment_which_wins_over_defaults() -> None:
     ({"secret": "short"}, "secret"),
     ({"chat_buffer_kib": 10**30}, "chat_buffer_kib"),
     ({"no_such_setting": 1}, "no_such_setting"),
+    ({"embed_origins": "*"}, "embed_origins"),
+    ({"embed_origins": "https://expo.example.kr/path"}, "embed_origins"),
+    ({"embed_origins": "https://a.kr; script-src *"}, "embed_origins"),
+    ({"embed_origins": "'self'"}, "embed_origins"),
+    ({"access_log_summary_s": 0}, "access_log_summary_s"),
 ])
 def test_a_bad_value_names_its_setting(given: dict[str, object], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_config(given, environ={})
+
+
+def test_framing_origins_are_origins() -> None:
+    config = load_config({"embed_origins": "https://www.innovationexpo.kr,https://*.go.kr:8443"}, environ={})
+    assert config.core.embed_origins == ("https://www.innovationexpo.kr", "https://*.go.kr:8443")
 
 
 def test_a_bad_environment_variable_is_named_as_such() -> None:

@@ -4,7 +4,8 @@ specification that apply to a muxed fMP4 H.264 + AAC ladder, for an encoded and 
 top rung. Checked: the multivariant playlist's attributes, CODECS matching the init segments' avcC
 (a wrong one makes players skip the variant), the AAC decoder configuration in every init
 segment, H.264 at most High profile level 4.2, EXTINF within the target duration, an EXT-X-MAP
-before the first segment of every discontinuity, and the fMP4 box structure (ftyp + moov with
+before the first segment of every discontinuity, EXT-X-PROGRAM-DATE-TIME on every live segment
+(the wall clock of its start), and the fMP4 box structure (ftyp + moov with
 mvex; moof with a tfdt per track + mdat). The WebVTT subtitle rendition of the captions: its
 EXT-X-MEDIA (TYPE=SUBTITLES, LANGUAGE, NAME, AUTOSELECT=YES, a URI; DEFAULT=YES only with
 AUTOSELECT=YES; FORCED=NO), every variant naming its group, a playlist that mirrors the video's
@@ -13,14 +14,18 @@ that start with WEBVTT and carry an X-TIMESTAMP-MAP mapping to their video segme
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import struct
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from live.subtitles import OFFSET_S
 from live.tracks import whip_publish
 from tests.helpers import running_server
 
@@ -47,6 +52,34 @@ def children(payload: bytes) -> dict[bytes, list[bytes]]:
     for kind, body in boxes(payload):
         found.setdefault(kind, []).append(body)
     return found
+
+
+def check_program_date_time(playlist: str, now: float) -> None:
+    """Every segment of a live broadcast carries EXT-X-PROGRAM-DATE-TIME (RFC 8216 4.3.2.6: ISO
+    8601 with a time zone; Apple: the first segment and the first after each discontinuity must
+    have one): the wall-clock time of its first sample. Between two segments without a
+    discontinuity the dates advance by the first one's EXTINF, and the newest segment ended in
+    the last few seconds."""
+    dated: list[tuple[float, float, bool]] = []  # (date, EXTINF, after a discontinuity)
+    date: float | None = None
+    discontinuity = False
+    for line in playlist.splitlines():
+        if line == "#EXT-X-DISCONTINUITY":
+            discontinuity = True
+        elif line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            value = line.split(":", 1)[1]
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", value), line
+            date = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        elif line.startswith("#EXTINF:"):
+            assert date is not None, f"a segment without EXT-X-PROGRAM-DATE-TIME:\n{playlist}"
+            dated.append((date, float(line.split(":")[1].rstrip(",")), discontinuity))
+            date, discontinuity = None, False
+    assert len(dated) >= 2
+    for (start, duration, _), (following, _, cut) in itertools.pairwise(dated):
+        if not cut:
+            assert abs(following - (start + duration)) < 0.005, playlist
+    last_start, last_duration, _ = dated[-1]
+    assert now - 30 < last_start + last_duration <= now + 0.5, (now, playlist)
 
 
 def attributes(line: str) -> dict[str, str]:
@@ -106,6 +139,7 @@ async def test_output_follows_the_rules_safari_relies_on(tmp_path: Path, codec: 
                     mapped = True
                 elif line.endswith(".m4s"):
                     assert mapped, playlist
+            check_program_date_time(playlist, time.time())
             init_name = re.findall(r'#EXT-X-MAP:URI="([^"]+)"', playlist)[-1]
             init = await get_bytes(viewer, f"/hls/{program_id}/{rung}/{init_name}")
             top = children(init)
@@ -161,4 +195,6 @@ async def check_subtitle_rendition(viewer: Any, program_id: str, uri: str, video
         moof = children(boxes(data)[-2][1])
         tfdt = children(moof[b"traf"][0])[b"tfdt"][0]
         decode_time = int.from_bytes(tfdt[4:12] if tfdt[0] == 1 else tfdt[4:8], "big")
-        assert mpegts - round(local * 90_000) == decode_time  # the segment's start, on the video's clock
+        # a cue time maps to MPEGTS plus its distance from LOCAL (RFC 8216 3.5): the cue time
+        # OFFSET_S, a segment's start in its WebVTT, is the video segment's decode time
+        assert mpegts + round((OFFSET_S - local) * 90_000) == decode_time

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from kernel.clock import ManualClock
 from live.font import age_ms, read_bits
@@ -47,3 +50,30 @@ async def test_demo_plays_into_the_expo_program_on_the_air(tmp_path: Path) -> No
             return text if status == 200 and segments(text) else None
 
         await wait_for(playlist, within=30, what="the test source in the competition")
+
+
+async def test_a_first_start_after_shows_have_ended_logs_no_error(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A newcomer's first `serve --demo` on a fresh data directory, on a day when earlier shows
+    have ended: every program that ends at startup reaches the slices (replays, captions,
+    simulcast) only after their stores exist, and the demo plays (this once logged "no such
+    table" errors and left the demo off the air)."""
+    caplog.set_level(logging.ERROR)
+    clock = ManualClock(datetime(2026, 12, 1, 6, 19, tzinfo=UTC))  # 15:19 in Seoul, day 8
+    async with running_server(small_config(tmp_path, demo=True), clock=clock) as server:
+        client = server.client()
+        async with client.get("/api/programs/current") as r:
+            on_air = await r.json()
+        assert on_air["state"] == "live", on_air
+
+        async def playlist() -> str | None:
+            status, text, _ = await get_text(client, f"/hls/{on_air['id']}/120p/live.m3u8")
+            return text if status == 200 and segments(text) else None
+
+        await wait_for(playlist, within=30, what="the demo on the air")
+        async with client.get("/api/programs") as r:
+            ended = [p for p in (await r.json())["programs"] if p["state"] == "ended"]
+        assert len(ended) >= 8
+    errors = [f"{r.name}: {r.getMessage()} {r.exc_text or ''}" for r in caplog.records
+              if r.levelno >= logging.ERROR]
+    assert errors == []

@@ -52,7 +52,7 @@ async def test_worker_faults_neither_stop_nor_hang_the_broadcast(tmp_path: Path)
         os.kill(victim.pid, signal.SIGKILL)
 
         async def failed_twice() -> bool:  # the crash, then a second failure during the restart
-            return await server.metric("innotv_live_worker_start_failures") >= 2
+            return await server.metric("innotv_live_worker_start_failures_total") >= 2
 
         await wait_for(failed_twice, within=30, what="two failed starts")
         assert await last_seq(viewer, path) == before  # nothing produces segments meanwhile
@@ -63,7 +63,7 @@ async def test_worker_faults_neither_stop_nor_hang_the_broadcast(tmp_path: Path)
                        what="segments once a worker starts again")
         _, playlist, _ = await get_text(viewer, path)
         assert DISC in playlist.split(f"seg-{before}.m4s", 1)[1] and "#EXT-X-ENDLIST" not in playlist
-        assert await server.metric("innotv_live_worker_restarts") == 1
+        assert await server.metric("innotv_live_worker_restarts_total") == 1
 
         worker = live.broadcasts[program_id].worker
         assert worker is not None and worker.pid is not None

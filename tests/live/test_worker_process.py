@@ -82,7 +82,7 @@ async def test_a_crashed_worker_is_replaced_and_nothing_else_notices(tmp_path: P
         ack = await chat.call("chat", {"room": f"program:{crashing}", "text": "still here"})
         assert ack.get("ok"), ack
         _, metrics, _ = await get_text(viewer, "/metrics")
-        assert "innotv_live_worker_restarts 1.0" in metrics
+        assert "innotv_live_worker_restarts_total 1.0" in metrics
         await chat.close()
         for pub in pubs:
             await pub.pc.close()

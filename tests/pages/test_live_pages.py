@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from ..chat import clients as chat_clients
 from ..helpers import HOST, PRODUCER, Server
 from .conftest import DESKTOP, PHONE, api_login, screenshot, watched_page
 
@@ -34,12 +35,12 @@ FRAME_BRIGHTNESS = """(video) => {
 }"""
 
 
-async def live_program(site: Server) -> dict[str, object]:
+async def live_program(site: Server, title: str = "혁신TV 생방송") -> dict[str, object]:
     """A program on air now, hosted by HOST, with a stream key: (program, key)."""
     await site.host()
     producer = await site.producer()
     now = datetime.now(SEOUL).replace(microsecond=0)
-    body = {"title": "혁신TV 생방송", "kind": "live", "hosts": [HOST[0]],
+    body = {"title": title, "kind": "live", "hosts": [HOST[0]],
             "starts_at": "now",
             "ends_at": (now + timedelta(hours=1)).isoformat()}
     async with producer.post("/api/programs", json=body) as response:
@@ -99,11 +100,13 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     unmute = await alice.page.locator("#unmute").bounding_box()
     player = await alice.page.locator(".player").bounding_box()
     assert unmute and player and unmute["y"] + unmute["height"] <= player["y"] + player["height"] * 2 / 3
+    # The page aims 2 s behind (2 target durations) and catches up after a stall; hls.js's own
+    # defaults would sit about 4 s behind and stay there. On a busy machine a stall can push it
+    # back for a moment, so the test waits for the catch-up rather than reading one sample.
+    await alice.page.wait_for_function(
+        "() => Number(document.querySelector('#video').dataset.latency) < 3.5", timeout=15_000)
     latency = float(await video.get_attribute("data-latency") or "nan")
     print(f"hls.js latency behind the live edge: {latency:.2f} s")
-    # the page aims 2 s behind (2 target durations) and jumps there at the start; hls.js's own
-    # defaults would sit about 4 s behind. Room is left for a stall on a busy machine (+1 s).
-    assert latency < 4
 
     # Two viewers chat; a hostile nickname and message are shown as text.
     await alice.page.click("#nick-open")
@@ -155,6 +158,8 @@ async def test_go_live_watch_chat_hearts_and_poll(browser: Browser, site: Server
     alice_on_host = host.page.locator("#messages li", has_text="안녕하세요")
     await alice_on_host.locator("[data-action=pin]").click()
     await expect(bob.page.locator("#pinned")).to_contain_text("안녕하세요")
+    # Exactly the label, the nickname and the text: nothing absent is written out (once "null").
+    await expect(bob.page.locator("#pinned")).to_have_text(f"고정 메시지{HOSTILE_NICK}안녕하세요 {HOSTILE}")
     await alice_on_host.locator("[data-action=timeout]").click()
     await expect(alice.page.locator("#messages")).to_contain_text("일시적으로 채팅이 제한되었습니다")
     await alice.page.fill("#chat-text", "또 보낼래요")
@@ -229,16 +234,26 @@ async def test_hostile_hall_comment_is_text(browser: Browser, site: Server) -> N
 
 
 async def test_producer_sees_live_numbers(browser: Browser, site: Server) -> None:
+    program = await live_program(site, "숫자를 보는 생방송")
+    room = f"program:{program['id']}"
+    fan = await chat_clients.viewer(site)
+    try:
+        await fan.join(room)
+        for text in ("안녕하세요", "반갑습니다"):
+            assert (await fan.call("chat", {"room": room, "text": text}))["ok"]
+        assert (await fan.call("heart", {"room": room, "count": 1}))["ok"]
+    finally:
+        await fan.close()
     await site.producer()
     w = await watched_page(browser, DESKTOP)
     await api_login(w.context, site.url, *PRODUCER)
     await w.page.goto(f"{site.url}/produce")
-    row = w.page.locator("#lineup-body tr", has_text="혁신TV 생방송")
+    row = w.page.locator("#lineup-body tr", has_text="숫자를 보는 생방송")
     await row.locator("button", has_text="수정").click()
     charts = w.page.locator("#charts figure")
     await expect(charts).to_have_count(3)
-    await expect(w.page.locator("#detail-h")).to_have_text("혁신TV 생방송")
-    # The charts carry this module's traffic: two chat messages and a heart in the last minutes.
+    await expect(w.page.locator("#detail-h")).to_have_text("숫자를 보는 생방송")
+    # The charts carry this program's traffic: two chat messages and a heart in the last minutes.
     await expect(charts.nth(1)).to_have_attribute("data-sum", "2")
     await expect(charts.nth(2)).to_have_attribute("data-sum", "1")
     await screenshot(w.page, "produce-details-1280x800")

@@ -214,6 +214,8 @@ class RedisLedger:
         return int(value) if value else 0
 
     async def history(self, member: str, limit: int, before: str | None) -> list[Entry]:
+        if before is not None and before.strip("0-") == "":
+            return []  # nothing comes before 0-0 (and Redis refuses "(0-0" as the top of a range)
         top = f"({before}" if before else "+"
         rows: Any = await self._r.xrevrange(self.key("ledger", "m", member), max=top, min="-", count=limit)
         return [entry_of(entry_id, fields, member) for entry_id, fields in rows]

@@ -191,6 +191,9 @@ def close_tx(conn: sqlite3.Connection, member: str, at_ms: int) -> int:
 
 
 def history_q(conn: sqlite3.Connection, member: str, limit: int, before: str | None) -> list[Entry]:
+    """A member's entries, newest first, below the entry `before` (ValueError: not an id of ours)."""
+    if before is not None and not (before.isascii() and before.isdigit() and int(before) < 2**63):
+        raise ValueError(f"not a ledger entry id: {before[:40]!r}")
     if before is None:
         rows = conn.execute(
             f"SELECT {_COLUMNS} FROM ev_ledger WHERE member = ? ORDER BY seq DESC LIMIT ?",

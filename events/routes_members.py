@@ -102,7 +102,7 @@ def setup_member_routes(app: web.Application, parts: EventsParts, oidc: OidcClie
     async def ledger(request: web.Request) -> web.Response:
         member = await members.require(request)
         before = request.query.get("before")
-        if before is not None and not (before.isdigit() or _is_stream_id(before)):
+        if before is not None and not _is_entry_id(before):
             raise ApiError(400, "invalid_before", "'before' is an entry id.")
         try:
             limit = int(request.query.get("limit", "50"))
@@ -110,7 +110,10 @@ def setup_member_routes(app: web.Application, parts: EventsParts, oidc: OidcClie
             limit = 0
         if not 1 <= limit <= 200:
             raise ApiError(400, "invalid_limit", "'limit' is 1-200.")
-        entries = await store.history(member.id, limit, before)
+        try:
+            entries = await store.history(member.id, limit, before)
+        except ValueError:  # well formed, but not an id of this store's kind
+            raise ApiError(400, "invalid_before", "'before' is an entry id.") from None
         return web.json_response(
             {
                 "balance": await store.balance(member.id),
@@ -180,9 +183,12 @@ def setup_member_routes(app: web.Application, parts: EventsParts, oidc: OidcClie
     app.router.add_get("/api/events/oidc/callback", oidc_callback)
 
 
-def _is_stream_id(value: str) -> bool:
-    left, _, right = value.partition("-")
-    return left.isdigit() and right.isdigit() and len(value) <= 40
+def _is_entry_id(value: str) -> bool:
+    """An entry id as a store writes it: ASCII digits (SQLite's sequence) or `<ms>-<seq>` (a Redis
+    stream id), each part a number that fits in 64 bits."""
+    parts = value.split("-")
+    return len(parts) <= 2 and all(
+        part.isascii() and part.isdigit() and len(part) <= 20 and int(part) < 2**64 for part in parts)
 
 
 def _nickname(claims: dict[str, Any]) -> str:

@@ -66,6 +66,22 @@ async def test_a_vote_a_question_and_comments_earn_and_show_at_once(
     async with client.get(f"/api/events/me/ledger?before={ledger['next_before']}") as r:
         older = await r.json()
     assert [e["kind"] for e in older["entries"]] == ["question", "vote"]
+    # Page marks: an id of the other store's kind (a Redis stream id on SQLite), malformed or
+    # hostile ones get a clear 400, never a 500; the smallest ids an empty page; nothing moves.
+    on_redis = server.config.core.redis_url is not None
+    top = "18446744073709551615-18446744073709551615"
+    pages: dict[str, int | None] = (
+        {"0": 0, "0-0": 0, "1-2": 0, top: 4} if on_redis else {"0": 0, "0-0": None, "1-2": None, top: None})
+    for mark, count in pages.items():  # None: not an id of this store, 400
+        async with client.get("/api/events/me/ledger", params={"before": mark}) as r:
+            assert r.status == (400 if count is None else 200), (mark, await r.text())
+            if count is not None:
+                assert len((await r.json())["entries"]) == count, mark
+    for mark in ("18446744073709551616", "9" * 5000, "\u0661\u0662", "-1", "1-", "a", "1-2-3", ""):
+        async with client.get("/api/events/me/ledger", params={"before": mark}) as r:
+            assert r.status == 400, (mark[:30], await r.text())
+            assert (await r.json())["error"]["code"] == "invalid_before"
+    assert (await me(client))["balance"] == 59
 
 
 async def test_a_poll_earns_once_per_member_on_any_browser(server: Server, clock: ManualClock) -> None:

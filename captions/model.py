@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kernel.text import normalize_text
+from kernel.text import has_visible, normalize_text
 
 from .errors import CaptionError
 
@@ -58,14 +58,15 @@ class Turn:
 
 
 def clean_line(value: object, field: str = "text") -> str:
-    """The line as stored: the chat's normalisation (kernel.text), 1 to MAX_CHARS characters."""
+    """The line as stored: the chat's normalisation (kernel.text), 1 to MAX_CHARS characters, and
+    something that shows (a line of Hangul fillers or joiners would be a blank caption)."""
     if not isinstance(value, str):
         raise CaptionError("invalid_text", f"'{field}' must be a string.")
     if len(value) > MAX_CHARS * 8:
         raise CaptionError("text_too_long", f"'{field}' is longer than {MAX_CHARS} characters.")
     text = normalize_text(value)
-    if not text:
-        raise CaptionError("empty_text", f"'{field}' is empty.")
+    if not has_visible(text):
+        raise CaptionError("empty_text", f"'{field}' is empty (or shows nothing).")
     if len(text) > MAX_CHARS:
         raise CaptionError("text_too_long", f"'{field}' is longer than {MAX_CHARS} characters.")
     return text

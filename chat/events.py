@@ -14,8 +14,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from kernel.outage import is_store_outage
+
 from .errors import ChatError
 from .halls import HALLS
+from .incoming import INVALID_EVENT, invalid_packet
 from .lean import LeanServer
 from .nicknames import imitates_staff
 from .room_state import RoomState
@@ -58,11 +61,31 @@ class Handlers:
 
     def register(self, sio: Any, lean: LeanServer) -> None:
         """The same handlers for python-socketio (polling) and the lean WebSocket path; the lean
-        path checks the rate limit itself, before dispatching (`gate`)."""
+        path checks the rate limit itself, before dispatching (`gate`). An event nobody handles
+        is answered `unknown_event` (after its rate limit: the family of unknown names)."""
         self._targets = (sio, lean)
         for event, fn in self.handlers.items():
             self._register_one(event, fn, sio, lean)
         lean.gate = self.gate
+        unknown = self._unknown()
+
+        async def catch_all(event: str, sid: str, *_args: Any) -> dict[str, Any]:
+            return self.gate(sid, event) or await unknown(sid)
+
+        sio.on("*", catch_all)
+        lean.on_unknown = unknown  # the lean path has gated it already
+
+    def _unknown(self) -> Callable[..., Awaitable[dict[str, Any]]]:
+        service = self.service
+
+        async def handler(sid: str, *_args: Any) -> dict[str, Any]:
+            err = ChatError("unknown_event", "There is no such event.")
+            conn = service.conns.get(sid)
+            if conn is not None:
+                service.note_refusal(conn, "unknown", err.code)
+            return err.ack()
+
+        return handler
 
     def _register_one(self, event: str, fn: Handler, sio: Any, lean: LeanServer) -> None:
         sio.on(event, self._wrap(event, fn, check_rate=True))
@@ -107,7 +130,11 @@ class Handlers:
                 if conn is not None:
                     service.note_refusal(conn, event, err.code)
                 return err.ack()
-            except Exception:
+            except Exception as exc:
+                if is_store_outage(exc):
+                    log.warning("chat event refused: the store does not answer",
+                                extra={"event": event, "sid": sid, "error": type(exc).__name__})
+                    return ChatError("store_unavailable", "The store does not answer; retry.").ack()
                 log.exception("chat handler failed", extra={"event": event, "sid": sid})
                 return ChatError("internal_error", "Something went wrong on our side.").ack()
 
@@ -253,6 +280,10 @@ def make_handlers(service: ChatService) -> Handlers:
         state.hearts_pending += count
         return {"ok": True}
 
+    async def invalid(_conn: Conn, _data: dict[str, Any]) -> dict[str, Any]:
+        raise invalid_packet()
+
+    h.add(INVALID_EVENT, invalid)
     h.add("join", join)
     h.add("leave", leave)
     h.add("nick", nick)

@@ -14,7 +14,7 @@ from aiohttp import web
 from kernel.errors import ApiError
 
 from .hall_cases import HallCase, placeholders
-from .validate import MESSAGE_ID_RE
+from .validate import is_message_id
 
 if TYPE_CHECKING:
     from .service import ChatService
@@ -81,7 +81,7 @@ def setup_routes(app: web.Application, service: ChatService) -> None:
         if hall_id not in HALLS:
             raise ApiError(404, "unknown_hall", "There is no such hall.")
         before = request.query.get("before")
-        if before is not None and not MESSAGE_ID_RE.fullmatch(before):
+        if before is not None and not is_message_id(before):
             raise ApiError(400, "invalid_before", "'before' must be a comment id.")
         try:
             limit = int(request.query.get("limit", "50"))

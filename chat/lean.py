@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
@@ -38,12 +37,13 @@ from urllib.parse import parse_qsl
 from aiohttp import WSMsgType, web
 
 from .fanout import Member
+from .incoming import INVALID_EVENT, event_args, split_ack
 from .wire import dumps, ws_frame
 
 log = logging.getLogger("innotv.chat.lean")
 
 # Events whose handlers never wait (no store round trip): run inline, without a task.
-INLINE_EVENTS = frozenset({"heart", "leave", "nick"})
+INLINE_EVENTS = frozenset({"heart", "leave", "nick", INVALID_EVENT})
 PING_FRAME = ws_frame("2")
 CLOSE_WAIT_S = 1.0
 # How long a refused connection has to send its CONNECT and read the CONNECT_ERROR.
@@ -137,6 +137,7 @@ class LeanServer:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.handlers: dict[str, EventHandler] = {}
+        self.on_unknown: EventHandler | None = None  # answers an event no handler takes
         self.gate: Gate = lambda _sid, _event: None
         self.refused_pause_s = REFUSED_PAUSE_S
         self.links: dict[int, LeanConnection] = {}
@@ -213,31 +214,10 @@ class LeanServer:
         key = id(link)
         self.links[key] = link
         try:
-            while True:
-                msg = await ws.receive()
-                if msg.type is not WSMsgType.TEXT or link.transport.is_closing():
-                    # Closed, an error, or a binary frame (not spoken here); or we cut it: what it
-                    # sent before (already read, maybe a thousand events) is not worth handling.
-                    break
-                data: str = msg.data
-                del msg  # nothing of a handled message stays alive while the next one is awaited
-                kind = data[:1]
-                if kind == "4":
-                    if not await self._socketio(link, request, data):
-                        break
-                    if link.throttled:
-                        link.throttled = False
-                        await asyncio.sleep(self.refused_pause_s)
-                elif kind == "3":
-                    link.pong_due = 0.0
-                    link.ping_at = time.monotonic() + self.ping_interval
-                elif kind == "1":
-                    break
-                elif kind == "2":  # a client ping (Engine.IO v3 habit): answer it
-                    self._reply(link, ws_frame("3" + data[1:]))
-                elif kind != "6":
-                    break  # not Engine.IO
-                del data
+            await self._read(ws, link, request)
+        except Exception:
+            # a bug, not the client's input: this connection ends, the server and the others go on
+            log.exception("lean connection failed")
         finally:
             self.links.pop(key, None)
             if link.sid is not None:
@@ -247,6 +227,34 @@ class LeanServer:
         if not ws.closed:
             await ws.close()
         return ws
+
+    async def _read(self, ws: web.WebSocketResponse, link: LeanConnection, request: web.Request) -> None:
+        """Read and handle the connection's messages until it closes or misbehaves."""
+        while True:
+            msg = await ws.receive()
+            if msg.type is not WSMsgType.TEXT or link.transport.is_closing():
+                # Closed, an error, or a binary frame (not spoken here); or we cut it: what it
+                # sent before (already read, maybe a thousand events) is not worth handling.
+                break
+            data: str = msg.data
+            del msg  # nothing of a handled message stays alive while the next one is awaited
+            kind = data[:1]
+            if kind == "4":
+                if not await self._socketio(link, request, data):
+                    break
+                if link.throttled:
+                    link.throttled = False
+                    await asyncio.sleep(self.refused_pause_s)
+            elif kind == "3":
+                link.pong_due = 0.0
+                link.ping_at = time.monotonic() + self.ping_interval
+            elif kind == "1":
+                break
+            elif kind == "2":  # a client ping (Engine.IO v3 habit): answer it
+                self._reply(link, ws_frame("3" + data[1:]))
+            elif kind != "6":
+                break  # not Engine.IO
+            del data
 
     async def _refuse(
         self, ws: web.WebSocketResponse, link: LeanConnection, refused: ConnectionRefused
@@ -314,26 +322,25 @@ class LeanServer:
         sid = link.sid
         if sid is None:
             return True  # not connected to the namespace: ignored, as python-socketio does
-        digits = 0
-        while digits < len(body) and body[digits].isdigit():
-            digits += 1
-        ack = body[:digits] if digits else None
-        try:
-            args = json.loads(body[digits:])
-        except ValueError:
-            return False
-        if not isinstance(args, list) or not args or not isinstance(args[0], str):
-            return False
+        split = split_ack(body)
+        if split is None:
+            return False  # an ack id longer than any client makes: not a packet
+        ack, rest = split
+        args = event_args(rest)
+        if args is None:
+            if ack is None:
+                return False  # nothing to answer: a malformed packet drops the connection
+            args = [INVALID_EVENT, {}]  # answered with `invalid_payload` by its handler
         refusal = self.gate(sid, args[0])
         if refusal is not None:
             link.throttled = True
             if ack is not None:
                 self._reply(link, ws_frame("43" + ack + dumps([refusal])))
             return True
-        handler = self.handlers.get(args[0])
+        handler = self.handlers.get(args[0], self.on_unknown)
         if handler is None:
             return True
-        if args[0] in INLINE_EVENTS and not link.busy:
+        if (args[0] in INLINE_EVENTS or handler is self.on_unknown) and not link.busy:
             # Never suspends: no task. (While an earlier event of this connection still runs,
             # it goes behind it as a task instead, the order python-socketio would give.)
             await self._run(link, handler, sid, args[1:], ack, False)

@@ -34,16 +34,26 @@ import socketio
 from aiohttp import web
 
 from kernel.client_address import limit_key
+from kernel.errors import ApiError
 from kernel.security import origin_allowed
 
 from .fanout import Member
 from .lean import CLOSE_WAIT_S, ConnectionRefused, LeanConnection, LeanServer
 from .limits import AddressLimits, AddressRefusal, Limiter
 from .nicknames import default_nickname
+from .polling_post import TooLarge, read_polling_post
 from .ports import Visitors
 from .service import ChatService, Conn
 from .settings import ChatSettings
-from .socketio_internals import EioLink, RoomlessManager, eio_link, install_plain_websocket
+from .socketio_internals import (
+    CheckedPacket,
+    EioLink,
+    RoomlessManager,
+    eio_link,
+    end_polling_session,
+    hand_over_body,
+    install_drivers,
+)
 from .wire import event_text, ws_frame
 
 log = logging.getLogger("innotv.chat.server")
@@ -54,18 +64,38 @@ PING_INTERVAL_S = 25
 PING_TIMEOUT_S = 20
 
 
+class _ClientMistakes(logging.Filter):
+    """python-engineio logs a client's bad request (an unknown session, a wrong transport) at
+    ERROR, the first time of each kind. That is the client's mistake, not ours: WARNING. Its real
+    failures (`logger.exception`, with a traceback) stay ERROR."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and not record.exc_info:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _engineio_logger() -> logging.Logger:
+    engineio_log = logging.getLogger("innotv.chat.engineio")
+    engineio_log.setLevel(logging.WARNING)  # not its per-packet INFO lines
+    if not any(isinstance(f, _ClientMistakes) for f in engineio_log.filters):
+        engineio_log.addFilter(_ClientMistakes())
+    return engineio_log
+
+
 def make_sio() -> Any:
     sio = socketio.AsyncServer(
         client_manager=RoomlessManager(),
+        serializer=CheckedPacket,  # decoding never raises: bad packets get an `invalid_payload` ack
         async_mode="aiohttp",
         cors_allowed_origins=[],  # checked by our route, see `client_origin_ok`
         max_http_buffer_size=MAX_MESSAGE_BYTES,
         ping_interval=PING_INTERVAL_S,
         ping_timeout=PING_TIMEOUT_S,
         logger=False,
-        engineio_logger=False,
+        engineio_logger=_engineio_logger(),
     )
-    install_plain_websocket(sio)
+    install_drivers(sio)
     return sio
 
 
@@ -174,7 +204,24 @@ def attach(app: web.Application, sio: Any, service: ChatService, visitors: Visit
                     {"error": {"code": refusal.code, "message": refusal.message}}, status=429,
                     headers={"Retry-After": str(max(1, round(refusal.retry_after or 1)))},
                 )
-        response: web.StreamResponse = await sio.eio.handle_request(request)
+        if request.method == "POST":
+            try:
+                hand_over_body(request, await read_polling_post(request, MAX_MESSAGE_BYTES))
+            except TooLarge:
+                eio_sid = request.query.get("sid")
+                if eio_sid:
+                    await end_polling_session(sio, eio_sid)
+                raise
+        try:
+            response: web.StreamResponse = await sio.eio.handle_request(request)
+        except KeyError:
+            # python-engineio between closing a session and forgetting it ('Session is disconnected')
+            raise ApiError(400, "invalid_session", "This Engine.IO session has ended.") from None
+        if response.status >= 400 and response.content_type != "application/json":
+            # python-engineio's refusals are plain text; every error we answer is JSON
+            raise ApiError(response.status, "bad_request",
+                           "The Engine.IO request was refused: an unknown or ended session, another "
+                           "transport or protocol version than the session's, or a bad query.")
         return response
 
     for method in ("GET", "POST", "OPTIONS"):

@@ -35,6 +35,7 @@ from kernel.clock import Clock, SystemClock
 from kernel.errors import ApiError
 from kernel.identity import User
 from kernel.metrics import Metrics
+from kernel.outage import is_store_outage
 from kernel.tasks import cancel_and_wait
 from kernel.topics import ACCESS_CHANGED, PROGRAM_CHANGED, AccessChanged, ProgramChanged
 
@@ -280,8 +281,12 @@ class ChatService:
             result = await self.stores.history.write_tick(
                 state.name, [p.item for p in batch], deleted, hearts, minute_of(ms)
             )
-        except Exception:
-            log.exception("chat store write failed", extra={"room": state.name})
+        except Exception as exc:
+            if is_store_outage(exc):
+                log.warning("chat store write failed: the store does not answer",
+                            extra={"room": state.name, "error": type(exc).__name__})
+            else:
+                log.exception("chat store write failed", extra={"room": state.name})
             state.hearts_pending += hearts
             error = ChatError("store_unavailable", "The message could not be stored; retry.")
             for pending in batch:

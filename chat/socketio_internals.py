@@ -5,23 +5,42 @@ pyproject pins both libraries to the versions these were read from, and
 
 - `RoomlessManager` overrides `AsyncManager.basic_disconnect` and touches the manager's `rooms`,
   `callbacks`, `pending_connect` and `pending_disconnect` (stock disconnect scans every room).
-- `install_plain_websocket` replaces the aiohttp WebSocket driver in `server.eio._async` with
-  `PlainWebSocket` (no permessage-deflate; the connection's transport remembered on its
-  Engine.IO socket, which the driver reaches as `handler.__self__`).
+- `install_drivers` replaces two entries of the aiohttp driver table `server.eio._async`: the
+  WebSocket driver with `PlainWebSocket` (no permessage-deflate; the connection's transport
+  remembered on its Engine.IO socket, which the driver reaches as `handler.__self__`), and
+  `translate_request`, whose environ then reads a long-polling POST's body from what
+  `hand_over_body` stored on the request (we read and check it first, `chat.polling_post`)
+  instead of from the request's stream (python-engineio reads `wsgi.input` with `read(length)`).
+- `end_polling_session` closes an Engine.IO socket at once (`close(wait=False, abort=True)`,
+  then drops it from `eio.sockets`): python-engineio's own `disconnect` waits for the client's
+  next poll.
 - `EioLink` is what the fan-out needs of an Engine.IO socket (`upgraded`, `closed`, `closing`,
   the outgoing `queue`): its transport once upgraded, or a packet queued for long-polling.
 - `eio_link(server, sid)` finds a Socket.IO session's Engine.IO socket (`manager.eio_sid_from_sid`,
   `eio.sockets`).
+- `CheckedPacket` (given as `serializer=`, which python-socketio documents for Packet subclasses)
+  overrides `Packet.decode` and relies on what it sets: `packet_type`, `id`, `data` and the
+  returned attachment count. Whatever a client sends, decoding never raises (python-socketio
+  would log a traceback and leave an ack unanswered): a packet that is not a CONNECT,
+  DISCONNECT, ACK or a JSON event (`chat.incoming.event_args`), binary ones included, becomes
+  the event `[INVALID_EVENT, {}]` with the ack id it had.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import socketio
+from aiohttp import web
 from aiohttp.web import WebSocketResponse
 from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+from kernel.untrusted_json import loads_untrusted
+
+from .incoming import INVALID_EVENT, is_event
 
 PINNED = {"python-socketio": "5.18.1", "python-engineio": "4.15.1"}
 _TRANSPORT_ATTR = "_innotv_transport"
@@ -50,6 +69,35 @@ class RoomlessManager(socketio.AsyncManager):  # type: ignore[misc]
                 waiting.remove(sid)
                 if not waiting:
                     del pending[namespace]
+
+
+class _UntrustedJson:
+    """The JSON functions python-socketio's packets use (`Packet.json`): strict parsing."""
+
+    dumps = staticmethod(json.dumps)
+    loads = staticmethod(loads_untrusted)
+
+
+class CheckedPacket(sio_packet.Packet):  # type: ignore[misc]
+    """A Socket.IO packet whose decoding never fails; see the module's docstring."""
+
+    json = _UntrustedJson
+    packet_type: Any
+    data: Any
+
+    def decode(self, encoded_packet: Any) -> int:
+        try:
+            attachments = super().decode(encoded_packet)
+        except Exception:
+            attachments = None
+        kind, data = self.packet_type, self.data
+        if attachments == 0 and kind in (sio_packet.CONNECT, sio_packet.DISCONNECT, sio_packet.ACK):
+            return 0
+        if attachments == 0 and kind == sio_packet.EVENT and is_event(data):
+            return 0
+        self.packet_type = sio_packet.EVENT
+        self.data = [INVALID_EVENT, {}]
+        return 0
 
 
 class PlainWebSocket:
@@ -100,9 +148,48 @@ class PlainWebSocket:
         return msg.data
 
 
-def install_plain_websocket(server: Any) -> None:
+_BODY_KEY = web.RequestKey("innotv_polling_body", bytes)
+
+
+class _ReadBody:
+    """`wsgi.input` for a body read already: python-engineio awaits `read(length)` once."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    async def read(self, _n: int = -1) -> bytes:
+        body, self._body = self._body, b""
+        return body
+
+
+def hand_over_body(request: Any, body: bytes) -> None:
+    """python-engineio is to read `body` as the request's body (the stream has been read)."""
+    request[_BODY_KEY] = body
+
+
+def install_drivers(server: Any) -> None:
     # A per-instance copy: the driver table is a module-level dict shared by every server.
-    server.eio._async = {**server.eio._async, "websocket": PlainWebSocket}
+    table = server.eio._async
+    stock_translate = table["translate_request"]
+
+    def translate_request(request: Any) -> dict[str, Any]:
+        environ: dict[str, Any] = stock_translate(request)
+        body = request.get(_BODY_KEY)
+        if body is not None:
+            environ["wsgi.input"] = _ReadBody(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return environ
+
+    server.eio._async = {**table, "websocket": PlainWebSocket, "translate_request": translate_request}
+
+
+async def end_polling_session(server: Any, eio_sid: str) -> None:
+    """Close a long-polling Engine.IO session now (its disconnect handlers run)."""
+    sock = server.eio.sockets.get(eio_sid)
+    if sock is None:
+        return
+    await sock.close(wait=False, abort=True)
+    server.eio.sockets.pop(eio_sid, None)
 
 
 def message_packet(text: str) -> Any:

@@ -1,7 +1,9 @@
 """Input checks for chat events: text cleaning, room names, ids and small typed fields.
 
 Text is NFC-normalised, control and format characters are dropped (newlines too; the zero-width
-joiner stays, emoji sequences need it), the ends are trimmed; the result must be 1-300 characters.
+joiner stays, emoji sequences need it), the ends are trimmed; the result must be 1-300 characters
+and show something (`kernel.text.has_visible`: not only joiners, variation selectors, Hangul
+fillers, blanks). Message ids in the SQLite form are row numbers, so at most 2**63-1.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kernel.text import ZWJ, normalize_text
+from kernel.text import ZWJ, has_visible, normalize_text
+from kernel.untrusted_json import INT_MAX
 
 from .errors import ChatError
 
@@ -19,7 +22,7 @@ ROOM_RE = re.compile(r"^(program|hall):([A-Za-z0-9_-]{1,64})$")
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 VIEWER_RE = re.compile(r"^[A-Za-z0-9_:.-]{1,80}$")
 # Message ids: SQLite row numbers ("123") or Redis stream entries with an index ("1700-0:2").
-MESSAGE_ID_RE = re.compile(r"^(\d{1,19}|\d{1,15}-\d{1,10}:\d{1,5})$")
+MESSAGE_ID_RE = re.compile(r"^([0-9]{1,19}|[0-9]{1,15}-[0-9]{1,10}:[0-9]{1,5})$")
 
 
 def fold(text: str) -> str:
@@ -33,8 +36,8 @@ def clean_text(value: object, *, field: str = "text", max_len: int = MAX_TEXT) -
     if len(value) > max_len * 8:
         raise ChatError("text_too_long", f"'{field}' is longer than {max_len} characters.")
     text = normalize_text(value)  # the same rule for every slice's user text (kernel.text)
-    if not text:
-        raise ChatError("empty_text", f"'{field}' is empty.")
+    if not has_visible(text):
+        raise ChatError("empty_text", f"'{field}' is empty (or shows nothing).")
     if len(text) > max_len:
         raise ChatError("text_too_long", f"'{field}' is longer than {max_len} characters.")
     return text
@@ -57,9 +60,17 @@ def room_name(data: dict[str, Any]) -> tuple[str, str, str]:
     return room, match.group(1), match.group(2)
 
 
-def message_id(value: object, field: str = "id") -> str:
+def is_message_id(value: object) -> bool:
+    """A message id of either store; a row number must fit SQLite's signed 64-bit integer."""
     if not isinstance(value, str) or not MESSAGE_ID_RE.fullmatch(value):
+        return False
+    return not value.isdigit() or int(value) <= INT_MAX
+
+
+def message_id(value: object, field: str = "id") -> str:
+    if not is_message_id(value):
         raise ChatError("invalid_id", f"'{field}' is not a message id.")
+    assert isinstance(value, str)
     return value
 
 

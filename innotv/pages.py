@@ -1,11 +1,14 @@
 """Serves the pages in `static/`: HTML routes for people, and the static files they load.
 
 Pages are plain files (ES modules, CSS, vendored hls.js); user text is inserted by the scripts as
-text, never as HTML. Every HTML page sets the viewer cookie on first visit.
+text, never as HTML. Every HTML page sets the viewer cookie on first visit. A static file that is
+not there (or a path that leaves `static/`) is a JSON 404 like every other error (aiohttp's own
+static route answers an empty one).
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from aiohttp import web
@@ -57,4 +60,23 @@ def setup_pages(app: web.Application, auth: Auth, embed_origins: tuple[str, ...]
 
     app.router.add_get("/embed/{id}", embed_page)
     if STATIC_DIR.is_dir():
-        app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False, append_version=False)
+        app.router.add_get("/static/{path:.+}", static_file)
+
+
+def _static_path(name: str) -> Path | None:
+    """The regular file under static/ that `name` names (symlinks out of it not followed)."""
+    try:
+        if Path(name).is_absolute():
+            return None
+        path = (STATIC_DIR / name).resolve()
+        path.relative_to(STATIC_DIR)
+        return path if path.is_file() else None
+    except (ValueError, OSError, RuntimeError):  # outside static/, a NUL byte, a symlink loop
+        return None
+
+
+async def static_file(request: web.Request) -> web.StreamResponse:
+    path = await asyncio.to_thread(_static_path, request.match_info["path"])
+    if path is None:
+        raise web.HTTPNotFound()
+    return web.FileResponse(path)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
 from .errors import ApiError
+from .untrusted_json import UntrustedJsonError, loads_untrusted
 
 MAX_JSON_BYTES = 64 * 1024
 
@@ -38,9 +38,9 @@ async def read_json_object(request: web.Request, max_bytes: int = MAX_JSON_BYTES
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
     raw = await read_limited(request, max_bytes)
     try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ApiError(400, "invalid_json", "The body is not valid JSON.") from None
+        value = loads_untrusted(raw)
+    except UntrustedJsonError as exc:
+        raise ApiError(400, "invalid_json", f"The body is not JSON we accept: {exc.reason}.") from None
     if not isinstance(value, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
     return value

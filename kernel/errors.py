@@ -2,7 +2,7 @@
 
 Every failure, ours or aiohttp's (404, 405, 413, a crash), leaves as
 `{"error": {"code": "<snake_case>", "message": "<human>"}}` with the right status, never as HTML or
-a traceback.
+a traceback. A store that does not answer is 503 `store_unavailable` (with `Retry-After`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+
+from .outage import is_store_outage
 
 log = logging.getLogger("innotv.http")
 
@@ -53,6 +55,7 @@ class ApiError(Exception):
         *,
         headers: dict[str, str] | None = None,
         details: dict[str, Any] | None = None,
+        close_connection: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -60,6 +63,9 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers or {}
         self.details = details or {}
+        # The body was not read (or cannot be trusted): answer, then close the TCP connection
+        # instead of keeping it alive (aiohttp would read on through the unread body).
+        self.close_connection = close_connection
 
     def payload(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -68,14 +74,23 @@ class ApiError(Exception):
 
 
 def error_response(err: ApiError) -> web.Response:
-    return web.json_response(
+    response = web.json_response(
         err.payload(), status=err.status, headers=err.headers, dumps=_dumps_readable
     )
+    if err.close_connection:
+        response.force_close()
+    return response
 
 
 def _dumps_readable(value: Any) -> str:
-    """JSON with Korean left as text rather than \\uXXXX escapes."""
-    return json.dumps(value, ensure_ascii=False)
+    """JSON with Korean left as text rather than \\uXXXX escapes; escaped after all when a message
+    quotes a lone surrogate someone sent (it has no UTF-8 form)."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
 
 
 def _from_http_exception(exc: web.HTTPException) -> ApiError:
@@ -100,7 +115,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         if exc.status < 400:
             raise
         return error_response(_from_http_exception(exc))
-    except Exception:
+    except Exception as exc:
+        if is_store_outage(exc):
+            # Redis hangs or is gone: the caller may retry; no traceback, it is not a bug of ours
+            log.warning("store unavailable", extra={"path": request.path, "error": type(exc).__name__})
+            return error_response(ApiError(503, "store_unavailable",
+                                           "The store does not answer right now; try again shortly.",
+                                           headers={"Retry-After": "2"}))
         incident = uuid.uuid4().hex[:12]
         log.exception(
             "unhandled error", extra={"incident": incident, "path": request.path}

@@ -115,6 +115,11 @@ class CoreSettings:
     # Who may read /metrics: clients from these networks, or anyone sending this Bearer token.
     metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1")
     metrics_token: str = field(default="", repr=False)
+    # Every Redis command's deadline (s): past it the call fails (REST: 503 store_unavailable)
+    # instead of hanging on a Redis that accepts connections and never answers.
+    redis_timeout_s: float = 1.5
+    # How long the server (or a CLI command) waits for Redis at startup before it gives up (s).
+    redis_wait_s: float = 30.0
     log_level: str = "INFO"
     log_format: str = "json"
     # One line per request (logger innotv.access); HLS, replay, Socket.IO and static requests are
@@ -130,6 +135,10 @@ class CoreSettings:
             object.__setattr__(self, "redis_url", None)
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("redis_url: must start with redis://, rediss:// or unix://")
+        if not 0.1 <= self.redis_timeout_s <= 30:
+            raise ConfigError("redis_timeout_s: must be between 0.1 and 30 seconds")
+        if not 0 <= self.redis_wait_s <= 3600:
+            raise ConfigError("redis_wait_s: must be between 0 and 3600 seconds")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("log_level: one of DEBUG, INFO, WARNING, ERROR")
         if self.log_format not in ("json", "text"):

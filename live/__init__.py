@@ -110,6 +110,10 @@ def setup(app: web.Application, kernel: Kernel, settings: LiveSettings, *, progr
             await premieres.resume()
         except Exception:
             log.exception("premieres could not be resumed")
+        try:
+            await live.resume_broadcasts()
+        except Exception:
+            log.exception("broadcasts could not be resumed")
         replays = asyncio.create_task(live.replays.resume())  # after a crash; not before serving
         yield
         sharing.cancel()

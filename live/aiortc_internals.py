@@ -12,6 +12,10 @@ pyproject; `tests/live/test_aiortc_internals.py` fails loudly when an upgrade ch
   every segment boundary so a preview or a decoder that lost a packet recovers.
 - `keep_only_codec(transceiver, mime)` narrows a transceiver's negotiable codecs
   (`RTCRtpTransceiver._codecs`), so a preview is answered with the publisher's own codec.
+- `end_remote_track(track)` puts the end-of-stream marker (None) into a received track's `_queue`:
+  a receiver that never started (a publisher that never completed ICE/DTLS) does not end its
+  track when its connection closes, and whatever awaits `recv()` (our pumps, a MediaRelay's
+  reading task) would wait forever.
 """
 
 from __future__ import annotations
@@ -112,3 +116,10 @@ def keep_only_codec(transceiver: Any, mime: str) -> bool:
         return False
     transceiver._codecs = same
     return True
+
+
+def end_remote_track(track: Any) -> None:
+    """End a received track now (see the module's docstring); harmless on one already ended."""
+    queue_ = getattr(track, "_queue", None)
+    if isinstance(queue_, asyncio.Queue):
+        queue_.put_nowait(None)

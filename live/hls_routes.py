@@ -40,15 +40,17 @@ from .http import Handler, program_id_of
 from .premiere_media import HIDDEN_FILE
 from .service import LiveService
 
-_RUNG = r"\d{2,4}p"
+# ASCII digits only: \d would also take other scripts' digits ("٣").
+_RUNG = r"[0-9]{2,4}p"
+_N = r"[0-9]{1,9}"
 _LANG = r"[a-z]{2,3}(?:-[A-Z]{2})?"
 _LIVE_FILES = re.compile(
-    rf"^(?:master\.m3u8|{_RUNG}/(?:live\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s|part-\d{{1,9}}\.m4s)"
-    rf"|subs/{_LANG}/(?:live\.m3u8|seg-\d{{1,9}}\.vtt))$")
-_PART = re.compile(r"/part-(\d{1,9})\.m4s$")
+    rf"^(?:master\.m3u8|{_RUNG}/(?:live\.m3u8|init-{_N}\.mp4|seg-{_N}\.m4s|part-{_N}\.m4s)"
+    rf"|subs/{_LANG}/(?:live\.m3u8|seg-{_N}\.vtt))$")
+_PART = re.compile(r"/part-([0-9]{1,9})\.m4s$")
 _VOD_FILES = re.compile(
-    rf"^(?:master\.m3u8|thumb-\d{{1,9}}\.jpg|{_RUNG}/(?:vod\.m3u8|init-\d{{1,9}}\.mp4|seg-\d{{1,9}}\.m4s)"
-    rf"|subs/{_LANG}/(?:vod\.m3u8|r\d{{1,9}}-\d{{1,9}}\.vtt)|captions-{_LANG}\.(?:vtt|srt))$")
+    rf"^(?:master\.m3u8|thumb-{_N}\.jpg|{_RUNG}/(?:vod\.m3u8|init-{_N}\.mp4|seg-{_N}\.m4s)"
+    rf"|subs/{_LANG}/(?:vod\.m3u8|r{_N}-{_N}\.vtt)|captions-{_LANG}\.(?:vtt|srt))$")
 
 PLAYLIST_CACHE = "public, max-age=1"
 VOD_PLAYLIST_CACHE = "public, max-age=10"

@@ -15,7 +15,7 @@ from kernel.errors import ApiError
 from .media import SAFE_ID
 from .sdp import OfferSummary, validate_offer
 
-_SIZE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
+_SIZE = re.compile(r"^(\d{2,4})x(\d{2,4})$", re.ASCII)
 MIN_SIDE, MAX_SIDE = 16, 4096
 
 CORS = {

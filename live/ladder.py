@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-_RUNG = re.compile(r"^(\d{2,4})p(\d{1,2})(?::(\d{2,5}))?$")
+_RUNG = re.compile(r"^(\d{2,4})p(\d{1,2})(?::(\d{2,5}))?$", re.ASCII)
 
 
 @dataclass(frozen=True)

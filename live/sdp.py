@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from kernel.errors import ApiError
 
 _LINE = re.compile(r"^[a-z]=.*$")
-_RTPMAP = re.compile(r"^a=rtpmap:(\d+) ([A-Za-z0-9_.-]+)/(\d+)(?:/\d+)?$")
-_FMTP = re.compile(r"^a=fmtp:(\d+) (.*)$")
+_RTPMAP = re.compile(r"^a=rtpmap:(\d+) ([A-Za-z0-9_.-]+)/(\d+)(?:/\d+)?$", re.ASCII)
+_FMTP = re.compile(r"^a=fmtp:(\d+) (.*)$", re.ASCII)
 _H264_PROFILES = ("42e01f", "42001f")
+_MID = re.compile(r"^[A-Za-z0-9_.+-]{1,32}$")  # RFC 5888 identification-tag: a token
 
 
 @dataclass
@@ -32,6 +33,8 @@ class _Section:
     codecs: dict[str, str] = field(default_factory=dict)  # payload type -> NAME/clock
     fmtp: dict[str, str] = field(default_factory=dict)
     simulcast: bool = False
+    mids: list[str] = field(default_factory=list)  # a=mid values (a media section has one)
+    bundle: list[str] | None = None  # a=group:BUNDLE mids (the session's)
     has_ufrag: bool = False
     has_fingerprint: bool = False
 
@@ -78,7 +81,7 @@ def validate_offer(raw: bytes, publishing: bool = True) -> OfferSummary:
     for line in lines:
         if line.startswith("m="):
             parts = line[2:].split()
-            if len(parts) < 4 or not parts[1].isdigit():
+            if len(parts) < 4 or not (parts[1].isascii() and parts[1].isdigit()):
                 raise _bad("An m= line is malformed.")
             current = _Section(parts[0])
             sections.append(current)
@@ -89,6 +92,10 @@ def validate_offer(raw: bytes, publishing: bool = True) -> OfferSummary:
             current.has_fingerprint = True
         elif line.startswith(("a=simulcast", "a=rid:")):
             current.simulcast = True
+        elif line.startswith("a=mid:"):
+            current.mids.append(line[6:])
+        elif line.startswith("a=group:BUNDLE"):
+            current.bundle = line[len("a=group:BUNDLE"):].split()
         elif line in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
             current.direction = line[2:]
         elif (m := _RTPMAP.match(line)) is not None:
@@ -111,6 +118,7 @@ def validate_offer(raw: bytes, publishing: bool = True) -> OfferSummary:
                      and s.direction in ("sendrecv", "recvonly")]
         if not receiving:
             raise _unsupported("A preview offer must receive audio or video (recvonly).")
+        _check_mids(session, sections)
         return OfferSummary((), ())
     videos = [s for s in sections if s.kind == "video" and s.direction in ("sendrecv", "sendonly")]
     audios = [s for s in sections if s.kind == "audio" and s.direction in ("sendrecv", "sendonly")]
@@ -143,7 +151,24 @@ def validate_offer(raw: bytes, publishing: bool = True) -> OfferSummary:
             problems.append(f"audio must be Opus; offered: {', '.join(offered) or 'none'}")
     if problems:
         raise _unsupported("Unsupported offer: " + "; ".join(problems) + ".")
+    _check_mids(session, sections)
     return OfferSummary(tuple(sorted(set(video_ok))), tuple(sorted(set(audio_ok))))
+
+
+def _check_mids(session: _Section, sections: list[_Section]) -> None:
+    """Media ids: at most one per section, not empty, unique; a BUNDLE group names media sections
+    only, each once, and its first is there (aiortc 1.16 moves the other bundled sections onto the
+    first one's transport: an absent first answers, then fails to connect with no error)."""
+    mids: list[str] = []
+    for section in sections:
+        if len(section.mids) > 1 or (section.mids and not _MID.match(section.mids[0])):
+            raise _bad(f"The {section.kind} section's a=mid is malformed.")
+        mids.extend(section.mids)
+    if len(set(mids)) != len(mids):
+        raise _bad("Two media sections have the same a=mid.")
+    bundle = session.bundle
+    if bundle is not None and (not bundle or len(set(bundle)) != len(bundle) or not set(bundle) <= set(mids)):
+        raise _bad("The a=group:BUNDLE line must name media sections' a=mid, each once.")
 
 
 def chosen_video_codec(answer_sdp: str) -> str | None:

@@ -28,16 +28,16 @@ from typing import Any
 import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
-from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from kernel.bus import Bus
 from kernel.errors import ApiError
 from kernel.metrics import Metrics
 from kernel.settings import CoreSettings
+from kernel.tasks import cancel_and_wait
 from kernel.topics import CaptionCommitted, LineupChanged, ProgramChanged
 
-from .aiortc_internals import keep_only_codec, receive_packets, request_keyframe
+from .aiortc_internals import end_remote_track, keep_only_codec, receive_packets, request_keyframe
 from .ladder import PublisherLimits
 from .ports import Captions, Programs
 from .replays import Replays
@@ -47,14 +47,17 @@ from .simulcast import Simulcast
 from .topics import MEDIA_WANTED, MediaWanted, SimulcastChanged
 from .worker import WorkerSettings
 from .worker_metrics import WorkerFigures
-from .worker_process import WorkerLocked, WorkerProcess
+from .worker_process import WorkerLocked, WorkerProcess, WorkerUnavailable
 
 log = logging.getLogger("innotv.live")
 
 _CLOSED_STATES = ("ended", "replay")
 CAPTIONS_BACK_MS = 60_000  # a worker that starts mid-show gets the caption lines of the last minute
 RESTART_EVERY_S = 2.0  # a worker that keeps crashing is restarted at most this often
+RESTART_MAX_S = 30.0  # the longest wait between two tries to start a worker that does not start
+STOP_WAIT_S = 10.0  # a worker told to stop that has not ended by then is killed
 RESTARTS_TOTAL = "innotv_live_worker_restarts_total"
+START_FAILURES_TOTAL = "innotv_live_worker_start_failures_total"
 CONNECT_S = 10.0  # a publisher still connecting (ICE, DTLS) is not taken for a dead one before this
 
 
@@ -86,6 +89,9 @@ class Broadcast:
     generator: tuple[str, int, int, int] | None = None  # the demo source (epoch, w, h, fps) playing
     started_at: float = 0.0  # when the current worker was started (monotonic)
     restarts: int = 0  # workers started again after a crash
+    start_failures: int = 0  # worker processes that did not start (retried with backoff)
+    # Finished (replay written), handed over to another process: a crashed worker is not replaced.
+    retired: bool = False
 
 
 class LiveService:
@@ -131,6 +137,8 @@ class LiveService:
         m.gauge("innotv_live_media_workers", "media worker processes started by this process, running",
                 lambda: float(sum(1 for w in workers() if not w.done.done())))
         m.counter(RESTARTS_TOTAL, "media worker processes restarted after a crash", labels=())
+        m.counter(START_FAILURES_TOTAL, "media worker processes that did not start (retried with backoff)",
+                  labels=())
         m.collector(self.worker_figures.collect)  # dropped frames, errors, segment writes, input
 
     # ---- lookups ----
@@ -168,30 +176,60 @@ class LiveService:
         return worker
 
     async def _supervise(self, bc: Broadcast, worker: WorkerProcess) -> None:
-        """When `worker` dies without being stopped (a crash) while its program is still on the
-        air, start another (not more often than RESTART_EVERY_S): the output carries on after a
-        discontinuity, and the publisher is asked for a keyframe so the new one can decode."""
+        """When `worker` dies without being stopped (a crash), start another (see `_restart`)."""
         if await asyncio.shield(worker.done) is not None:
             return  # it finished because it was told to
-        delay = bc.started_at + RESTART_EVERY_S - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if self._closing or bc.worker is not worker or (bc.publisher is None and bc.generator is None):
+        await self._restart(bc, worker, bc.started_at + RESTART_EVERY_S - time.monotonic())
+
+    async def _restart(self, bc: Broadcast, dead: WorkerProcess | None, wait: float) -> None:
+        """Start a worker for `bc` in place of `dead` (None: one that never started) while the
+        broadcast is on (not finished, handed over or shut down): the output carries on after a
+        discontinuity (the publisher is asked for a keyframe so the new one can decode; with
+        nobody publishing, the slate). A worker that does not start is tried again with backoff
+        (RESTART_EVERY_S doubling up to RESTART_MAX_S) for as long as the broadcast is on."""
+        backoff = RESTART_EVERY_S
+        while True:
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._closing or bc.retired or bc.worker not in (dead, None):
+                return  # finished, handed over, shutting down, or someone else started one
+            log.error("starting the media worker of %s again", bc.program_id)
+            try:
+                revived = await self._ensure_worker(bc)
+            except WorkerLocked:
+                log.warning("the media of %s is now produced by another process", bc.program_id)
+                return
+            except WorkerUnavailable as exc:
+                bc.start_failures += 1
+                self.metrics.inc(START_FAILURES_TOTAL)
+                log.error("%s; trying again in %.0f s", exc, backoff)
+                wait, backoff = backoff, min(backoff * 2, RESTART_MAX_S)
+                continue
+            if dead is not None:
+                bc.restarts += 1
+                self.metrics.inc(RESTARTS_TOTAL)
+            await self._resume(bc, revived)
             return
-        log.error("restarting the media worker of %s", bc.program_id)
-        bc.restarts += 1
-        self.metrics.inc(RESTARTS_TOTAL)
-        try:
-            revived = await self._ensure_worker(bc)
-        except WorkerLocked:
-            log.warning("the media of %s is now produced by another process", bc.program_id)
-            return
+
+    def _restart_later(self, bc: Broadcast) -> None:
+        """A first start failed: keep trying in the background (see `_restart`)."""
+        bc.start_failures += 1
+        self.metrics.inc(START_FAILURES_TOTAL)
+        task = asyncio.create_task(self._restart(bc, None, RESTART_EVERY_S))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _resume(self, bc: Broadcast, worker: WorkerProcess) -> None:
+        """A fresh worker picks up what the broadcast is doing: the demo source, the publisher
+        (its next keyframe), or nobody (the slate)."""
         if bc.generator is not None:
-            revived.generate(*bc.generator)
+            worker.generate(*bc.generator)
         if bc.publisher is not None:
-            revived.publisher(bc.publisher.epoch, bc.publisher.limits)
+            worker.publisher(bc.publisher.epoch, bc.publisher.limits)
             if bc.publisher.video_receiver is not None:
                 await request_keyframe(bc.publisher.video_receiver)
+        if bc.generator is None and bc.publisher is None:
+            worker.show_slate()
 
     async def _catch_up_captions(self, program_id: str, worker: WorkerProcess) -> None:
         """A worker that starts mid-show gets the lines still on screen (or about to be)."""
@@ -215,7 +253,10 @@ class LiveService:
     async def publish(self, program_id: str, offer: str, size: tuple[int, int] | None = None,
                       audio: bool = True) -> tuple[str, str]:
         """Start receiving; returns (session id, SDP answer). Raises ApiError 409 when busy.
-        `size`: the largest picture the publisher announced; `audio`: whether it sends sound."""
+        `size`: the largest picture the publisher announced; `audio`: whether it sends sound.
+
+        An offer that fails (or whose request is cancelled) at any step leaves nothing behind:
+        its peer connection and tasks are closed, and a worker started for it is stopped."""
         async with self._locks.setdefault(program_id, asyncio.Lock()):
             if self._closing:
                 raise ApiError(503, "shutting_down", "The server is shutting down.")
@@ -226,11 +267,14 @@ class LiveService:
             pub = Publisher(secrets.token_urlsafe(18), pc, secrets.token_hex(8),
                             limits=PublisherLimits(size=size, audio=audio))
             bc.publisher = pub
+            had_worker = bc.worker is not None and not bc.worker.done.done()
             try:
                 answer = await self._negotiate(bc, pub, offer)
-            except Exception:
-                bc.publisher = None
-                await pc.close()
+            except BaseException:
+                cleanup = asyncio.ensure_future(self._abandon(bc, pub, had_worker))
+                self._tasks.add(cleanup)
+                cleanup.add_done_callback(self._tasks.discard)
+                await asyncio.shield(cleanup)  # finishes even if this request is cancelled again
                 raise
             return pub.session_id, answer
 
@@ -247,10 +291,13 @@ class LiveService:
             await self._drop_publisher(bc, bc.publisher)  # silent for long: a dead connection
         if bc.generator is not None:
             raise ApiError(409, "already_publishing", "The demo source is playing in this program.")
+        bc.retired = False
 
-    async def _start_worker_for(self, bc: Broadcast) -> None:
+    async def _start_worker_for(self, bc: Broadcast) -> WorkerProcess:
+        """The program's worker, started if need be; 409 while another process holds the
+        program's media, 503 when no worker can start."""
         try:
-            await self._ensure_worker(bc)
+            return await self._ensure_worker(bc)
         except WorkerLocked:
             # another innotv process on this data directory has the program: ask it to let go
             # (it does only if its publisher has gone and it is showing the slate)
@@ -258,11 +305,27 @@ class LiveService:
             raise ApiError(409, "already_publishing",
                            "Another server is producing this program's media. If its publisher has "
                            "gone, it hands the program over now: try again in a few seconds.") from None
+        except WorkerUnavailable as exc:
+            raise ApiError(503, "media_unavailable", str(exc), headers={"Retry-After": "2"}) from None
+
+    async def _abandon(self, bc: Broadcast, pub: Publisher, had_worker: bool) -> None:
+        """Undo a publish that failed: close its connection, and stop a worker started for it."""
+        if bc.publisher is pub:
+            bc.publisher = None
+        await self._close_publisher(pub)
+        worker = bc.worker
+        if had_worker or worker is None or bc.publisher is not None or bc.generator is not None:
+            return
+        bc.worker = None
+        worker.stop(finalise=False)
+        try:
+            await asyncio.wait_for(asyncio.shield(worker.done), STOP_WAIT_S)
+        except TimeoutError:
+            await worker.kill()
 
     async def _negotiate(self, bc: Broadcast, pub: Publisher, offer: str) -> str:
         pc = pub.pc
         assert pc is not None
-        await self._start_worker_for(bc)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -287,22 +350,29 @@ class LiveService:
             for transceiver in pc.getTransceivers():
                 transceiver.direction = "recvonly"
             await pc.setLocalDescription(await pc.createAnswer())
-        except (AssertionError, ValueError, KeyError, IndexError, OperationError, InvalidAccessError,
-                InvalidStateError) as exc:
-            raise ApiError(400, "invalid_sdp", f"The offer could not be negotiated: {exc}") from None
+        except Exception as exc:
+            # Our own check (sdp.validate_offer) let it through, yet aiortc could not negotiate
+            # it; aiortc 1.16 then raises anything from AssertionError to AttributeError or
+            # StopIteration (as RuntimeError). It is the offer's fault either way: a 400.
+            log.info("WHIP offer not negotiated: %s", type(exc).__name__,
+                     extra={"program": bc.program_id})
+            raise ApiError(400, "invalid_sdp", "The offer could not be negotiated "
+                           f"({type(exc).__name__}): check its media sections.") from None
         local = pc.localDescription
-        assert local is not None
+        if local is None:  # pragma: no cover - set just above
+            raise ApiError(400, "invalid_sdp", "The offer could not be negotiated.")
         pub.video_codec = chosen_video_codec(str(local.sdp))
         if pub.video_codec is None:
             raise ApiError(400, "unsupported_offer", "No video codec both sides support (VP8, H.264).")
         # what this publisher can send decides the program's ladder (and silence without sound);
         # told to the worker before any packet (none flows before the answer is back)
         pub.limits = dataclasses.replace(pub.limits, max_macroblocks=max_macroblocks(str(local.sdp)))
-        if bc.worker is not None:
-            bc.worker.publisher(pub.epoch, pub.limits)
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
                 pub.video_receiver = transceiver.receiver
+        # the worker starts only for an offer that negotiated (a refused one starts nothing)
+        worker = await self._start_worker_for(bc)
+        worker.publisher(pub.epoch, pub.limits)
         pub.tasks.append(asyncio.create_task(self._keyframes(pub)))
         return str(local.sdp)
 
@@ -357,11 +427,11 @@ class LiveService:
         if pub.close_link is not None:
             pub.close_link()
         if pub.pc is not None:
-            with contextlib.suppress(Exception):
-                await pub.pc.close()
+            await _close_quietly(pub.pc)
+        for track in pub.tracks:
+            end_remote_track(track)  # the relay's reading tasks end with them
         for task in pub.tasks:
-            with contextlib.suppress(BaseException):
-                await task
+            await cancel_and_wait(task)
 
     # ---- publishing (RTMP, rtmp_ingest.py) ----
     async def publish_rtmp(self, program_id: str, close: Callable[[], None]) -> Publisher:
@@ -458,11 +528,15 @@ class LiveService:
                 # decoded samples, and only the latest of those is kept unbuffered)
                 pc.addTrack(pub.relay.subscribe(track, buffered=True))
             await pc.setLocalDescription(await pc.createAnswer())
-        except (AssertionError, ValueError, KeyError, IndexError, OperationError) as exc:
-            await pc.close()
-            raise ApiError(400, "invalid_sdp", f"The offer could not be negotiated: {exc}") from None
+        except ApiError:
+            await _close_quietly(pc)
+            raise
+        except Exception as exc:  # aiortc's many ways of refusing an offer, as in _negotiate
+            await _close_quietly(pc)
+            raise ApiError(400, "invalid_sdp", "The offer could not be negotiated "
+                           f"({type(exc).__name__}): check its media sections.") from None
         except BaseException:
-            await pc.close()
+            await asyncio.shield(_close_quietly(pc))
             raise
         pub.previews[session_id] = pc
 
@@ -508,7 +582,9 @@ class LiveService:
         return True
 
     async def _stop_worker(self, bc: Broadcast, finalise: bool) -> None:
-        """Stop the broadcast's worker (and the demo source); `finalise` ends the live playlists."""
+        """Stop the broadcast's worker (and the demo source); `finalise` ends the live playlists.
+        The broadcast is retired: a crashed worker's restart no longer replaces it."""
+        bc.retired = True
         bc.generator = None
         worker, bc.worker = bc.worker, None
         if worker is not None:
@@ -565,13 +641,47 @@ class LiveService:
         if bc.generator is not None or bc.publisher is not None:
             return
         await self.simulcast.refresh(program_id)
+        bc.retired = False
+        bc.generator = ("generated-" + secrets.token_hex(4), width, height, fps)
         try:
             worker = await self._ensure_worker(bc)
         except WorkerLocked:
             log.warning("demo: another process produces %s", program_id)
+            bc.generator = None
             return
-        bc.generator = ("generated-" + secrets.token_hex(4), width, height, fps)
+        except WorkerUnavailable as exc:
+            log.error("demo: %s; trying again", exc)
+            self._restart_later(bc)
+            return
         worker.generate(*bc.generator)
+
+    async def resume_broadcasts(self) -> None:
+        """At startup: every live program on the air whose media is on disk (the server stopped
+        or crashed while it was broadcasting) shows the slate until a publisher comes back or the
+        program ends, when its replay is written. Without this its playlist would stay frozen on
+        the last picture, without an end."""
+        for program in await self.programs.list_programs():
+            if program.kind != "live" or program.state != "live":
+                continue
+            if await asyncio.to_thread((self.media_dir(program.id) / "ladder.json").exists):
+                await self.resume_slate(program.id)
+
+    async def resume_slate(self, program_id: str) -> None:
+        """Show the slate in `program_id` (whose ladder is on disk) while nobody publishes."""
+        bc = self._broadcast(program_id)
+        if bc.worker is not None or bc.publisher is not None or bc.generator is not None:
+            return
+        bc.retired = False
+        try:
+            worker = await self._ensure_worker(bc)
+        except WorkerLocked:
+            return  # another process on this data directory produces it
+        except WorkerUnavailable as exc:
+            log.error("%s; trying again", exc)
+            self._restart_later(bc)
+            return
+        log.info("program %s is on the air with nobody publishing: the slate", program_id)
+        await self._resume(bc, worker)
 
     async def on_media_wanted(self, event: MediaWanted) -> None:
         """Another process wants a program this one produces. Let go only of a program whose
@@ -585,6 +695,7 @@ class LiveService:
             if worker is None or bc.publisher is not None or bc.generator is not None:
                 return  # a publisher arrived meanwhile
             bc.worker = None
+            bc.retired = True
             log.info("handing %s over to another process", bc.program_id)
             worker.stop(finalise=False)
             await worker.done
@@ -620,3 +731,11 @@ class LiveService:
                     await asyncio.wait_for(asyncio.shield(bc.worker.done), timeout=10)
                 except (TimeoutError, asyncio.CancelledError):
                     await bc.worker.kill()
+
+
+async def _close_quietly(pc: RTCPeerConnection) -> None:
+    """Close a peer connection; aiortc may fail to close a half-negotiated one (logged)."""
+    try:
+        await pc.close()
+    except Exception:
+        log.info("closing a peer connection failed", exc_info=True)

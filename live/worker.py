@@ -80,8 +80,9 @@ class WorkerLoop:
                                       rung's exact size, encoding otherwise)
     live --`on_gone`--> slate        (the publisher left: its epoch is finished)
     live --`on_silence`--> slate     (nothing from the publisher for `slate_after_s`)
+    idle --`on_slate`--> slate       (nobody publishes: a restarted worker of a program on the air)
     any --`on_failure`--> idle       (something raised: frames dropped until the retry time)
-    any --`on_stop`--> stopped       (the replay playlists written or not)
+    any --`on_stop`--> stopped       (the replay playlists written or not; also when writing fails)
 
     Sound never starts a session, and media of a finished epoch is ignored.
 
@@ -139,11 +140,21 @@ class WorkerLoop:
     def handle(self, kind: str, ep: Any, payload: Any) -> None:
         """One message from MediaWorker's queue ("tick": the wait timed out). A failure is
         counted and logged, never raised."""
-        try:
-            if kind == "stop":
+        if kind == "stop":
+            try:
                 self.on_stop(bool(ep))
-                return
-            if kind == "caption":
+            except Exception:
+                # the live playlists could not be ended (a full or broken disk): the worker still
+                # ends, so whoever waits for it goes on; the replay is written from the journal
+                self.errors += 1
+                log.exception("media worker: ending the live playlists failed")
+                self.mode = "stopped"
+                self.recorded = False
+            return
+        try:
+            if kind == "slate":
+                self.on_slate()
+            elif kind == "caption":
                 self.on_caption(payload)
             elif kind == "publisher":
                 self.on_publisher(ep, payload)
@@ -259,6 +270,12 @@ class WorkerLoop:
         """The live publisher `ep` left: its epoch is over; the slate."""
         if ep == self.epoch and self.mode == "live":
             self.finished_epochs.add(ep)
+            self._start_slate()
+
+    def on_slate(self) -> None:
+        """Nobody publishes yet (a worker started after a crash or a restart of the server while
+        the program is on): the slate, if the program's ladder is known; a picture still wins."""
+        if self.mode == "idle":
             self._start_slate()
 
     def on_silence(self) -> None:
@@ -481,6 +498,10 @@ class MediaWorker:
     def gone(self, epoch: Any) -> None:
         """The publisher of `epoch` is gone without stopping: show the slate."""
         self._q.put_nowait(("gone", epoch, None))
+
+    def show_slate(self) -> None:
+        """Nobody publishes: show the slate (when idle) until a publisher comes."""
+        self._q.put_nowait(("slate", None, None))
 
     def caption(self, line: dict[str, Any]) -> None:
         """A caption line {id, rev, lang, at, text} for the subtitle renditions (never dropped)."""

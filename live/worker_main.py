@@ -17,6 +17,7 @@ is ["init", {...}]; then (headers; "+ data" is the binary payload):
   ["generate", epoch, width, height, fps]             play the test pattern and tone (the demo)
   ["destinations", urls]                              the simulcast destinations wanted now
   ["gone", epoch]                                     that publisher left: show the slate
+  ["slate"]                                           nobody publishes yet: show the slate
   ["caption", {id, rev, lang, at, text}]               a stored caption line, for the subtitles
   ["status"]                                          send the status now
   ["stop", finalise]                                  end the broadcast (and end the live playlists)
@@ -125,7 +126,11 @@ def serve(link: ServerSocket) -> int:
     init: dict[str, Any] = first[0][1]
     setup_logging(init["log_level"], init["log_format"])
     os.nice(int(init.get("nice", 0)))  # the server's event loop goes first when cores run short
-    lock = lock_media(Path(init["root"]) / init["program_id"])
+    try:
+        lock = lock_media(Path(init["root"]) / init["program_id"])
+    except OSError as exc:  # the program's directory cannot be written: the server retries later
+        log.error("media worker: cannot lock %s: %s", init["program_id"], exc)
+        return 4
     if lock is None:
         link.send(["locked"])
         return 3
@@ -180,6 +185,8 @@ def _serve(link: ServerSocket, init: dict[str, Any]) -> int:
             destinations[0] = tuple(header[1])
         elif kind == "gone":
             worker.gone(header[1])
+        elif kind == "slate":
+            worker.show_slate()
         elif kind == "caption" and len(header) == 2 and isinstance(header[1], dict):
             worker.caption(header[1])
         elif kind == "generate":

@@ -31,6 +31,10 @@ class WorkerLocked(Exception):
     """Another worker (of another innotv process on the same data directory) has this program."""
 
 
+class WorkerUnavailable(Exception):
+    """The worker process could not be started, or died or hung before it said it was ready."""
+
+
 class WorkerProcess:
     def __init__(self, program_id: str, root: Path, settings: WorkerSettings, window: int,
                  log_level: str, log_format: str, nice: int = 0, max_buffer: int = MAX_BUFFER) -> None:
@@ -58,10 +62,13 @@ class WorkerProcess:
             self._proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "live.worker_main", str(theirs.fileno()),
                 pass_fds=(theirs.fileno(),), stdin=asyncio.subprocess.DEVNULL)
-        except BaseException:
+        except BaseException as exc:
             ours.close()
             self.done.set_result(None)  # never ran: whoever waits for it goes on
             self.started.set()
+            if isinstance(exc, Exception):
+                raise WorkerUnavailable(f"the media worker of {self.program_id} could not be "
+                                        f"started: {exc}") from exc
             raise
         finally:
             theirs.close()
@@ -74,8 +81,8 @@ class WorkerProcess:
             if first is None or first[0][0] != "ready":
                 if first is not None and first[0][0] == "locked":
                     raise WorkerLocked()
-                raise RuntimeError(f"the media worker of {self.program_id} did not start")
-        except BaseException:
+                raise WorkerUnavailable(f"the media worker of {self.program_id} exited while starting")
+        except BaseException as exc:
             if self._writer is not None:
                 self._writer.close()
             else:
@@ -83,10 +90,13 @@ class WorkerProcess:
             if proc.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
-            await proc.wait()
+            await asyncio.shield(proc.wait())
             self.done.set_result(None)
             self.started.set()
-            raise
+            if isinstance(exc, (WorkerLocked, WorkerUnavailable)) or not isinstance(exc, Exception):
+                raise
+            raise WorkerUnavailable(f"the media worker of {self.program_id} did not start: "
+                                    f"{type(exc).__name__}") from exc
         self._reader_task = asyncio.create_task(self._read(reader))
         self.started.set()
 
@@ -130,6 +140,10 @@ class WorkerProcess:
 
     def gone(self, epoch: str) -> None:
         self._send(["gone", epoch])
+
+    def show_slate(self) -> None:
+        """Nobody publishes (yet): show the slate until a publisher comes."""
+        self._send(["slate"])
 
     def caption(self, line: dict[str, Any]) -> None:
         """A stored caption line {id, rev, lang, at, text} (a control message: never dropped)."""

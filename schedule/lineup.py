@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kernel.errors import ApiError
+from kernel.untrusted_json import UntrustedJsonError, loads_untrusted
 
 from .expo import expo_lineup
 from .model import Program, new_program_id
@@ -31,9 +32,9 @@ class LineupFileError(Exception):
 
 def parse_lineup(raw: bytes, source: str) -> list[Program]:
     try:
-        data: Any = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise LineupFileError(f"{source}: not valid JSON (UTF-8)") from None
+        data: Any = loads_untrusted(raw)
+    except UntrustedJsonError as exc:
+        raise LineupFileError(f"{source}: not valid JSON (UTF-8): {exc.reason}") from None
     return parse_lineup_data(data, source)
 
 

@@ -28,7 +28,7 @@ from .validation import parse_create, parse_datetime, parse_patch
 MAX_IMPORT_BYTES = 1024 * 1024
 
 # A query string decodes "+" to a space: "…T00:00:00 09:00" meant "+09:00".
-_SPACE_OFFSET = re.compile(r"^(\S+T\S+) (\d{2}:?\d{2})$")
+_SPACE_OFFSET = re.compile(r"^(\S+T\S+) (\d{2}:?\d{2})$", re.ASCII)
 
 
 def _query_time(request: web.Request, name: str) -> datetime | None:

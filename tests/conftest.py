@@ -19,13 +19,15 @@ _LIVE_UNITS = {"test_units.py", "test_aiortc_internals.py", "test_worker_transit
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Markers from where a test lives and what it uses: `browser`, `media`, `redis`."""
+    """Markers from where a test lives and what it uses: `browser`, `media`, `fuzz`, `redis`."""
     for item in items:
         path = Path(str(item.fspath))
         if path.parent.name == "pages":
             item.add_marker(pytest.mark.browser)
         elif path.parent.name == "live" and path.name not in _LIVE_UNITS:
             item.add_marker(pytest.mark.media)
+        elif path.parent.name == "fuzz":
+            item.add_marker(pytest.mark.fuzz)
         callspec = getattr(item, "callspec", None)
         on_redis = callspec is not None and callspec.params.get("backend_kind") == "redis"
         if on_redis or "redis_server" in getattr(item, "fixturenames", ()):

@@ -98,6 +98,8 @@ async def test_bad_input_gets_an_ack_error_and_stores_nothing(one_server: Server
     await fresh.join(room)
     bad_take = await fresh.call("caption:turn", {"room": room, "take": "yes"})
     assert bad_take["error"]["code"] == "invalid_take"
+    blank = await fresh.call("caption", {"room": room, "text": "\u3164\u115f\u2800\ufe0f"})  # shows nothing
+    assert blank["ok"] is False and blank["error"]["code"] == "empty_text", blank
     assert (await fresh.call("caption", ["not", "an", "object"]))["error"]["code"] == "invalid_payload"
     assert (await fresh.call("caption", {"room": room, "text": "가" * 200}))["ok"]  # the limit itself
     assert [len(i["text"]) for i in (await transcript(server, program_id))["items"]] == [200]

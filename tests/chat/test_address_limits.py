@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.chat.clients import HALL
-from tests.chat.test_lean import Raw
+from tests.chat.raw import Raw
 from tests.helpers import Server, make_config, running_server
 
 OFFICE = 2000

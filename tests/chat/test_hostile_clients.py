@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.chat.clients import HALL, connect
-from tests.chat.test_lean import Raw
+from tests.chat.raw import Raw
 from tests.helpers import make_config, running_server
 
 

@@ -12,92 +12,8 @@ from typing import Any
 
 from chat.service import ChatService
 from tests.chat.clients import HALL, connect
+from tests.chat.raw import Raw
 from tests.helpers import Server, make_config, running_server
-
-UPGRADE = (
-    b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-    b"Sec-WebSocket-Version: 13\r\n\r\n"
-)
-
-
-class Raw:
-    """A bare WebSocket client speaking Engine.IO/Socket.IO text by hand."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    @classmethod
-    async def open(cls, url: str, local_host: str | None = None) -> Raw:
-        """Connected from `local_host` (another loopback address: another client address)."""
-        port = int(url.rsplit(":", 1)[1])
-        local = (local_host, 0) if local_host else None
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=local)
-        writer.write(UPGRADE)
-        head = await reader.readuntil(b"\r\n\r\n")
-        assert head.startswith(b"HTTP/1.1 101"), head
-        return cls(reader, writer)
-
-    def send(self, text: str, opcode: int = 1) -> None:
-        data = text.encode()
-        assert len(data) < 126
-        self.writer.write(bytes((0x80 | opcode, 0x80 | len(data))) + b"\0\0\0\0" + data)
-
-    async def frame(self, wait_s: float = 5.0) -> tuple[int, str]:
-        async def read() -> tuple[int, str]:
-            b0, b1 = await self.reader.readexactly(2)
-            length = b1 & 0x7F
-            if length == 126:
-                length = int.from_bytes(await self.reader.readexactly(2), "big")
-            elif length == 127:
-                length = int.from_bytes(await self.reader.readexactly(8), "big")
-            return b0 & 0x0F, (await self.reader.readexactly(length)).decode(errors="replace")
-
-        return await asyncio.wait_for(read(), wait_s)
-
-    async def text(self, wait_s: float = 5.0) -> str:
-        """The next text frame (control frames skipped)."""
-        while True:
-            opcode, data = await self.frame(wait_s)
-            if opcode == 1:
-                return data
-
-    async def until(self, want: str, wait_s: float = 5.0) -> str:
-        """The next text frame starting with `want`, skipping room broadcasts in between."""
-        while True:
-            text = await self.text(wait_s)
-            if text.startswith(want):
-                return text
-
-    async def connected(self) -> str:
-        """Read the open packet, connect to `/`; returns the Socket.IO sid."""
-        opened = await self.text()
-        assert opened.startswith("0"), opened
-        self.send("40")
-        reply = await self.text()
-        assert reply.startswith("40{"), reply
-        return str(json.loads(reply[2:])["sid"])
-
-    async def closed(self, wait_s: float = 5.0) -> None:
-        """Wait until the server ends the connection (EOF or reset), answering its close frame
-        as a browser does (without the answer the server waits out its close timeout)."""
-        async def drain() -> None:
-            try:
-                while True:
-                    opcode, _ = await self.frame(wait_s)
-                    if opcode == 8:
-                        self.send("", opcode=8)
-                        break
-                while await self.reader.read(65536):
-                    pass
-            except (ConnectionError, asyncio.IncompleteReadError):
-                pass
-
-        await asyncio.wait_for(drain(), wait_s)
-
-    def abort(self) -> None:
-        self.writer.transport.abort()
 
 
 def chat_service(srv: Server) -> ChatService:
@@ -180,7 +96,9 @@ async def test_acks_unknown_events_and_events_before_connect(one_server: Server)
     raw.send('427["nick",{"nickname":"early"}]')  # not connected to `/` yet: ignored
     raw.send("40")
     assert (await raw.text()).startswith("40{")
-    raw.send('423["no-such-event",{}]')  # no handler: no ack, as python-socketio does
+    raw.send('423["no-such-event",{}]')  # no handler: an ack that says so
+    reply = await raw.text()
+    assert reply.startswith("433[") and json.loads(reply[3:])[0]["error"]["code"] == "unknown_event"
     raw.send('424["nick",{"nickname":"  Ada  "}]')
     assert await raw.text() == '434[{"ok":true,"nickname":"Ada"}]'
     raw.send('42["nick",{"nickname":"no ack wanted"}]')

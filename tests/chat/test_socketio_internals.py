@@ -12,6 +12,7 @@ import engineio.async_drivers.aiohttp as aiohttp_driver
 import socketio
 
 from chat import socketio_internals
+from chat.incoming import INVALID_EVENT
 from chat.server import make_sio
 from tests.chat.clients import HALL, connect
 from tests.helpers import make_config, running_server
@@ -51,3 +52,19 @@ async def test_a_polling_connection_is_reached_through_its_engineio_socket(tmp_p
             assert server.parts.chat.service.members.count(HALL) == 1
         finally:
             await client.close()
+
+
+def test_checked_packets_decode_whatever_a_client_sends() -> None:
+    """`CheckedPacket` relies on `Packet.decode` setting `packet_type`, `id` and `data`, and on
+    python-socketio taking a Packet subclass as `serializer`."""
+    event = socketio_internals.CheckedPacket(encoded_packet='21["nick",{"nickname":"a"}]')
+    assert (event.packet_type, event.id, event.data) == (2, 1, ["nick", {"nickname": "a"}])
+    for bad in ("27[" + "[" * 100, "27[" + "1" * 5000 + "]", "27{}", "27[5]", '27["disconnect"]', "9x",
+                '51-7["nick",{"_placeholder":true,"num":0}]', b"\x00\x01"):
+        packet = socketio_internals.CheckedPacket(encoded_packet=bad)
+        assert packet.packet_type == 2 and packet.data == [INVALID_EVENT, {}], bad
+        if isinstance(bad, str) and bad.startswith("27"):
+            assert packet.id == 7
+    sio = make_sio()
+    assert sio.packet_class is socketio_internals.CheckedPacket
+    assert callable(sio.eio._async["translate_request"])

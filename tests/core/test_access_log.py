@@ -54,5 +54,5 @@ async def test_access_lines_and_the_summary_of_media_requests(tmp_path: Path) ->
     summaries = [line for line in access if line["msg"] == "requests summary"]
     assert len(summaries) == 1
     counts = {(c["route"], c["status"]): c["requests"] for c in summaries[0]["counts"]}
-    assert counts == {("/hls/{id}/{path}", 404): 40, ("/static", 200): 5}
+    assert counts == {("/hls/{id}/{path}", 404): 40, ("/static/{path}", 200): 5}
     assert summaries[0]["requests"] == 45

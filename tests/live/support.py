@@ -47,6 +47,15 @@ async def new_program(server: Server, kind: str = "live", minutes: int = 60,
     return program_id, key
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 async def end_program(server: Server, program_id: str) -> dict[str, Any]:
     """End the program now, as a producer (POST /api/programs/{id}/end); the program."""
     producer = await server.producer()
@@ -92,6 +101,17 @@ async def get_bytes(client: aiohttp.ClientSession, path: str) -> bytes:
 
 def segments(playlist: str) -> list[str]:
     return [line for line in playlist.splitlines() if line and not line.startswith("#")]
+
+
+async def last_seq(client: aiohttp.ClientSession, path: str) -> int:
+    """The newest segment's number in a live playlist; -1 when there is none (yet)."""
+    status, text, _ = await get_text(client, path)
+    names = segments(text) if status == 200 else []
+    return max((int(n[4:-4]) for n in names), default=-1)
+
+
+async def has_segment(client: aiohttp.ClientSession, path: str, seq: int) -> bool:
+    return await last_seq(client, path) >= seq
 
 
 def maps(playlist: str) -> list[str]:

@@ -20,15 +20,16 @@ from live.worker import WorkerSettings
 from tests.chat.clients import viewer as chat_viewer
 from tests.helpers import RedisServer, running_server, spawn_server
 
-from .support import get_text, new_program, segments, small_config, wait_for
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
-    except FileNotFoundError:
-        return False
+from .support import (
+    get_text,
+    has_segment,
+    last_seq,
+    new_program,
+    process_alive,
+    segments,
+    small_config,
+    wait_for,
+)
 
 
 def _children(pid: int) -> set[int]:
@@ -36,17 +37,6 @@ def _children(pid: int) -> set[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         found.update(int(c) for c in (task / "children").read_text().split())
     return found
-
-
-async def _last_seq(client: aiohttp.ClientSession, path: str) -> int:
-    """The newest segment's number in a live playlist; -1 when there is none (yet)."""
-    status, text, _ = await get_text(client, path)
-    names = segments(text) if status == 200 else []
-    return max((int(n[4:-4]) for n in names), default=-1)
-
-
-async def _has_segment(client: aiohttp.ClientSession, path: str, seq: int) -> bool:
-    return await _last_seq(client, path) >= seq
 
 
 async def test_a_crashed_worker_is_replaced_and_nothing_else_notices(tmp_path: Path) -> None:
@@ -58,7 +48,7 @@ async def test_a_crashed_worker_is_replaced_and_nothing_else_notices(tmp_path: P
                 await whip_publish(viewer, f"{server.url}/whip/{steady}", key_b)]
         paths = {p: f"/hls/{p}/240p/live.m3u8" for p in (crashing, steady)}
         for path in paths.values():
-            await wait_for(lambda p=path: _has_segment(viewer, p, 1), what="first segments")  # type: ignore[misc]
+            await wait_for(lambda p=path: has_segment(viewer, p, 1), what="first segments")  # type: ignore[misc]
         live = server.parts.live.service
         victim = live.broadcasts[crashing].worker
         other = live.broadcasts[steady].worker
@@ -70,8 +60,8 @@ async def test_a_crashed_worker_is_replaced_and_nothing_else_notices(tmp_path: P
         chat = await chat_viewer(server)
         await chat.join(f"program:{crashing}")
 
-        seq_before = await _last_seq(viewer, paths[crashing])
-        steady_before = await _last_seq(viewer, paths[steady])
+        seq_before = await last_seq(viewer, paths[crashing])
+        steady_before = await last_seq(viewer, paths[steady])
         os.kill(victim.pid, signal.SIGKILL)
         assert await victim.done is None  # died without finishing: a crash, not a stop
 
@@ -81,14 +71,14 @@ async def test_a_crashed_worker_is_replaced_and_nothing_else_notices(tmp_path: P
 
         await wait_for(replaced, what="a new worker process")
 
-        await wait_for(lambda: _has_segment(viewer, paths[crashing], seq_before + 2),
+        await wait_for(lambda: has_segment(viewer, paths[crashing], seq_before + 2),
                        what="segments after the crash")
         _, playlist, _ = await get_text(viewer, paths[crashing])
         after_crash = playlist.split(f"seg-{seq_before}.m4s", 1)[-1]
         assert "#EXT-X-DISCONTINUITY" in after_crash and "#EXT-X-MAP" in after_crash, playlist
         assert "#EXT-X-ENDLIST" not in playlist
         assert live.broadcasts[steady].worker is other and not other.done.done()
-        assert await _last_seq(viewer, paths[steady]) > steady_before
+        assert await last_seq(viewer, paths[steady]) > steady_before
         ack = await chat.call("chat", {"room": f"program:{crashing}", "text": "still here"})
         assert ack.get("ok"), ack
         _, metrics, _ = await get_text(viewer, "/metrics")
@@ -116,7 +106,7 @@ async def test_workers_do_not_outlive_a_killed_server(tmp_path: Path) -> None:
         server.kill9()
 
         async def all_gone() -> bool:  # an orphan's exit cannot be awaited: poll with a deadline
-            return not any(_alive(pid) for pid in pids)
+            return not any(process_alive(pid) for pid in pids)
 
         await wait_for(all_gone, within=10, what="the workers of a killed server to exit")
     finally:
@@ -160,19 +150,19 @@ async def test_two_servers_on_one_data_dir_never_write_one_program_at_once(
         viewer = one.client()
         playlist = f"/hls/{program_id}/240p/live.m3u8"
         first = await whip_publish(viewer, f"{one.url}/whip/{program_id}", key)
-        await wait_for(lambda: _has_segment(viewer, playlist, 1), what="segments from the first server")
-        refused_at = await _last_seq(viewer, playlist)
+        await wait_for(lambda: has_segment(viewer, playlist, 1), what="segments from the first server")
+        refused_at = await last_seq(viewer, playlist)
         try:
             await whip_publish(two.client(), f"{two.url}/whip/{program_id}", key)
             raise AssertionError("a second server took a program whose publisher is connected")
         except RuntimeError as exc:
             assert "409" in str(exc) and "already_publishing" in str(exc)
-        await wait_for(lambda: _has_segment(viewer, playlist, refused_at + 1),
+        await wait_for(lambda: has_segment(viewer, playlist, refused_at + 1),
                        what="the first server going on undisturbed")
 
         await first.pc.close()  # the first publisher goes: the first server shows the slate
         await wait_for(lambda: _playlist_mode(one, program_id, "slate"), what="the slate on the first server")
-        before = await _last_seq(viewer, playlist)
+        before = await last_seq(viewer, playlist)
 
         async def taken_over() -> Any:
             try:
@@ -182,7 +172,7 @@ async def test_two_servers_on_one_data_dir_never_write_one_program_at_once(
                 return None  # refused while the first server lets go: try again
 
         second = await wait_for(taken_over, what="the second server taking the program over")
-        await wait_for(lambda: _has_segment(viewer, playlist, before + 3),
+        await wait_for(lambda: has_segment(viewer, playlist, before + 3),
                        what="segments from the second server")
         assert one.parts.live.service.broadcasts[program_id].worker is None
         journal = (Path(config.core.data_dir) / "live" / program_id / "240p" / "segments.log").read_text()

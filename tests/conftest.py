@@ -17,9 +17,19 @@ _LIVE_UNITS = {"test_units.py", "test_aiortc_internals.py", "test_worker_transit
                "test_offer_checks.py", "test_playlist_parsing.py", "test_replay_choice.py",
                "test_rtmp_wire.py", "test_fragments.py"}
 
+# Modules whose tests start processes of their own (innotv's CLI or servers killed with SIGKILL,
+# a second server, an OpenID provider, nginx): seconds each, so outside the subset between edits.
+_PROCESSES = {"captions/test_durability.py", "chat/test_recovery.py", "chat/test_two_processes.py",
+              "core/test_cli.py", "core/test_store_faults.py", "core/test_users.py",
+              "events/test_ledger_crashes.py", "events/test_oidc.py", "schedule/test_lineup_cli.py",
+              "schedule/test_persistence.py"}
+_SLOW = {"browser", "media", "fuzz", "redis", "stack"}
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Markers from where a test lives and what it uses: `browser`, `media`, `fuzz`, `redis`."""
+    """Markers from where a test lives and what it uses: `browser`, `media`, `fuzz`, `redis`, and
+    `slow` for all of those and the tests that start processes (the subset between edits is
+    `-m "not slow"`: SQLite, in-process servers, no browser or encoder)."""
     for item in items:
         path = Path(str(item.fspath))
         if path.parent.name == "pages":
@@ -32,6 +42,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         on_redis = callspec is not None and callspec.params.get("backend_kind") == "redis"
         if on_redis or "redis_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.redis)
+        module = f"{path.parent.name}/{path.name}"
+        marked = {m.name for m in item.iter_markers()}
+        if module in _PROCESSES or path.parent.name == "deploy" or _SLOW & marked:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

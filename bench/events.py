@@ -50,6 +50,7 @@ from events.mileage import Mileage  # noqa: E402
 from events.reconcile import reconcile  # noqa: E402
 from events.settings import EventsSettings  # noqa: E402
 from events.store import Credit, EventsStore, Member, make_events_store  # noqa: E402
+from kernel.bus import LocalBus  # noqa: E402
 from kernel.clock import SystemClock  # noqa: E402
 from kernel.settings import CoreSettings  # noqa: E402
 from kernel.storage import Backend  # noqa: E402
@@ -139,7 +140,7 @@ async def open_store(core: CoreSettings) -> tuple[Backend, EventsStore]:
 async def earn_worker(core: CoreSettings, worker: int, seconds: float, concurrency: int) -> dict[str, int]:
     backend, store = await open_store(core)
     settings = EventsSettings(daily_cap=10**9, earn_per_minute=10**6)
-    mileage = Mileage(store, settings, SystemClock(), Programs())
+    mileage = Mileage(store, settings, SystemClock(), Programs(), LocalBus())
     deadline = time.perf_counter() + seconds
     done = {"ok": 0, "earned": 0}
 

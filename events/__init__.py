@@ -38,8 +38,8 @@ __all__ = ["EventsParts", "EventsSettings", "build", "setup"]
 def build(kernel: Kernel, settings: EventsSettings, *, programs: Programs, visitors: Visitors) -> EventsParts:
     store = make_events_store(kernel.backend)
     clock = kernel.clock
-    members = Members(store, settings, clock, visitors)
-    mileage = Mileage(store, settings, clock, programs)
+    mileage = Mileage(store, settings, clock, programs, kernel.bus)
+    members = Members(store, settings, clock, visitors, kernel.bus, linked=mileage.forget)
     watch = WatchCredit(mileage, programs, clock, settings.watch_interval_s, lambda: members.secret)
     campaigns = Campaigns(store, kernel.bus, clock, settings.thermometer_ms)
     campaigns.subscribe()

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from kernel.bus import Bus
 from kernel.clock import Clock
 from kernel.errors import ApiError
 from kernel.signing import sha256_hex, sign, unsign
@@ -30,6 +32,7 @@ from .moments import iso, now_ms
 from .ports import Visitors
 from .settings import EventsSettings
 from .store import EventsStore, Member
+from .topics import VIEWER_LINKED, ViewerLinked
 
 MEMBER_COOKIE = "innotv_member"
 SIGNIN_WINDOW_S = 900
@@ -43,12 +46,15 @@ def new_id(prefix: str) -> str:
 
 class Members:
     def __init__(
-        self, store: EventsStore, settings: EventsSettings, clock: Clock, visitors: Visitors
+        self, store: EventsStore, settings: EventsSettings, clock: Clock, visitors: Visitors, bus: Bus,
+        linked: Callable[[str], None] = lambda _viewer: None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
         self.visitors = visitors
+        self.bus = bus
+        self.linked = linked  # told of each viewer linked here, before the other processes hear it
         self.secret = ""
         self._dummy_hash = ""
 
@@ -134,6 +140,8 @@ class Members:
         await self.store.create_session(sha256_hex(sid), member.id, expires)
         viewer = self.visitors.ensure_viewer_cookie(request, response)
         await self.store.link_viewer(viewer, member.id, expires)
+        self.linked(viewer)
+        await self.bus.publish(VIEWER_LINKED, ViewerLinked(viewer))
         response.set_cookie(
             MEMBER_COOKIE,
             sign(sid, self.secret, "member"),

@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from kernel.bus import Bus
 from kernel.clock import Clock
 from kernel.errors import ApiError
 
@@ -25,6 +27,7 @@ from .moments import now_ms, seoul_day
 from .ports import Programs
 from .settings import EventsSettings
 from .store import Credit, CreditResult, EventsStore
+from .topics import VIEWER_LINKED, ViewerLinked
 from .validate import integer
 
 log = logging.getLogger("innotv.events")
@@ -62,15 +65,46 @@ class Rules:
         return cls(**current)
 
 
+# Viewers found to be no member: most of the crowd chats without an account, and each of their
+# messages would otherwise cost a store read before its ack. Forgotten when any process links the
+# viewer (VIEWER_LINKED), after NOT_MEMBER_S, or when the oldest of NOT_MEMBER_MAX make room.
+NOT_MEMBER_S = 300.0
+NOT_MEMBER_MAX = 100_000
+
+
 class Mileage:
     def __init__(
-        self, store: EventsStore, settings: EventsSettings, clock: Clock, programs: Programs
+        self, store: EventsStore, settings: EventsSettings, clock: Clock, programs: Programs, bus: Bus
     ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
         self.programs = programs
         self._rules: dict[str, tuple[float, Rules]] = {}
+        self._not_members: OrderedDict[str, float] = OrderedDict()  # viewer -> when found (monotonic)
+        bus.subscribe(VIEWER_LINKED, self._on_linked)
+
+    async def _on_linked(self, event: ViewerLinked) -> None:
+        self.forget(event.viewer)
+
+    def forget(self, viewer: str) -> None:
+        """This viewer may be a member now (linked in this process: at once, before the bus)."""
+        self._not_members.pop(viewer, None)
+
+    async def member_of(self, viewer: str) -> str | None:
+        """The member this viewer is signed in as, if any."""
+        found = self._not_members.get(viewer)
+        if found is not None and time.monotonic() - found < NOT_MEMBER_S:
+            return None
+        member = await self.store.member_of_viewer(viewer, now_ms(self.clock))
+        if member is None:
+            self._not_members[viewer] = time.monotonic()
+            self._not_members.move_to_end(viewer)
+            while len(self._not_members) > NOT_MEMBER_MAX:
+                self._not_members.popitem(last=False)
+        else:
+            self._not_members.pop(viewer, None)
+        return member
 
     async def rules(self, program: str) -> Rules:
         cached = self._rules.get(program)
@@ -118,7 +152,7 @@ class Mileage:
     async def _took_part(self, viewer: str, kind: str, room: str, ref: str) -> dict[str, Any] | None:
         if kind not in KINDS:
             return None
-        member = await self.store.member_of_viewer(viewer, now_ms(self.clock))
+        member = await self.member_of(viewer)
         if member is None:
             return None
         if kind in ("chat", "comment"):

@@ -169,3 +169,27 @@ async def test_rules_are_the_producers_and_checked(server: Server, clock: Manual
 
 async def cookies(server: Server, client: aiohttp.ClientSession) -> str:
     return cookie_header(client, server.url)
+
+
+async def test_a_viewer_who_chatted_without_an_account_earns_once_signed_up(
+    server: Server, clock: ManualClock
+) -> None:
+    """The chat does not ask the store again for a viewer it found to be no member; signing up
+    (a link on any process) makes the very next message earn."""
+    program = await live_program(server, clock)
+    room = f"program:{program}"
+    await set_rules(server, program, chat=3)
+    browser = server.client()
+    async with browser.get("/api/session") as r:
+        assert r.status == 200
+    sock = await chat_as(server, browser)
+    await sock.join(room)
+    for text in ("처음 왔어요", "계정 없이 한 번 더"):
+        ack = await sock.call("chat", {"room": room, "text": text})
+        assert ack["ok"] and "mileage" not in ack, ack
+    body = {"email": "late@example.kr", "password": PASSWORD, "nickname": "늦깎이",
+            "consent": server.config.events.privacy_version}
+    async with browser.post("/api/events/members", json=body) as r:
+        assert r.status == 201, await r.text()
+    ack = await sock.call("chat", {"room": room, "text": "이제 가입했어요"})
+    assert ack["mileage"] == {"earned": 3, "balance": 3, "kind": "chat"}, ack

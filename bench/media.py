@@ -509,8 +509,25 @@ if (follow) { follow(hls, v); window.startJump = true; }
 hls.on(Hls.Events.MANIFEST_PARSED, () => v.play().catch(() => {}));
 window.errors = [];
 hls.on(Hls.Events.ERROR, (_e, d) => window.errors.push((d.fatal ? 'fatal ' : '') + d.details));
-window.samples = []; window.waiting = 0;
-v.addEventListener('waiting', () => { window.waiting += 1; });
+window.samples = []; window.waiting = 0; window.stalls = []; window.windowStart = performance.now();
+// What each stall looked like from the player: how long hls.js had started no media request, and
+// how much the newest playlist listed beyond the buffer (media the server had already published).
+let lastLoad = performance.now(), listedEnd = null, stalledAt = null;
+hls.on(Hls.Events.FRAG_LOADING, (_e, d) => { if (d.frag.type === 'main') lastLoad = performance.now(); });
+hls.on(Hls.Events.LEVEL_UPDATED, (_e, d) => { listedEnd = d.details.partEnd || d.details.edge; });
+const bufferEnd = () => { const r = v.buffered; return r.length ? r.end(r.length - 1) : v.currentTime; };
+v.addEventListener('waiting', () => {
+  window.waiting += 1;
+  stalledAt = performance.now();
+  window.stalls.push({at_s: (stalledAt - window.windowStart) / 1000, idle_s: (stalledAt - lastLoad) / 1000,
+                      listed_ahead_s: listedEnd === null ? null : listedEnd - bufferEnd(), lasted_s: null});
+});
+v.addEventListener('playing', () => {
+  const last = window.stalls[window.stalls.length - 1];
+  if (last && last.lasted_s === null && stalledAt !== null) {
+    last.lasted_s = (performance.now() - stalledAt) / 1000;
+  }
+});
 window.edge = [];  // hls.js's own estimate of the distance from the live edge, 4 times a second
 setInterval(() => {
   if (Number.isFinite(hls.latency) && hls.latency > 0) window.edge.push([hls.latency, hls.targetLatency]);
@@ -537,9 +554,10 @@ function sample() {
   requestAnimationFrame(sample);
 }
 requestAnimationFrame(sample);
-window.startWindow = () => { window.samples = []; window.waiting = 0; window.errors = []; window.edge = []; };
+window.startWindow = () => { window.samples = []; window.waiting = 0; window.errors = []; window.edge = [];
+  window.stalls = []; window.windowStart = performance.now(); };
 window.report = () => ({samples: window.samples, waiting: window.waiting, errors: window.errors,
-  edge: window.edge, config: window.hlsConfig, importError: window.importError || null,
+  stalls: window.stalls, edge: window.edge, config: window.hlsConfig, importError: window.importError || null,
   startJump: !!window.startJump});
 </script>"""
 
@@ -897,6 +915,15 @@ async def compare_parts(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def stall_line(stall: dict[str, Any]) -> str:
+    """One stall as the player saw it: when, how long, and whether the media was already listed."""
+    lasted = stall.get("lasted_s")
+    ahead = stall.get("listed_ahead_s")
+    return (f"stall at {stall['at_s']:.1f} s, lasted {'?' if lasted is None else f'{lasted:.2f}'} s: "
+            f"hls.js had requested no media for {stall['idle_s']:.2f} s while the playlist listed "
+            f"{'?' if ahead is None else f'{ahead:.2f}'} s beyond its buffer")
+
+
 def compare_table(out: dict[str, Any], args: argparse.Namespace) -> str:
     cores = os.cpu_count() or 1
     lines = [
@@ -919,6 +946,8 @@ def compare_table(out: dict[str, Any], args: argparse.Namespace) -> str:
                              f"{len(samples):>8}   {cpu}")
                 if hls["errors"]:
                     lines.append(f"{'':<40}hls.js errors: {', '.join(hls['errors'][:4])}")
+                for stall in hls.get("stalls", [])[:4]:
+                    lines.append(f"{'':<40}{stall_line(stall)}")
             else:
                 lines.append(f"{label:<32}{path:<8}{str(hls)[:60]}")
     modes = list(out["modes"].values())

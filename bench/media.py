@@ -513,14 +513,20 @@ window.samples = []; window.waiting = 0; window.stalls = []; window.windowStart 
 // What each stall looked like from the player: how long hls.js had started no media request, and
 // how much the newest playlist listed beyond the buffer (media the server had already published).
 let lastLoad = performance.now(), listedEnd = null, stalledAt = null;
-hls.on(Hls.Events.FRAG_LOADING, (_e, d) => { if (d.frag.type === 'main') lastLoad = performance.now(); });
+hls.on(Hls.Events.FRAG_LOADING, (_e, d) => {
+  if (d.frag.type !== 'main') return;
+  lastLoad = performance.now();
+  const last = window.stalls[window.stalls.length - 1];  // the first request into a stall
+  if (last && last.request_after_s === null) last.request_after_s = (lastLoad - stalledAt) / 1000;
+});
 hls.on(Hls.Events.LEVEL_UPDATED, (_e, d) => { listedEnd = d.details.partEnd || d.details.edge; });
 const bufferEnd = () => { const r = v.buffered; return r.length ? r.end(r.length - 1) : v.currentTime; };
 v.addEventListener('waiting', () => {
   window.waiting += 1;
   stalledAt = performance.now();
   window.stalls.push({at_s: (stalledAt - window.windowStart) / 1000, idle_s: (stalledAt - lastLoad) / 1000,
-                      listed_ahead_s: listedEnd === null ? null : listedEnd - bufferEnd(), lasted_s: null});
+                      listed_ahead_s: listedEnd === null ? null : listedEnd - bufferEnd(), lasted_s: null,
+                      request_after_s: null});
 });
 v.addEventListener('playing', () => {
   const last = window.stalls[window.stalls.length - 1];
@@ -917,11 +923,13 @@ async def compare_parts(args: argparse.Namespace) -> dict[str, Any]:
 
 def stall_line(stall: dict[str, Any]) -> str:
     """One stall as the player saw it: when, how long, and whether the media was already listed."""
-    lasted = stall.get("lasted_s")
-    ahead = stall.get("listed_ahead_s")
-    return (f"stall at {stall['at_s']:.1f} s, lasted {'?' if lasted is None else f'{lasted:.2f}'} s: "
-            f"hls.js had requested no media for {stall['idle_s']:.2f} s while the playlist listed "
-            f"{'?' if ahead is None else f'{ahead:.2f}'} s beyond its buffer")
+    def seconds(key: str) -> str:
+        value = stall.get(key)
+        return "?" if value is None else f"{value:.2f}"
+
+    return (f"stall at {stall['at_s']:.1f} s, lasted {seconds('lasted_s')} s; hls.js's last media request "
+            f"{seconds('idle_s')} s before it, its next {seconds('request_after_s')} s into it; the "
+            f"playlist listed {seconds('listed_ahead_s')} s beyond the buffer when it began")
 
 
 def compare_table(out: dict[str, Any], args: argparse.Namespace) -> str:

@@ -264,6 +264,17 @@ def programs_scan(args: argparse.Namespace) -> str:
 
 
 # ---- a real server -------------------------------------------------------------------------------
+def stop_by_pid(proc: subprocess.Popen[bytes], sig: int, wait_s: float) -> None:
+    """Stop a process this benchmark started: `sig`, then SIGKILL after `wait_s` seconds."""
+    if proc.poll() is None:
+        os.kill(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 @dataclass
 class ServerProc:
     proc: subprocess.Popen[bytes]
@@ -280,13 +291,7 @@ class ServerProc:
         return str(self.log.read().decode(errors="replace")[-chars:])
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_by_pid(self.proc, signal.SIGTERM, 15)
         shutil.rmtree(self.data, ignore_errors=True)
         if self.log is not None:
             self.log.close()
@@ -868,13 +873,7 @@ class NginxFront:
         raise RuntimeError(f"nginx did not start: {(self.dir / 'error.log').read_text()[-500:]}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGQUIT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_by_pid(self.proc, signal.SIGQUIT, 10)  # nginx's graceful stop
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -249,6 +249,18 @@ class LiveService:
             bc.worker.caption({"id": event.id, "rev": event.rev, "lang": event.lang, "at": event.at,
                                "text": event.text})
 
+    # ---- publishing (WHIP and RTMP) ----
+    async def _ready_to_publish(self, program_id: str) -> Broadcast:
+        """The program's broadcast, ready for a new publisher: its simulcast destinations read again;
+        409 unless it can take one (_make_room), 503 while the server shuts down. Call it holding
+        the program's lock."""
+        if self._closing:
+            raise ApiError(503, "shutting_down", "The server is shutting down.")
+        bc = self._broadcast(program_id)
+        await self.simulcast.refresh(program_id)
+        await self._make_room(bc)
+        return bc
+
     # ---- publishing (WHIP) ----
     async def publish(self, program_id: str, offer: str, size: tuple[int, int] | None = None,
                       audio: bool = True) -> tuple[str, str]:
@@ -258,11 +270,7 @@ class LiveService:
         An offer that fails (or whose request is cancelled) at any step leaves nothing behind:
         its peer connection and tasks are closed, and a worker started for it is stopped."""
         async with self._locks.setdefault(program_id, asyncio.Lock()):
-            if self._closing:
-                raise ApiError(503, "shutting_down", "The server is shutting down.")
-            bc = self._broadcast(program_id)
-            await self.simulcast.refresh(program_id)
-            await self._make_room(bc)
+            bc = await self._ready_to_publish(program_id)
             pc = RTCPeerConnection(self.rtc_config())
             pub = Publisher(secrets.token_urlsafe(18), pc, secrets.token_hex(8),
                             limits=PublisherLimits(size=size, audio=audio))
@@ -438,11 +446,7 @@ class LiveService:
         """Take an RTMP publisher whose stream key named `program_id` (the worker is started and
         waits for its media). Raises ApiError as `publish` does; `close` ends its connection."""
         async with self._locks.setdefault(program_id, asyncio.Lock()):
-            if self._closing:
-                raise ApiError(503, "shutting_down", "The server is shutting down.")
-            bc = self._broadcast(program_id)
-            await self.simulcast.refresh(program_id)
-            await self._make_room(bc)
+            bc = await self._ready_to_publish(program_id)
             pub = Publisher(secrets.token_urlsafe(18), None, secrets.token_hex(8), protocol="rtmp",
                             close_link=close, video_codec="h264")
             bc.publisher = pub

@@ -7,7 +7,7 @@ the program is found from the stream key alone."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +43,6 @@ async def rtmp_server(backend_kind: str, tmp_path: Path, request: pytest.Fixture
     config = small_config(tmp_path, backend_kind, redis_url, live_rtmp_port=free_port())
     async with running_server(config) as srv:
         yield srv
-
-
-@pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[NginxRtmp]:
-    server = NginxRtmp(tmp_path / "nginx")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def rtmp_url(server: Server, key: str) -> str:

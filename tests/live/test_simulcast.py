@@ -6,24 +6,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from live.tracks import whip_publish
 from tests.helpers import Server, running_server
 
 from .support import NginxRtmp, get_text, new_program, segments, small_config, wait_for
-
-
-@pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[NginxRtmp]:
-    server = NginxRtmp(tmp_path / "nginx")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_destinations_rest_contract(server: Server) -> None:

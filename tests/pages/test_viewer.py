@@ -167,6 +167,9 @@ async def test_share_and_add_to_calendar(browser: Browser, site: Server) -> None
     await w.context.add_init_script(
         "navigator.share = async (data) => { (window.__shared ||= []).push(data); };")
     await w.page.goto(url)
+    # The viewer taps share on the program's page once it shows the program (a tap before the
+    # program has loaded shares the page's own address and title, the brand).
+    await expect(w.page.locator("#title")).to_have_text("공유할 방송")
     await w.page.click("#share")
     await w.page.wait_for_function("() => (window.__shared || []).length === 1")
     shared = await w.page.evaluate("window.__shared[0]")

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
+from playwright.async_api import Browser, BrowserContext, Frame, Page, ViewportSize, async_playwright
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from ..helpers import HOST, PRODUCER, Server, make_config, running_server
 
@@ -78,6 +80,42 @@ async def api_login(context: BrowserContext, base: str, username: str, password:
         f"{base}/api/session", data={"username": username, "password": password}
     )
     assert response.status == 200, await response.text()
+
+
+PLAYER_STATE = """() => {
+  const v = document.querySelector('#video');
+  if (!v) return 'no #video';
+  const ms = (x) => Math.round(x * 1000) / 1000;
+  const ranges = (r) => [...Array(r.length).keys()].map((i) => [ms(r.start(i)), ms(r.end(i))]);
+  return JSON.stringify({
+    wall_ms: Date.now(), currentTime: ms(v.currentTime), paused: v.paused,
+    readyState: v.readyState, playbackRate: v.playbackRate, visibility: document.visibilityState,
+    buffered: ranges(v.buffered),
+    tracks: [...v.textTracks].map((t) => ({
+      kind: t.kind, language: t.language, label: t.label, mode: t.mode,
+      cues: t.cues ? [...t.cues].slice(-6).map((c) => [c.id, ms(c.startTime), ms(c.endTime), c.text]) : null,
+      active: t.activeCues ? [...t.activeCues].map((c) => c.id) : null})),
+    layer: (document.querySelector('#cc-layer') || {}).outerHTML || null,
+  });
+}"""
+
+
+async def player_state(target: Page | Frame) -> str:
+    """What the page's player has (playhead, buffer, text tracks and their last cues, the caption
+    layer), for the message of a test whose wait on the player ran out."""
+    try:
+        return str(await target.evaluate(PLAYER_STATE))
+    except Exception as exc:  # the page itself is gone: say so rather than hide the first failure
+        return f"(player state unavailable: {exc})"
+
+
+@asynccontextmanager
+async def player_explained(target: Page | Frame, what: str) -> AsyncIterator[None]:
+    """A wait on the player that runs out fails with what the player had at that moment."""
+    try:
+        yield
+    except (AssertionError, PlaywrightTimeout) as exc:
+        raise AssertionError(f"{what}: {exc}\nplayer: {await player_state(target)}") from exc
 
 
 async def screenshot(page: Page, name: str) -> None:

@@ -16,7 +16,7 @@ from tests.captions.conftest import CAPTIONERS
 from tests.live.support import end_program, wait_for_state
 
 from ..helpers import Server
-from .conftest import DESKTOP, api_login, watched_page
+from .conftest import DESKTOP, api_login, player_explained, watched_page
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -76,14 +76,15 @@ async def test_a_line_typed_on_the_console_is_on_the_viewers_player_and_in_the_t
         await field.press("Enter")
 
         # The viewer: hls.js puts the line on the subtitle track, the page draws it over the player.
-        cues = await viewer.page.wait_for_function(
-            f"() => ({ACTIVE_CUES})().filter(c => c[3].includes('자막')).length ? ({ACTIVE_CUES})() : null",
-            timeout=30_000)
-        active = await cues.json_value()
-        assert any(lang == "ko" and mode == "hidden" and cue_id.endswith("c2-0")
-                   for lang, mode, cue_id, _ in active)
-        layer = viewer.page.locator("#cc-layer p")
-        await expect(layer.last).to_have_text(HOSTILE)
+        async with player_explained(viewer.page, "the typed line on the viewer's player"):
+            cues = await viewer.page.wait_for_function(
+                f"() => ({ACTIVE_CUES})().filter(c => c[3].includes('자막')).length"
+                f" ? ({ACTIVE_CUES})() : null", timeout=30_000)
+            active = await cues.json_value()
+            assert any(lang == "ko" and mode == "hidden" and cue_id.endswith("c2-0")
+                       for lang, mode, cue_id, _ in active)
+            layer = viewer.page.locator("#cc-layer p")
+            await expect(layer.last).to_have_text(HOSTILE)
         assert await viewer.page.locator("#cc-layer img").count() == 0
         # The transcript follows the socket: both lines, the corrected text.
         await viewer.page.locator("#tab-transcript").click()

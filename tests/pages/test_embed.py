@@ -19,7 +19,7 @@ from captions.youtube_format import stamp
 from live.tracks import whip_publish
 from tests.helpers import free_port, make_config, running_server
 
-from .conftest import DESKTOP, watched_page
+from .conftest import DESKTOP, player_explained, watched_page
 from .test_live_pages import live_program
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -95,9 +95,10 @@ async def test_only_the_listed_origins_frame_the_player(browser: Browser, tmp_pa
                     assert r.status == 200, await r.text()
                 # on the embedded player's subtitle track (hidden: the page draws it), and drawn
                 # over the video when playback reaches the line, as text
-                await frame.wait_for_function(CUE_LOADED, arg="포털 자막", timeout=20_000)
-                await expect(inside.locator("#cc-layer p").last).to_have_text("포털 자막 <b>한 줄</b>",
-                                                                             timeout=20_000)
+                async with player_explained(frame, "the caption on the embedded player"):
+                    await frame.wait_for_function(CUE_LOADED, arg="포털 자막", timeout=20_000)
+                    await expect(inside.locator("#cc-layer p").last).to_have_text(
+                        "포털 자막 <b>한 줄</b>", timeout=20_000)
                 await expect(inside.locator("#cc")).to_have_attribute("aria-pressed", "true")
                 viewer.assert_clean()
 

@@ -23,8 +23,13 @@ export const HLS_CONFIG = {
   // hls.js's own catch-up (playing faster when behind its target) waits for more than 1 s of
   // buffer ahead, which a player 0.66 s from the live edge never has: followLiveEdge does it.
   maxLiveSyncPlaybackRate: 1,
-  // Keep 30 s behind the playhead for small rewinds; older media is released from memory.
-  backBufferLength: 30,
+  // No back-buffer trimming by hls.js (its default): the browser releases played media itself when
+  // its memory limit is reached. hls.js 1.7.4 trims after every segment, and a trim that completes
+  // between a part's download and its append marks the segment's earlier parts as not loaded; at the
+  // segment's end hls.js then waits for those parts to leave the playlist (three target durations)
+  // before loading the next segment: a 2.4 s stall about once in ten minutes of playback, measured
+  // (bench/README.md, "The direct-path stall").
+  backBufferLength: Infinity,
   // A master playlist that fails twice means the broadcast is not there: our own retry (3 s) takes over.
   manifestLoadingMaxRetry: 2,
   // Media playlists: retry 4 times (1, 2, 4, 8 s apart) before giving up, which also rides out the
@@ -43,6 +48,8 @@ const MAX_BEHIND_TARGETS = 6;
 // Behind the target by more than CATCH_UP_FROM seconds, play at CATCH_UP_RATE (hardly audible in
 // speech) while more than MIN_AHEAD seconds are buffered ahead, so catching up cannot cause a stall.
 const CATCH_UP_FROM = 0.1;
+// At the start, further than this behind the live-sync position: jump instead (followLiveEdge).
+const START_NEAR = 0.3;
 const CATCH_UP_RATE = 1.15;
 const MIN_AHEAD = 0.3;
 
@@ -53,11 +60,13 @@ const MIN_AHEAD = 0.3;
 const SEGMENT_SYNC_COUNT = 2;
 
 // Starting takes a moment (master and media playlists, an init segment, the first parts), so
-// playback begins further behind than the target, and the 1.2x catch-up would need seconds to
-// close it. So once, when the picture first moves, jump to hls.js's live-sync position if that is
-// already buffered (a jump into unbuffered media would stall); after that, catch up by playing
-// faster (above). Also sets the distance for playlists without parts (above). Exported so that
-// bench/media.py measures the page's behaviour, not only its configuration.
+// playback begins further behind than the target, and the 1.15x catch-up would need seconds to
+// close it: from the first segments of a program that has just begun, about 3 s behind for some
+// 20 s. So while the picture plays, until it is first within START_NEAR of hls.js's live-sync
+// position, jump there as soon as that position is buffered (a jump into unbuffered media would
+// stall); after that, catch up by playing faster (above). Also sets the distance for playlists
+// without parts (above). Exported so that bench/media.py measures the page's behaviour, not only
+// its configuration.
 export function followLiveEdge(hls, video) {
   hls.once(Hls.Events.LEVEL_LOADED, (_event, data) => {
     const details = data.details;
@@ -80,13 +89,25 @@ export function followLiveEdge(hls, video) {
     const rate = latency - target > CATCH_UP_FROM && ahead > MIN_AHEAD ? CATCH_UP_RATE : 1;
     if (video.playbackRate !== rate) video.playbackRate = rate;
   });
-  video.addEventListener('playing', () => {
+  const startJump = () => {
     const target = hls.liveSyncPosition;
+    if (!Number.isFinite(target) || video.paused) return;
+    const now = video.currentTime;
+    if (target - now <= START_NEAR) {
+      video.removeEventListener('timeupdate', startJump);
+      return;
+    }
     const ranges = video.buffered;
-    if (!Number.isFinite(target) || !ranges.length) return;
-    const end = ranges.end(ranges.length - 1);
-    if (target - video.currentTime > 0.3 && target < end - 0.1) video.currentTime = target;
-  }, { once: true });
+    for (let i = 0; i < ranges.length; i++) {
+      // the range being played, reaching past the target: the jump lands on buffered media
+      if (ranges.start(i) <= now && now <= ranges.end(i) && target < ranges.end(i) - 0.1) {
+        video.currentTime = target;
+        video.removeEventListener('timeupdate', startJump);
+        return;
+      }
+    }
+  };
+  video.addEventListener('timeupdate', startJump);
 }
 
 export class Player {

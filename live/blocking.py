@@ -9,8 +9,10 @@ a shared data dir), so nothing here is told about new segments: one watcher per 
 shared by every request held on that file, keeps the file's identity (inode, size, modification
 times) and is polled with `os.stat` every 50 ms; the file is read again only when that changes.
 Watchers exist only while a request waits on them, and one task polls all of them, one
-worker-thread call per round. A playlist without partial segments (low-latency HLS off)
-answers `_HLS_part` once the whole segment is listed. `_HLS_skip` (delta updates) is delta.py's.
+worker-thread call per round. A watched file that does not exist yet (a rendition's first playlist,
+asked for as the program starts) is waited for like a future segment. A playlist without
+partial segments (low-latency HLS off) answers `_HLS_part` once the whole segment is listed.
+`_HLS_skip` (delta updates) is delta.py's.
 """
 
 from __future__ import annotations
@@ -231,12 +233,14 @@ class _Watcher:
         self.state: PlaylistState | None = None  # the version last read
 
     def update(self, seen: Seen) -> None:
+        existed = self.signature is not None
         self.signature, self.state = seen if seen is not None else (None, None)
         for fut, ready in list(self.waiters.items()):
             if fut.done():
                 continue
             if self.state is None:
-                fut.set_exception(PlaylistGone())
+                if existed:  # gone; a file not written yet is waited for until the hold ends
+                    fut.set_exception(PlaylistGone())
             elif ready(self.state):
                 fut.set_result(self.state)
 

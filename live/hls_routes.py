@@ -4,7 +4,9 @@ Files are served from the data dir by name patterns only (no path from the reque
 file system), playlists with a short max-age and segments and parts as immutable. A live rendition
 playlist asked for with `_HLS_msn` (and `_HLS_part`) is held until it lists that segment (or part),
 and a partial segment hinted by `EXT-X-PRELOAD-HINT` but not written yet is held until it is
-(blocking.py); `_HLS_skip` gets a delta update (delta.py). Under `/vod/` only what the replay
+(blocking.py); so is a live playlist the master lists before its first segment writes it (a player
+opening the program as it starts gets it then, not a 404 and hls.js's retry seconds later).
+`_HLS_skip` gets a delta update (delta.py). Under `/vod/` only what the replay
 lists is served (its segments and init segments, its subtitle segments, its thumbnail, its whole
 subtitle tracks `captions-<lang>.vtt|srt`): the camera test, the slate and what a producer cut stay
 out of reach. `/hls/` also serves the live subtitle renditions (`subs/<lang>/...`, subtitles.py).
@@ -57,6 +59,9 @@ VOD_PLAYLIST_CACHE = "public, max-age=10"
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 VTT_TYPE = "text/vtt; charset=utf-8"
+# A live playlist the master lists but that is not written yet is held this long: three target
+# durations of the longest segments allowed (live_segment_s <= 2), as a blocking reload is held.
+FIRST_PLAYLIST_HOLD_S = 6.0
 
 
 class VodListings:
@@ -108,6 +113,14 @@ def _missing(directory: Path, path: Path, vod: bool, listings: VodListings) -> s
             and not listings.lists(path.parent / "vod.m3u8", path.name):
         return "media"
     return None
+
+
+def _read_text(path: Path) -> str | None:
+    """The file's text, or None if it does not exist (blocking: run in a thread)."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
 
 
 def _file_kind(name: str, request: web.Request) -> str:
@@ -186,6 +199,16 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
                            headers=unavailable)
         return held_response(waited, skip)
 
+    async def first_playlist(directory: Path, name: str, path: Path) -> bool:
+        """Whether a live playlist the master lists but nobody has written yet (a player that opens
+        the program as it starts, before the rendition's first segment) came within the hold
+        (FIRST_PLAYLIST_HOLD_S). A 404 instead would set players back: hls.js retries a subtitle
+        playlist after up to 8 s, and the program's first lines would come too late to be shown."""
+        master = await asyncio.to_thread(_read_text, directory / "master.m3u8")
+        if master is None or (name not in master.splitlines() and f'URI="{name}"' not in master):
+            return False
+        return await wait_for(path, lambda _state: True, FIRST_PLAYLIST_HOLD_S) is not None
+
     async def hinted_part(path: Path, number: int) -> web.StreamResponse:
         """A partial segment not written yet: held while it is the one the playlist hints (or
         an earlier one not listed yet), until the playlist lists it; else 404."""
@@ -235,6 +258,9 @@ def setup_hls_routes(app: web.Application, live: LiveService, metrics: Metrics) 
             part = _PART.search("/" + name) if not vod else None
             if missing == "media" and part is not None:
                 return await hinted_part(path, int(part.group(1)))
+            if missing == "media" and not vod and name.endswith("/live.m3u8") \
+                    and await first_playlist(directory, name, path):
+                missing = None
             if missing is not None:
                 raise ApiError(404, "media_not_found", "Not broadcasting (yet): no such media file.")
             if asked.msn is not None:

@@ -14,7 +14,9 @@ from pathlib import Path
 import aiohttp
 
 from live.blocking import PlaylistWatchers, WatchersClosed, parse_playlist
-from live.media import RenditionLog
+from live.ladder import Rung
+from live.media import RenditionLog, Segment, atomic_write, master_text
+from live.subtitles import LiveSubtitles, media_lines
 from live.tracks import Publication, whip_publish
 from tests.helpers import Server, running_server
 
@@ -167,7 +169,9 @@ async def test_end_of_broadcast_releases_held_requests_and_vod_is_never_held(tmp
 WRITER = """
 import sys
 from pathlib import Path
-from live.media import RenditionLog
+from live.ladder import Rung
+from live.media import RenditionLog, Segment, atomic_write, master_text
+from live.subtitles import LiveSubtitles, media_lines
 log = RenditionLog(Path(sys.argv[1]), 1.0, 6)
 log.add(0, b"segment from another process", 1.0, False)
 log.write_live()
@@ -235,3 +239,51 @@ async def test_held_requests_are_capped_and_released_on_close(tmp_path: Path) ->
     results = await asyncio.wait_for(asyncio.gather(*held, return_exceptions=True), 5)
     assert all(isinstance(result, WatchersClosed) for result in results)
     assert watchers.watchers == 0 and watchers.held == 0
+
+
+async def test_a_playlist_the_master_lists_is_held_until_its_first_write(tmp_path: Path) -> None:
+    """A player that opens a program as it starts asks for a rendition's playlist (here the
+    captions') before its first segment writes it: the request is held and answered with the
+    playlist, not 404 (hls.js would retry seconds later and show the first lines too late). A
+    playlist the master does not list, or a program with no master, is 404 at once; a playlist
+    never written is 404 after the hold."""
+    async with running_server(small_config(tmp_path)) as server:
+        viewer = server.client()
+        watchers = server.parts.live.watchers
+        directory = server.parts.live.service.media_dir("handmade")
+        directory.mkdir(parents=True)
+        subs = "/hls/handmade/subs/ko/live.m3u8"
+
+        started = time.monotonic()
+        status, _, _ = await get_text(viewer, subs)
+        assert status == 404 and time.monotonic() - started < 1.0, "no master: not broadcasting"
+
+        rung = Rung("240p", 426, 240, 15, 300, 64)
+        master = master_text((rung,), {"240p": "avc1.42c015,mp4a.40.2"}, "live.m3u8",
+                             subtitles=media_lines(["ko"]))
+        atomic_write(directory / "master.m3u8", master.encode())
+        started = time.monotonic()
+        status, _, _ = await get_text(viewer, "/hls/handmade/subs/en/live.m3u8")
+        assert status == 404 and time.monotonic() - started < 1.0, "a language the master does not list"
+
+        held = asyncio.ensure_future(get_text(viewer, subs))
+
+        async def waiting() -> bool:
+            return bool(watchers.held == 1)
+
+        await wait_for(waiting, within=5, what="a held request")
+        captions = LiveSubtitles(directory, ["ko"], 5000)  # the real writer, as the media worker runs it
+        first = Segment(0, 0, 1.0, False, "seg-0.m4s", at=int(time.time() * 1000), pts=90_000)
+        captions.segment_written(first, [first], 1, 0)
+        written = time.time()
+        status, text, headers = await asyncio.wait_for(held, 5)
+        assert status == 200 and "seg-0.vtt" in text, text
+        assert headers["Content-Type"] == "application/vnd.apple.mpegurl"
+        assert time.time() - written < 0.5
+        assert watchers.watchers == 0 and watchers.held == 0
+
+        # the video's playlist, listed by the master, never written: 404 after the hold
+        started = time.monotonic()
+        status, _, _ = await get_text(viewer, "/hls/handmade/240p/live.m3u8")
+        assert status == 404 and 5.5 <= time.monotonic() - started < 8.0
+        assert watchers.watchers == 0 and watchers.held == 0

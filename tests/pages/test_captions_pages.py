@@ -117,9 +117,10 @@ async def test_a_line_typed_on_the_console_is_on_the_viewers_player_and_in_the_t
         second = viewer.page.locator("#transcript li").nth(1)
         second_start = float(await second.get_attribute("data-start") or "0")
         await second.locator("button").click()
-        await viewer.page.wait_for_function(
-            f"() => Math.abs(document.querySelector('#video').currentTime - {second_start}) < 1.5",
-            timeout=10_000)
+        async with player_explained(viewer.page, f"the replay at the second line ({second_start} s)"):
+            await viewer.page.wait_for_function(
+                f"() => Math.abs(document.querySelector('#video').currentTime - {second_start}) < 1.5",
+                timeout=10_000)
         viewer.assert_clean()
         console.assert_clean()
     finally:

@@ -27,8 +27,8 @@ export const HLS_CONFIG = {
   // its memory limit is reached. hls.js 1.7.4 trims after every segment, and a trim that completes
   // between a part's download and its append marks the segment's earlier parts as not loaded; at the
   // segment's end hls.js then waits for those parts to leave the playlist (three target durations)
-  // before loading the next segment: a 2.4 s stall about once in ten minutes of playback, measured
-  // (bench/README.md, "The direct-path stall").
+  // before loading the next segment: a 2.4 s stall, 5 in 72 minutes of playback as measured
+  // (bench/results/llhls-stall-cause.txt).
   backBufferLength: Infinity,
   // A master playlist that fails twice means the broadcast is not there: our own retry (3 s) takes over.
   manifestLoadingMaxRetry: 2,
@@ -48,10 +48,10 @@ const MAX_BEHIND_TARGETS = 6;
 // Behind the target by more than CATCH_UP_FROM seconds, play at CATCH_UP_RATE (hardly audible in
 // speech) while more than MIN_AHEAD seconds are buffered ahead, so catching up cannot cause a stall.
 const CATCH_UP_FROM = 0.1;
-// At the start, further than this behind the live-sync position: jump instead (followLiveEdge).
-const START_NEAR = 0.3;
 const CATCH_UP_RATE = 1.15;
 const MIN_AHEAD = 0.3;
+// At the start, further than this behind the live-sync position: jump instead (followLiveEdge).
+const START_NEAR = 0.3;
 
 // Playlists without parts (low-latency HLS turned off on the server) carry no PART-HOLD-BACK, and
 // hls.js would then play HOLD-BACK (three target durations, 3 s) behind. There we keep the distance

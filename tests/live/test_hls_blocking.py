@@ -169,9 +169,7 @@ async def test_end_of_broadcast_releases_held_requests_and_vod_is_never_held(tmp
 WRITER = """
 import sys
 from pathlib import Path
-from live.ladder import Rung
-from live.media import RenditionLog, Segment, atomic_write, master_text
-from live.subtitles import LiveSubtitles, media_lines
+from live.media import RenditionLog
 log = RenditionLog(Path(sys.argv[1]), 1.0, 6)
 log.add(0, b"segment from another process", 1.0, False)
 log.write_live()

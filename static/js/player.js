@@ -80,7 +80,7 @@ export function followLiveEdge(hls, video) {
     if (!details || !details.live || !Number.isFinite(target) || video.paused) return;
     if (hls.latency > MAX_BEHIND_TARGETS * details.targetduration) video.currentTime = target;
   });
-  video.addEventListener('timeupdate', () => {
+  const catchUp = () => {
     const latency = hls.latency;
     const target = hls.targetLatency;
     const ranges = video.buffered;
@@ -88,7 +88,7 @@ export function followLiveEdge(hls, video) {
     const ahead = ranges.end(ranges.length - 1) - video.currentTime;
     const rate = latency - target > CATCH_UP_FROM && ahead > MIN_AHEAD ? CATCH_UP_RATE : 1;
     if (video.playbackRate !== rate) video.playbackRate = rate;
-  });
+  };
   const startJump = () => {
     const target = hls.liveSyncPosition;
     if (!Number.isFinite(target) || video.paused) return;
@@ -107,7 +107,14 @@ export function followLiveEdge(hls, video) {
       }
     }
   };
+  video.addEventListener('timeupdate', catchUp);
   video.addEventListener('timeupdate', startJump);
+  // The video element outlives this hls.js instance (a retry, another program): its listeners go
+  // with the instance.
+  hls.once(Hls.Events.DESTROYING, () => {
+    video.removeEventListener('timeupdate', catchUp);
+    video.removeEventListener('timeupdate', startJump);
+  });
 }
 
 export class Player {
